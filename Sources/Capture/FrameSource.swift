@@ -1,0 +1,44 @@
+import HubCore
+
+/// Something that delivers camera frames: a V4L2 camera, or files replayed for the demo and tests.
+///
+/// One pipeline task pulls frames with `next()`. The source decides which frame that is: always the newest
+/// it has, so a slow consumer skips frames instead of working on stale ones; skipped frames are counted.
+public protocol FrameSource: Sendable {
+    /// For logs and status: what this source reads.
+    var description: String { get }
+    /// Opens the device or files. Throws a CaptureError that says what is wrong and what to do.
+    func open() async throws
+    /// Waits for the next frame. Its buffer stays valid until the next call to `next()` or `close()`.
+    /// Returns nil when a finite source has ended.
+    func next() async throws -> Frame?
+    /// Releases the device. `open()` may be called again later.
+    func close()
+    /// Frames delivered and skipped so far.
+    var counters: FrameCounters { get }
+}
+
+/// Frames a source delivered to its consumer, and frames it skipped because the consumer was busy.
+public struct FrameCounters: Sendable, Equatable {
+    public var delivered: UInt64 = 0
+    public var dropped: UInt64 = 0
+
+    public init(delivered: UInt64 = 0, dropped: UInt64 = 0) {
+        self.delivered = delivered
+        self.dropped = dropped
+    }
+}
+
+/// A capture failure: what happened, and whether retrying may help (an unplugged camera) or not (bad files).
+public struct CaptureError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    /// True when the device may come back by itself; the supervisor retries with backoff.
+    public var isTransient: Bool
+
+    public init(_ message: String, isTransient: Bool) {
+        self.message = message
+        self.isTransient = isTransient
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import HubCore
+import Synchronization
+
+/// Plays a folder of images (JPEG, PGM) as a camera at a set frame rate, in name order, looping.
+///
+/// Images are decoded once at `open()`; playing allocates nothing. Pacing follows the wall clock: when the
+/// consumer falls behind, the frames it missed are skipped and counted as dropped, as a live camera would.
+public final class ReplaySource: FrameSource {
+    public let folder: URL
+    public let fps: Double
+    public let loops: Bool
+    private let state = Mutex(PlayState())
+
+    private struct PlayState {
+        var frames: [Frame] = []
+        var start: ContinuousClock.Instant?
+        var lastTick: Int64 = -1
+        var counters = FrameCounters()
+    }
+
+    public init(folder: URL, fps: Double, loops: Bool = true) {
+        precondition(fps > 0)
+        self.folder = folder
+        self.fps = fps
+        self.loops = loops
+    }
+
+    public var description: String { "replay of \(folder.path) at \(fps) fps" }
+
+    public var counters: FrameCounters { state.withLock { $0.counters } }
+
+    public func open() async throws {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
+                let lower = $0.lowercased()
+                return lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") || lower.hasSuffix(".pgm")
+            }.sorted()
+        } catch {
+            throw CaptureError(
+                "replay folder \(folder.path) is missing (for the demo run scripts/gen-demo-media)", isTransient: true)
+        }
+        guard !names.isEmpty else {
+            throw CaptureError("replay folder \(folder.path) holds no .jpg or .pgm images", isTransient: true)
+        }
+        var frames: [Frame] = []
+        for name in names {
+            frames.append(try ImageFile.loadGrey(folder.appendingPathComponent(name)))
+        }
+        state.withLock { state in
+            state.frames = frames
+            state.start = nil
+            state.lastTick = -1
+        }
+    }
+
+    public func next() async throws -> Frame? {
+        let clock = ContinuousClock()
+        let interval = Duration.seconds(1 / fps)
+        let (start, tick) = state.withLock { state -> (ContinuousClock.Instant, Int64) in
+            let start = state.start ?? clock.now
+            state.start = start
+            return (start, state.lastTick + 1)
+        }
+        let due = start.advanced(by: interval * Double(tick))
+        if due > clock.now { try await Task.sleep(until: due, clock: clock) }
+        let elapsed = start.duration(to: clock.now)
+        let elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return state.withLock { state -> Frame? in
+            guard !state.frames.isEmpty else { return nil }
+            let current = max(tick, Int64(elapsedSeconds * fps))
+            let skipped = UInt64(current - state.lastTick - 1)
+            if !loops && current >= Int64(state.frames.count) { return nil }
+            state.lastTick = current
+            state.counters.delivered += 1
+            state.counters.dropped += skipped
+            var frame = state.frames[Int(current % Int64(state.frames.count))]
+            frame.captureTime = Date()
+            frame.index = UInt64(current)
+            return frame
+        }
+    }
+
+    public func close() {
+        state.withLock { state in
+            state.frames = []
+            state.start = nil
+        }
+    }
+}
