@@ -1,0 +1,120 @@
+import Foundation
+
+/// One device of the shop, as a JSON descriptor in the hub's devices folder describes it.
+public struct DeviceDescriptor: Sendable, Decodable, Equatable {
+    public var id: DeviceID
+    public var kind: DeviceKind
+    /// For staff: "Pickup counter kiosk".
+    public var name: String
+    public var camera: CameraSource?
+    public var decoder: DecoderSettings
+    /// The file it was read from, for messages.
+    public var file: String = ""
+
+    /// Where a kiosk's or mirror's frames come from.
+    public enum CameraSource: Sendable, Equatable {
+        /// Image files played in a loop, for the demo and tests.
+        case replay(path: String, fps: Double, loop: Bool)
+        /// A V4L2 camera by stable path.
+        case v4l2(path: String, width: Int, height: Int, fps: Double)
+    }
+
+    /// What a kiosk decodes and how it reports it.
+    public struct DecoderSettings: Sendable, Decodable, Equatable {
+        /// zbar symbology names: `qr`, `ean13`, `ean8`, `upca`, `upce`, `code128`, ...
+        public var symbologies: [String]
+        /// The same payload from the same device within this many seconds counts once.
+        public var duplicateWindowSeconds: Double
+
+        public init(symbologies: [String] = ["qr", "ean13"], duplicateWindowSeconds: Double = 3) {
+            self.symbologies = symbologies
+            self.duplicateWindowSeconds = duplicateWindowSeconds
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case symbologies, duplicateWindowSeconds }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            symbologies = try c.decodeIfPresent([String].self, forKey: .symbologies) ?? ["qr", "ean13"]
+            duplicateWindowSeconds = try c.decodeIfPresent(Double.self, forKey: .duplicateWindowSeconds) ?? 3
+            guard !symbologies.isEmpty else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .symbologies, in: c, debugDescription: "expected at least one symbology")
+            }
+            guard duplicateWindowSeconds >= 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .duplicateWindowSeconds, in: c, debugDescription: "expected zero or more seconds")
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, decoder }
+    enum CameraKeys: String, CodingKey, CaseIterable { case type, path, fps, loop, width, height }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(DeviceID.self, forKey: .id)
+        kind = try c.decode(DeviceKind.self, forKey: .kind)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? id.rawValue
+        self.decoder = try c.decodeIfPresent(DecoderSettings.self, forKey: .decoder) ?? DecoderSettings()
+        if c.contains(.camera) {
+            let cameraDecoder = try c.superDecoder(forKey: .camera)
+            try cameraDecoder.rejectUnknownKeys(allowed: CameraKeys.allCases.map(\.rawValue))
+            let cam = try cameraDecoder.container(keyedBy: CameraKeys.self)
+            let type = try cam.decode(String.self, forKey: .type)
+            let fps = try cam.decodeIfPresent(Double.self, forKey: .fps)
+            if let fps, !(fps > 0 && fps <= 120) {
+                throw DecodingError.dataCorruptedError(forKey: .fps, in: cam, debugDescription: "expected 0 < fps <= 120")
+            }
+            switch type {
+            case "replay":
+                camera = .replay(
+                    path: try cam.decode(String.self, forKey: .path), fps: fps ?? 10,
+                    loop: try cam.decodeIfPresent(Bool.self, forKey: .loop) ?? true)
+            case "v4l2":
+                camera = .v4l2(
+                    path: try cam.decode(String.self, forKey: .path),
+                    width: try cam.decodeIfPresent(Int.self, forKey: .width) ?? 1280,
+                    height: try cam.decodeIfPresent(Int.self, forKey: .height) ?? 720, fps: fps ?? 30)
+            default:
+                throw DecodingError.dataCorruptedError(
+                    forKey: .type, in: cam, debugDescription: "expected \"replay\" or \"v4l2\", found \"\(type)\"")
+            }
+        } else {
+            camera = nil
+        }
+        if kind == .kiosk && camera == nil {
+            throw DecodingError.keyNotFound(
+                CodingKeys.camera, .init(codingPath: c.codingPath, debugDescription: "a kiosk needs a camera"))
+        }
+    }
+}
+
+/// Loads every `*.json` descriptor in a folder, in name order; ids must be unique.
+public enum DeviceDirectory {
+    public static func load(_ folder: URL) throws(ConfigError) -> [DeviceDescriptor] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+                .filter { $0.hasSuffix(".json") }.sorted()
+        } catch {
+            throw ConfigError(file: folder.path, keyPath: "", problem: "device folder cannot be read")
+        }
+        var seen: [DeviceID: String] = [:]
+        var result: [DeviceDescriptor] = []
+        for name in names {
+            let url = folder.appendingPathComponent(name)
+            var descriptor = try ConfigFile.load(DeviceDescriptor.self, from: url)
+            descriptor.file = url.path
+            if let other = seen[descriptor.id] {
+                throw ConfigError(
+                    file: url.path, keyPath: "id", problem: "device id '\(descriptor.id)' is already used by \(other)")
+            }
+            seen[descriptor.id] = url.path
+            result.append(descriptor)
+        }
+        return result
+    }
+}

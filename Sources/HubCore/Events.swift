@@ -1,0 +1,88 @@
+import Foundation
+
+/// The kinds of device a hub drives.
+public enum DeviceKind: String, Sendable, Codable {
+    case kiosk
+    case mirror
+    case scanner
+}
+
+/// A device pipeline's state, as staff and services see it.
+public enum DeviceState: String, Sendable, Codable {
+    case starting
+    case online
+    case degraded
+    case offline
+    case failed
+}
+
+/// `data` of a `storehub.device.status` event.
+public struct DeviceStatus: Sendable, Codable, Equatable {
+    public var device: DeviceID
+    public var kind: DeviceKind
+    public var name: String
+    public var state: DeviceState
+    public var reason: String
+    /// ISO 8601; when the device entered `state`.
+    public var since: String
+    public var framesDelivered: UInt64
+    public var framesProcessed: UInt64
+    public var framesDropped: UInt64
+    public var restarts: UInt64
+
+    public init(
+        device: DeviceID, kind: DeviceKind, name: String, state: DeviceState, reason: String, since: Date,
+        framesDelivered: UInt64 = 0, framesProcessed: UInt64 = 0, framesDropped: UInt64 = 0, restarts: UInt64 = 0
+    ) {
+        self.device = device
+        self.kind = kind
+        self.name = name
+        self.state = state
+        self.reason = reason
+        self.since = Timestamp.iso8601(since)
+        self.framesDelivered = framesDelivered
+        self.framesProcessed = framesProcessed
+        self.framesDropped = framesDropped
+        self.restarts = restarts
+    }
+}
+
+/// `data` of a `storehub.scan` event.
+public struct ScanData: Sendable, Codable, Equatable {
+    public var device: DeviceID
+    /// As read: `qr`, `ean13`, `ean8`, `upca`, `upce`, `code128`, ...
+    public var symbology: String
+    /// The payload as text: UTF-8 when valid, else ISO-8859-1.
+    public var text: String
+    /// The raw payload, base64.
+    public var bytes: String
+    /// GTIN-13 for EAN/UPC symbols.
+    public var gtin: String?
+    /// Corners of the symbol in frame pixels.
+    public var polygon: [[Int]]
+    public var quality: Int
+    /// ISO 8601; when the frame was captured.
+    public var frameTime: String
+
+    public init(
+        device: DeviceID, symbology: String, text: String, bytes: [UInt8], gtin: String?, polygon: [[Int]],
+        quality: Int, frameTime: Date
+    ) {
+        self.device = device
+        self.symbology = symbology
+        self.text = text
+        self.bytes = Data(bytes).base64EncodedString()
+        self.gtin = gtin
+        self.polygon = polygon
+        self.quality = quality
+        self.frameTime = Timestamp.iso8601(frameTime)
+    }
+}
+
+extension JSONValue {
+    /// Converts any Encodable value (event data structs) into a JSONValue.
+    public static func encoding(_ value: some Encodable) throws -> JSONValue {
+        let data = try JSONEncoder().encode(value)
+        return try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+}

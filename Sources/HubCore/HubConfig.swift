@@ -1,0 +1,143 @@
+import Foundation
+
+/// The hub's own settings (one JSON file). Relative paths in it are relative to the file's folder.
+public struct HubConfig: Sendable, Decodable, Equatable {
+    /// Names this hub in event sources (`storehub://<hub>/<device>`).
+    public var hub: String
+    public var listen: Listen
+    /// Folder of device descriptors (`*.json`).
+    public var devices: String
+    /// Where the event log and tokens live; absent: `.storehub` in the working directory.
+    public var stateDirectory: String?
+    /// Folder of the status page; absent: no status page is served.
+    public var statusPage: String?
+    public var log: LogSettings
+    public var bus: BusSettings
+
+    public struct Listen: Sendable, Decodable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 8080) {
+            self.host = host
+            self.port = port
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
+            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 8080
+            guard (0...65535).contains(port) else {
+                throw DecodingError.dataCorruptedError(forKey: .port, in: c, debugDescription: "expected a port 0-65535")
+            }
+        }
+
+        /// Whether only this machine can reach the listener.
+        public var isLoopback: Bool {
+            host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+        }
+    }
+
+    /// Event log retention and durability.
+    public struct LogSettings: Sendable, Decodable, Equatable {
+        public var maxAgeHours: Double
+        public var maxEvents: Int
+        public var maxBytes: Int
+
+        public init(maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30) {
+            self.maxAgeHours = maxAgeHours
+            self.maxEvents = maxEvents
+            self.maxBytes = maxBytes
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case maxAgeHours, maxEvents, maxBytes }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = LogSettings()
+            maxAgeHours = try c.decodeIfPresent(Double.self, forKey: .maxAgeHours) ?? defaults.maxAgeHours
+            maxEvents = try c.decodeIfPresent(Int.self, forKey: .maxEvents) ?? defaults.maxEvents
+            maxBytes = try c.decodeIfPresent(Int.self, forKey: .maxBytes) ?? defaults.maxBytes
+            guard maxAgeHours > 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .maxAgeHours, in: c, debugDescription: "expected a positive number of hours")
+            }
+            guard maxEvents >= 1000 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .maxEvents, in: c, debugDescription: "expected at least 1000 events")
+            }
+            guard maxBytes >= 1 << 20 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .maxBytes, in: c, debugDescription: "expected at least 1048576 bytes")
+            }
+        }
+    }
+
+    /// Limits of the WebSocket bus.
+    public struct BusSettings: Sendable, Decodable, Equatable {
+        /// Events a live subscription may have queued before the oldest are dropped.
+        public var liveBuffer: Int
+        /// Unacknowledged events a durable consumer may have outstanding, unless it asks for fewer.
+        public var maxInFlight: Int
+        /// Largest client message, in bytes.
+        public var maxMessageBytes: Int
+
+        public init(liveBuffer: Int = 1024, maxInFlight: Int = 256, maxMessageBytes: Int = 65536) {
+            self.liveBuffer = liveBuffer
+            self.maxInFlight = maxInFlight
+            self.maxMessageBytes = maxMessageBytes
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case liveBuffer, maxInFlight, maxMessageBytes }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = BusSettings()
+            liveBuffer = try c.decodeIfPresent(Int.self, forKey: .liveBuffer) ?? defaults.liveBuffer
+            maxInFlight = try c.decodeIfPresent(Int.self, forKey: .maxInFlight) ?? defaults.maxInFlight
+            maxMessageBytes = try c.decodeIfPresent(Int.self, forKey: .maxMessageBytes) ?? defaults.maxMessageBytes
+            for (key, value, low) in [
+                (CodingKeys.liveBuffer, liveBuffer, 1), (.maxInFlight, maxInFlight, 1), (.maxMessageBytes, maxMessageBytes, 1024),
+            ] where value < low {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected at least \(low)")
+            }
+        }
+    }
+
+    public init(
+        hub: String = "storehub", listen: Listen = Listen(), devices: String = "devices", stateDirectory: String? = nil,
+        statusPage: String? = nil, log: LogSettings = LogSettings(), bus: BusSettings = BusSettings()
+    ) {
+        self.hub = hub
+        self.listen = listen
+        self.devices = devices
+        self.stateDirectory = stateDirectory
+        self.statusPage = statusPage
+        self.log = log
+        self.bus = bus
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case hub, listen, devices, stateDirectory, statusPage, log, bus }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hub = try c.decode(String.self, forKey: .hub)
+        listen = try c.decodeIfPresent(Listen.self, forKey: .listen) ?? Listen()
+        devices = try c.decode(String.self, forKey: .devices)
+        stateDirectory = try c.decodeIfPresent(String.self, forKey: .stateDirectory)
+        statusPage = try c.decodeIfPresent(String.self, forKey: .statusPage)
+        log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? LogSettings()
+        bus = try c.decodeIfPresent(BusSettings.self, forKey: .bus) ?? BusSettings()
+        do {
+            _ = try DeviceID(validating: hub)
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .hub, in: c, debugDescription: "hub id \(error.reason)")
+        }
+    }
+}
