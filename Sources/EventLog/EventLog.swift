@@ -1,0 +1,421 @@
+import Dispatch
+import Foundation
+import HubCore
+import Logging
+import Synchronization
+
+/// The hub's durable event log: SQLite in WAL mode with `synchronous=FULL` and group commit.
+///
+/// One writer thread owns the write connection. Appends from any task queue up while a commit is running and
+/// go into the next transaction together, so one fsync accepts many events. An event is accepted when
+/// `append` returns: its commit is on disk. Sequences are assigned by SQLite (AUTOINCREMENT), so they are
+/// monotonic and never reused, even after retention removed every row.
+public final class EventLog: Sendable {
+    /// Where this log's database lives.
+    public let path: String
+    private let settings: HubConfig.LogSettings
+    private let logger: Logger
+    private let queue = Mutex(WriterQueue())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    // Reads come from many tasks; one read connection behind a lock is enough for the rates here.
+    private let reader: Mutex<Reader>
+    private let bounds: Mutex<Bounds>
+    private let cursors: Mutex<[String: UInt64]>
+    private let listener = Mutex<(@Sendable ([StoredEvent]) -> Void)?>(nil)
+    private let commitStats = Mutex(CommitStats())
+
+    private struct WriterQueue {
+        var jobs: [Job] = []
+        var writerIdle = false
+        var closed = false
+    }
+
+    private struct Bounds {
+        /// Oldest retained sequence; `last + 1` when the log is empty.
+        var first: UInt64
+        var last: UInt64
+    }
+
+    /// Counters of the writer, for benchmarks and metrics.
+    public struct CommitStats: Sendable {
+        public var commits: UInt64 = 0
+        public var events: UInt64 = 0
+        /// Wall time of the last commits (BEGIN to COMMIT returned), seconds; a ring of the newest 4096.
+        public var recentDurations: [Double] = []
+    }
+
+    private enum Job {
+        case append([EventDraft], @Sendable (Result<[StoredEvent], any Error>) -> Void)
+        case acknowledge(consumer: String, sequence: UInt64)
+        case retention(now: Date, CheckedContinuation<Int, any Error>)
+        case close
+    }
+
+    /// Opens (creating if needed) the log at `path`.
+    public init(path: String, settings: HubConfig.LogSettings = .init(), logger: Logger = Logger(label: "storehub.log"))
+        throws(SQLiteError)
+    {
+        self.path = path
+        self.settings = settings
+        self.logger = logger
+        let writer = try SQLiteConnection(path: path)
+        try writer.execute(
+            """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=FULL;
+            CREATE TABLE IF NOT EXISTS events(
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                topic TEXT NOT NULL,
+                created_ms INTEGER NOT NULL,
+                body BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS consumers(
+                name TEXT PRIMARY KEY,
+                acked INTEGER NOT NULL,
+                updated_ms INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS retained(
+                topic TEXT PRIMARY KEY,
+                seq INTEGER NOT NULL);
+            """)
+        let last = UInt64(try writer.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0)
+        let first = UInt64(try writer.scalar("SELECT min(seq) FROM events") ?? Int64(last + 1))
+        bounds = Mutex(Bounds(first: first, last: last))
+        var loaded: [String: UInt64] = [:]
+        let statement = try writer.prepare("SELECT name, acked FROM consumers")
+        while try statement.step() { loaded[statement.text(0)] = UInt64(statement.int64(1)) }
+        cursors = Mutex(loaded)
+        reader = Mutex(try Reader(path: path))
+        let handoff = WriterHandoff(connection: writer, statements: try WriterStatements(writer))
+        let thread = Thread { [self] in
+            self.runWriter(handoff)
+        }
+        thread.name = "storehub-log-writer"
+        thread.start()
+    }
+
+    /// Called on the writer thread after every commit with the events it accepted, in sequence order.
+    /// Keep it short: the next commit waits for it.
+    public func onCommit(_ body: @escaping @Sendable ([StoredEvent]) -> Void) {
+        listener.withLock { $0 = body }
+    }
+
+    /// Appends events; returns once they are committed (accepted), with their sequences.
+    public func append(_ drafts: [EventDraft]) async throws -> [StoredEvent] {
+        if drafts.isEmpty { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            append(drafts) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Appends events and calls `completion` on the writer thread once they are committed or refused.
+    ///
+    /// Completions run in the order the appends were made, so a caller can answer its clients in order.
+    public func append(_ drafts: [EventDraft], completion: @escaping @Sendable (Result<[StoredEvent], any Error>) -> Void) {
+        enqueue(.append(drafts, completion), orFail: { completion(.failure(LogClosedError())) })
+    }
+
+    /// Appends one event; returns it once committed.
+    public func append(_ draft: EventDraft) async throws -> StoredEvent {
+        try await append([draft])[0]
+    }
+
+    /// Records that `consumer` has processed everything up to `sequence`. Stored with the next commit.
+    public func acknowledge(consumer: String, sequence: UInt64) {
+        let advanced = cursors.withLock { cursors in
+            if let current = cursors[consumer], current >= sequence { return false }
+            cursors[consumer] = sequence
+            return true
+        }
+        if advanced { enqueue(.acknowledge(consumer: consumer, sequence: sequence), orFail: {}) }
+    }
+
+    /// The last acknowledged sequence of `consumer`, nil for a consumer never seen.
+    public func cursor(for consumer: String) -> UInt64? {
+        cursors.withLock { $0[consumer] }
+    }
+
+    /// Every durable consumer and its cursor.
+    public func consumers() -> [String: UInt64] {
+        cursors.withLock { $0 }
+    }
+
+    /// Oldest retained and newest accepted sequence; an empty log has `first == last + 1`.
+    public var sequenceBounds: (first: UInt64, last: UInt64) {
+        bounds.withLock { ($0.first, $0.last) }
+    }
+
+    public var stats: CommitStats { commitStats.withLock { $0 } }
+
+    /// Up to `limit` events with sequence > `after`, whose topic matches `pattern` (all when nil).
+    ///
+    /// Scans at most `scanLimit` rows; `scannedThrough` is the last sequence looked at, so a caller with a
+    /// narrow pattern can continue from there without rescanning.
+    public func read(after: UInt64, matching pattern: TopicPattern? = nil, limit: Int, scanLimit: Int = 10_000)
+        throws -> (events: [StoredEvent], scannedThrough: UInt64)
+    {
+        try reader.withLock { reader in
+            try reader.read(after: after, pattern: pattern, limit: limit, scanLimit: scanLimit)
+        }
+    }
+
+    /// The last event of every topic that keeps its latest value (`device.status.*`).
+    public func retainedEvents() throws -> [StoredEvent] {
+        try reader.withLock { try $0.retained() }
+    }
+
+    /// Removes events past the configured age, count or size. Returns how many were removed.
+    @discardableResult
+    public func applyRetention(now: Date = Date()) async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(.retention(now: now, continuation), orFail: { continuation.resume(throwing: LogClosedError()) })
+        }
+    }
+
+    /// Commits what is queued, stops the writer and closes the database. Appends after this fail.
+    public func close() {
+        let first = queue.withLock { queue -> Bool in
+            if queue.closed { return false }
+            queue.closed = true
+            queue.jobs.append(.close)
+            return true
+        }
+        guard first else { return }
+        wake.signal()
+        finished.wait()
+    }
+
+    private func enqueue(_ job: Job, orFail fail: () -> Void) {
+        let outcome = queue.withLock { queue -> Bool? in
+            if queue.closed { return nil }
+            queue.jobs.append(job)
+            let wasIdle = queue.writerIdle
+            queue.writerIdle = false
+            return wasIdle
+        }
+        switch outcome {
+        case nil: fail()
+        case true?: wake.signal()
+        case false?: break
+        }
+    }
+
+    // MARK: writer thread
+
+    private func runWriter(_ handoff: WriterHandoff) {
+        let connection = handoff.connection
+        let statements = handoff.statements
+        while true {
+            let jobs = queue.withLock { queue -> [Job] in
+                if queue.jobs.isEmpty {
+                    queue.writerIdle = true
+                    return []
+                }
+                defer { queue.jobs.removeAll(keepingCapacity: true) }
+                return queue.jobs
+            }
+            if jobs.isEmpty {
+                wake.wait()
+                continue
+            }
+            let shouldClose = commit(jobs, connection: connection, statements: statements)
+            if shouldClose { break }
+        }
+        do {
+            try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        } catch {
+            logger.warning("event log checkpoint at close failed: \(error)")
+        }
+        finished.signal()
+    }
+
+    /// Runs one transaction for all `jobs`. Returns true when a close was among them.
+    private func commit(_ jobs: [Job], connection: SQLiteConnection, statements: WriterStatements) -> Bool {
+        var accepted: [StoredEvent] = []
+        var closing = false
+        var removed = 0
+        let started = DispatchTime.now().uptimeNanoseconds
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            try statements.begin.run()
+            for job in jobs {
+                switch job {
+                case .append(let drafts, _):
+                    for draft in drafts {
+                        statements.insert.bind(1, draft.topic)
+                        statements.insert.bind(2, nowMs)
+                        statements.insert.bind(3, bytes: draft.body)
+                        try statements.insert.run()
+                        let sequence = UInt64(connection.lastInsertRowID)
+                        if draft.topic.hasPrefix("device.status.") {
+                            statements.retain.bind(1, draft.topic)
+                            statements.retain.bind(2, Int64(sequence))
+                            try statements.retain.run()
+                        }
+                        accepted.append(StoredEvent(sequence: sequence, topic: draft.topic, body: draft.body))
+                    }
+                case .acknowledge(let consumer, let sequence):
+                    statements.acknowledge.bind(1, consumer)
+                    statements.acknowledge.bind(2, Int64(sequence))
+                    statements.acknowledge.bind(3, nowMs)
+                    try statements.acknowledge.run()
+                case .retention(let now, _):
+                    removed += try retain(now: now, connection: connection)
+                case .close:
+                    closing = true
+                }
+            }
+            try statements.commit.run()
+        } catch {
+            try? statements.rollback.run()
+            logger.error("event log commit failed, \(jobs.count) requests refused: \(error)")
+            for job in jobs {
+                switch job {
+                case .append(_, let completion): completion(.failure(error))
+                case .retention(_, let continuation): continuation.resume(throwing: error)
+                case .acknowledge, .close: break
+                }
+            }
+            return closing
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        commitStats.withLock { stats in
+            stats.commits += 1
+            stats.events += UInt64(accepted.count)
+            if stats.recentDurations.count >= 4096 { stats.recentDurations.removeFirst(1024) }
+            stats.recentDurations.append(seconds)
+        }
+        if let last = accepted.last {
+            bounds.withLock { bounds in
+                if bounds.first > bounds.last { bounds.first = accepted[0].sequence }
+                bounds.last = last.sequence
+            }
+            listener.withLock { $0 }?(accepted)
+        }
+        if removed > 0 {
+            let first = (try? connection.scalar("SELECT min(seq) FROM events")).flatMap { $0 }
+            bounds.withLock { bounds in bounds.first = first.map { UInt64($0) } ?? bounds.last + 1 }
+        }
+        var offset = 0
+        for job in jobs {
+            switch job {
+            case .append(let drafts, let completion):
+                completion(.success(Array(accepted[offset..<(offset + drafts.count)])))
+                offset += drafts.count
+            case .retention(_, let continuation):
+                continuation.resume(returning: removed)
+            case .acknowledge, .close:
+                break
+            }
+        }
+        return closing
+    }
+
+    /// Deletes the oldest events beyond age, count and size limits, inside the current transaction.
+    private func retain(now: Date, connection: SQLiteConnection) throws(SQLiteError) -> Int {
+        var removed = 0
+        let cutoffMs = Int64((now.timeIntervalSince1970 - settings.maxAgeHours * 3600) * 1000)
+        // Rows are in time order, so the expired ones are a prefix: the scan stops at the first young row.
+        let firstYoung = try connection.scalar("SELECT seq FROM events WHERE created_ms >= \(cutoffMs) ORDER BY seq LIMIT 1")
+        if let firstYoung {
+            try connection.execute("DELETE FROM events WHERE seq < \(firstYoung)")
+        } else {
+            try connection.execute("DELETE FROM events")
+        }
+        removed += connection.changes
+        if let last = try connection.scalar("SELECT max(seq) FROM events") {
+            try connection.execute("DELETE FROM events WHERE seq <= \(last - Int64(settings.maxEvents))")
+            removed += connection.changes
+        }
+        let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
+        let pages = try connection.scalar("PRAGMA page_count") ?? 0
+        let free = try connection.scalar("PRAGMA freelist_count") ?? 0
+        if (pages - free) * pageSize > Int64(settings.maxBytes), let count = try connection.scalar("SELECT count(*) FROM events"),
+            count > 1
+        {
+            // Freed pages are reused by later appends, so dropping a tenth keeps the file near the limit.
+            try connection.execute(
+                "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT \(max(1, count / 10)))")
+            removed += connection.changes
+        }
+        if removed > 0 { logger.info("event log retention removed \(removed) events") }
+        return removed
+    }
+}
+
+/// Raised by appends after `close()`.
+public struct LogClosedError: Error, CustomStringConvertible {
+    public var description: String { "the event log is closed (the hub is shutting down)" }
+}
+
+/// The write connection and its statements, handed to the writer thread once at start.
+private struct WriterHandoff: @unchecked Sendable {
+    // @unchecked: created on the opening thread, then used only by the writer thread it is handed to.
+    let connection: SQLiteConnection
+    let statements: WriterStatements
+}
+
+private final class WriterStatements {
+    let begin: SQLiteConnection.Statement
+    let commit: SQLiteConnection.Statement
+    let rollback: SQLiteConnection.Statement
+    let insert: SQLiteConnection.Statement
+    let retain: SQLiteConnection.Statement
+    let acknowledge: SQLiteConnection.Statement
+
+    init(_ connection: SQLiteConnection) throws(SQLiteError) {
+        begin = try connection.prepare("BEGIN IMMEDIATE")
+        commit = try connection.prepare("COMMIT")
+        rollback = try connection.prepare("ROLLBACK")
+        insert = try connection.prepare("INSERT INTO events(topic, created_ms, body) VALUES(?, ?, ?)")
+        retain = try connection.prepare(
+            "INSERT INTO retained(topic, seq) VALUES(?, ?) ON CONFLICT(topic) DO UPDATE SET seq = excluded.seq")
+        acknowledge = try connection.prepare(
+            """
+            INSERT INTO consumers(name, acked, updated_ms) VALUES(?, ?, ?)
+            ON CONFLICT(name) DO UPDATE SET acked = max(acked, excluded.acked), updated_ms = excluded.updated_ms
+            """)
+    }
+}
+
+/// The read connection and its statements; used under the log's reader lock.
+private final class Reader {
+    let connection: SQLiteConnection
+    let after: SQLiteConnection.Statement
+    let retainedStatement: SQLiteConnection.Statement
+
+    init(path: String) throws(SQLiteError) {
+        connection = try SQLiteConnection(path: path, readOnly: true)
+        after = try connection.prepare("SELECT seq, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+        retainedStatement = try connection.prepare(
+            "SELECT e.seq, e.topic, e.body FROM retained r JOIN events e ON e.seq = r.seq ORDER BY e.seq")
+    }
+
+    func read(after sequence: UInt64, pattern: TopicPattern?, limit: Int, scanLimit: Int) throws(SQLiteError) -> (
+        events: [StoredEvent], scannedThrough: UInt64
+    ) {
+        defer { after.reset() }
+        after.bind(1, Int64(sequence))
+        after.bind(2, Int64(pattern == nil ? limit : max(limit, scanLimit)))
+        var events: [StoredEvent] = []
+        var scanned = sequence
+        while events.count < limit, try after.step() {
+            scanned = UInt64(after.int64(0))
+            let topic = after.text(1)
+            if let pattern, !pattern.matches(topic) { continue }
+            events.append(StoredEvent(sequence: scanned, topic: topic, body: after.bytes(2)))
+        }
+        return (events, scanned)
+    }
+
+    func retained() throws(SQLiteError) -> [StoredEvent] {
+        defer { retainedStatement.reset() }
+        var events: [StoredEvent] = []
+        while try retainedStatement.step() {
+            events.append(
+                StoredEvent(
+                    sequence: UInt64(retainedStatement.int64(0)), topic: retainedStatement.text(1),
+                    body: retainedStatement.bytes(2)))
+        }
+        return events
+    }
+}

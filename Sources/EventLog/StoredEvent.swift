@@ -1,0 +1,42 @@
+/// An event to append: its topic and its CloudEvent JSON without `sequence`.
+public struct EventDraft: Sendable {
+    public var topic: String
+    /// A JSON object, `{` first.
+    public var body: [UInt8]
+
+    public init(topic: String, body: [UInt8]) {
+        precondition(body.first == UInt8(ascii: "{"), "an event body is a JSON object")
+        self.topic = topic
+        self.body = body
+    }
+}
+
+/// An accepted event: committed to the log under `sequence`.
+public struct StoredEvent: Sendable, Equatable {
+    public var sequence: UInt64
+    public var topic: String
+    /// CloudEvent JSON without `sequence`.
+    public var body: [UInt8]
+
+    public init(sequence: UInt64, topic: String, body: [UInt8]) {
+        self.sequence = sequence
+        self.topic = topic
+        self.body = body
+    }
+
+    /// The event as delivered: the stored JSON with `"sequence"` spliced in first, without re-encoding.
+    public var json: [UInt8] {
+        var out: [UInt8] = []
+        appendJSON(to: &out)
+        return out
+    }
+
+    /// Appends the delivered form to `out`.
+    public func appendJSON(to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + body.count + 24)
+        out.append(contentsOf: #"{"sequence":"#.utf8)
+        out.append(contentsOf: String(sequence).utf8)
+        if body.count > 2 { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: body[1...])
+    }
+}
