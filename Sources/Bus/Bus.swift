@@ -1,0 +1,84 @@
+import EventLog
+import Foundation
+import HubCore
+import Logging
+import Synchronization
+
+/// Checks bearer tokens; implemented by the server's token store.
+public protocol Authenticator: Sendable {
+    /// The principal a token stands for, or nil for an unknown or revoked token.
+    func authenticate(token: String) -> Principal?
+}
+
+/// The pub/sub bus: fans committed events out to live subscriptions and feeds durable consumers from the log.
+///
+/// The bus never accepts an event itself: everything goes through the EventLog first and reaches the bus from
+/// the log's commit callback, so what a subscriber sees is always already durable.
+public final class Bus: Sendable {
+    public let log: EventLog
+    public let settings: HubConfig.BusSettings
+    let hubID: String
+    let authenticator: any Authenticator
+    let logger: Logger
+    private let sessions = Mutex<[ObjectIdentifier: BusSession]>([:])
+    /// Which session currently serves each durable consumer name; a new subscription takes the name over.
+    private let durableOwners = Mutex<[String: ObjectIdentifier]>([:])
+
+    public init(
+        log: EventLog, settings: HubConfig.BusSettings, hubID: String, authenticator: any Authenticator,
+        logger: Logger = Logger(label: "storehub.bus")
+    ) {
+        self.log = log
+        self.settings = settings
+        self.hubID = hubID
+        self.authenticator = authenticator
+        self.logger = logger
+        log.onCommit { [weak self] events in self?.fanOut(events) }
+    }
+
+    /// A new connection's session. `principal` is set when the transport already authenticated it.
+    public func openSession(principal: Principal?, peer: String) -> BusSession {
+        let session = BusSession(bus: self, principal: principal, peer: peer)
+        sessions.withLock { $0[ObjectIdentifier(session)] = session }
+        return session
+    }
+
+    /// Number of open sessions.
+    public var sessionCount: Int { sessions.withLock { $0.count } }
+
+    func closeSession(_ session: BusSession) {
+        let id = ObjectIdentifier(session)
+        sessions.withLock { _ = $0.removeValue(forKey: id) }
+        durableOwners.withLock { owners in owners = owners.filter { $0.value != id } }
+    }
+
+    /// Records `session` as the owner of `consumer` and returns the session it took the name from, if any.
+    func claimDurable(_ consumer: String, for session: BusSession) -> BusSession? {
+        let id = ObjectIdentifier(session)
+        let previous = durableOwners.withLock { owners -> ObjectIdentifier? in
+            defer { owners[consumer] = id }
+            return owners[consumer]
+        }
+        guard let previous, previous != id else { return nil }
+        return sessions.withLock { $0[previous] }
+    }
+
+    func releaseDurable(_ consumer: String, for session: BusSession) {
+        let id = ObjectIdentifier(session)
+        durableOwners.withLock { owners in
+            if owners[consumer] == id { owners[consumer] = nil }
+        }
+    }
+
+    /// Called on the log's writer thread after each commit.
+    private func fanOut(_ events: [StoredEvent]) {
+        let current = sessions.withLock { Array($0.values) }
+        for session in current { session.offer(events) }
+    }
+
+    /// Says goodbye to every session (close code 1001) so their transports can finish.
+    public func shutdown() {
+        let current = sessions.withLock { Array($0.values) }
+        for session in current { session.requestClose(code: 1001, reason: "hub shutting down") }
+    }
+}

@@ -1,0 +1,432 @@
+import EventLog
+import Foundation
+import HubCore
+import Synchronization
+
+/// One client connection's view of the bus: its principal, subscriptions and queue of outgoing messages.
+///
+/// The transport feeds client messages to `receive(_:)` and runs one writer loop that waits on `wakeups` and
+/// sends what `drain(max:)` returns. Only that loop calls `drain`, so durable consumers read the log there,
+/// outside the lock, without racing one another.
+public final class BusSession: Sendable {
+    /// Yields whenever there may be something to send.
+    public let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private unowned let bus: Bus
+    private let state: Mutex<State>
+    public let peer: String
+
+    /// What the writer loop should do next.
+    public enum Outgoing: Sendable, Equatable {
+        case message([UInt8])
+        case close(code: UInt16, reason: String)
+    }
+
+    private struct State {
+        var principal: Principal?
+        var control: [[UInt8]] = []
+        var subscriptions: [String: Subscription] = [:]
+        var order: [String] = []
+        var nextTurn = 0
+        var close: (code: UInt16, reason: String)?
+        var closed = false
+    }
+
+    private struct Subscription {
+        var pattern: TopicPattern
+        var pending: [StoredEvent] = []
+        var pendingHead = 0
+        /// Live only: events dropped since the client was last told.
+        var dropped = 0
+        var durable: Durable?
+
+        var pendingCount: Int { pending.count - pendingHead }
+    }
+
+    private struct Durable {
+        var consumer: String
+        /// Last sequence read from the log for this subscription.
+        var readThrough: UInt64
+        /// Sequences delivered and not yet acknowledged, ascending.
+        var inFlight: [UInt64] = []
+        var window: Int
+    }
+
+    /// Control messages a client may leave unread before the hub gives up on it.
+    static let controlLimit = 4096
+
+    init(bus: Bus, principal: Principal?, peer: String) {
+        self.bus = bus
+        self.peer = peer
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        var initial = State(principal: principal)
+        initial.control.append(
+            Bus.hello(hub: bus.hubID, authenticated: principal != nil))
+        state = Mutex(initial)
+        wake.yield()
+    }
+
+    public var principal: Principal? { state.withLock { $0.principal } }
+
+    // MARK: client → hub
+
+    /// Handles one text message from the client.
+    public func receive(_ text: String) {
+        do {
+            let fields = try Fields(text: text)
+            try handle(fields)
+        } catch {
+            enqueueControl(Wire.error(error.code, error.message))
+        }
+    }
+
+    private func handle(_ fields: Fields) throws(RequestError) {
+        if fields.op == "auth" {
+            try authenticate(fields)
+            return
+        }
+        guard let principal = self.principal else {
+            throw RequestError(code: .unauthenticated, message: "send {\"op\":\"auth\",\"token\":...} first")
+        }
+        switch fields.op {
+        case "subscribe": try subscribe(fields, principal: principal)
+        case "unsubscribe": try unsubscribe(fields)
+        case "ack": try acknowledge(fields)
+        case "publish": try publish(fields, principal: principal)
+        case "ping":
+            var reply: [String: JSONValue] = [:]
+            if let ref = fields.ref { reply["ref"] = ref }
+            enqueueControl(Wire.message("pong", reply))
+        default:
+            throw RequestError(
+                code: .unknownOp,
+                message: "unknown op '\(fields.op.prefix(40))' (known: auth, subscribe, unsubscribe, ack, publish, ping)")
+        }
+    }
+
+    private func authenticate(_ fields: Fields) throws(RequestError) {
+        let token = try fields.string("token")
+        guard let principal = bus.authenticator.authenticate(token: token) else {
+            enqueueControl(Wire.error(.unauthenticated, "token not accepted"))
+            requestClose(code: 4401, reason: "authentication failed")
+            return
+        }
+        state.withLock { $0.principal = principal }
+        enqueueControl(Wire.message("authenticated", ["role": .string(principal.role.rawValue)]))
+    }
+
+    private func subscribe(_ fields: Fields, principal: Principal) throws(RequestError) {
+        let id = try fields.name("id")
+        let topic = try fields.string("topic")
+        let pattern: TopicPattern
+        do {
+            pattern = try TopicPattern(validating: topic)
+        } catch {
+            throw RequestError(code: .badRequest, message: "subscribe: \(error.reason)")
+        }
+        guard principal.role.maySubscribe(pattern) else {
+            throw RequestError(code: .forbidden, message: "role \(principal.role.rawValue) may not subscribe to '\(topic)'")
+        }
+        let consumer = fields.object["durable"] == nil ? nil : try fields.name("durable")
+        let from = try fields.optionalUInt("from")
+        let window = try fields.optionalUInt("window")
+        if consumer == nil && (from != nil || window != nil) {
+            throw RequestError(code: .badRequest, message: "subscribe: 'from' and 'window' need 'durable'")
+        }
+        if let window, window == 0 { throw RequestError(code: .badRequest, message: "subscribe: 'window' must be at least 1") }
+
+        var subscription = Subscription(pattern: pattern)
+        var reply: [String: JSONValue] = ["id": .string(id)]
+        if let consumer {
+            let start = from.map { $0 > 0 ? $0 - 1 : 0 } ?? bus.log.cursor(for: consumer) ?? 0
+            let limit = min(Int(window ?? UInt64(bus.settings.maxInFlight)), bus.settings.maxInFlight)
+            subscription.durable = Durable(consumer: consumer, readThrough: start, window: limit)
+            reply["durable"] = .string(consumer)
+            reply["from"] = .int(Int64(start + 1))
+        }
+        let registeredThrough = bus.log.sequenceBounds.last
+        let added = state.withLock { state -> Bool in
+            guard state.subscriptions[id] == nil else { return false }
+            state.subscriptions[id] = subscription
+            state.order.append(id)
+            state.control.append(Wire.message("subscribed", reply))
+            return true
+        }
+        guard added else {
+            throw RequestError(code: .duplicateSubscription, message: "subscription id '\(id)' is already in use")
+        }
+        if let consumer, let previous = bus.claimDurable(consumer, for: self) {
+            previous.dropDurable(consumer)
+        }
+        if consumer == nil { sendRetained(id: id, pattern: pattern, through: registeredThrough) }
+        wake.yield()
+    }
+
+    /// Puts the last status of each matching device in front of a live subscription's queue.
+    private func sendRetained(id: String, pattern: TopicPattern, through sequence: UInt64) {
+        guard let retained = try? bus.log.retainedEvents() else { return }
+        let matching = retained.filter { $0.sequence <= sequence && pattern.matches($0.topic) }
+        guard !matching.isEmpty else { return }
+        state.withLock { state in
+            guard var subscription = state.subscriptions[id] else { return }
+            subscription.pending.replaceSubrange(0..<subscription.pendingHead, with: [])
+            subscription.pendingHead = 0
+            subscription.pending.insert(contentsOf: matching, at: 0)
+            state.subscriptions[id] = subscription
+        }
+    }
+
+    private func unsubscribe(_ fields: Fields) throws(RequestError) {
+        let id = try fields.name("id")
+        let removed = state.withLock { state -> Subscription? in
+            guard let removed = state.subscriptions.removeValue(forKey: id) else { return nil }
+            state.order.removeAll { $0 == id }
+            state.control.append(Wire.message("unsubscribed", ["id": .string(id)]))
+            return removed
+        }
+        guard let removed else {
+            throw RequestError(code: .unknownSubscription, message: "no subscription with id '\(id)'")
+        }
+        if let durable = removed.durable { bus.releaseDurable(durable.consumer, for: self) }
+        wake.yield()
+    }
+
+    private func acknowledge(_ fields: Fields) throws(RequestError) {
+        let consumer = try fields.name("durable")
+        guard let sequence = try fields.optionalUInt("sequence") else {
+            throw RequestError(code: .badRequest, message: "ack: field 'sequence' is missing")
+        }
+        let outcome = state.withLock { state -> Result<Void, RequestError> in
+            guard let id = state.order.first(where: { state.subscriptions[$0]?.durable?.consumer == consumer }),
+                var subscription = state.subscriptions[id], var durable = subscription.durable
+            else {
+                return .failure(RequestError(code: .unknownSubscription, message: "ack: no durable subscription '\(consumer)' here"))
+            }
+            let delivered = durable.inFlight.last ?? (bus.log.cursor(for: consumer) ?? 0)
+            guard sequence <= max(delivered, bus.log.cursor(for: consumer) ?? 0) else {
+                return .failure(
+                    RequestError(code: .badRequest, message: "ack: sequence \(sequence) was not delivered yet (last delivered \(delivered))"))
+            }
+            durable.inFlight.removeAll { $0 <= sequence }
+            subscription.durable = durable
+            state.subscriptions[id] = subscription
+            return .success(())
+        }
+        try outcome.get()
+        bus.log.acknowledge(consumer: consumer, sequence: sequence)
+        wake.yield()
+    }
+
+    private func publish(_ fields: Fields, principal: Principal) throws(RequestError) {
+        let topic = try fields.string("topic")
+        do {
+            try Topic.validate(topic)
+        } catch {
+            throw RequestError(code: .badRequest, message: "publish: \(error.reason)")
+        }
+        guard principal.role.mayPublish(topic) else {
+            throw RequestError(code: .forbidden, message: "role \(principal.role.rawValue) may not publish on '\(topic)'")
+        }
+        let type = try fields.string("type")
+        guard !type.isEmpty, type.utf8.count <= 128 else {
+            throw RequestError(code: .badRequest, message: "publish: 'type' must be 1 to 128 characters")
+        }
+        let event = CloudEvent(
+            source: "storehub://\(bus.hubID)/token/\(principal.tokenID)", type: type, subject: topic,
+            data: fields.object["data"])
+        let body: [UInt8]
+        do {
+            body = try event.encoded()
+        } catch {
+            throw RequestError(code: .badRequest, message: "publish: event cannot be encoded: \(error)")
+        }
+        let ref = fields.ref
+        bus.log.append([EventDraft(topic: topic, body: body)]) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let events):
+                var reply: [String: JSONValue] = ["sequence": .int(Int64(events[0].sequence))]
+                if let ref { reply["ref"] = ref }
+                self.enqueueControl(Wire.message("published", reply))
+            case .failure(let error):
+                self.enqueueControl(Wire.error(.unavailable, "event not accepted: \(error)", ref: ref))
+            }
+        }
+    }
+
+    // MARK: hub → client
+
+    /// Queues a control message (replies, errors). A client that leaves thousands unread is disconnected.
+    func enqueueControl(_ message: [UInt8]) {
+        let overflow = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            if state.control.count >= Self.controlLimit { return true }
+            state.control.append(message)
+            return false
+        }
+        if overflow { requestClose(code: 1008, reason: "client does not read its messages") }
+        wake.yield()
+    }
+
+    /// Asks the writer loop to close the connection after what is queued.
+    public func requestClose(code: UInt16, reason: String) {
+        state.withLock { state in
+            if state.close == nil { state.close = (code, reason) }
+        }
+        wake.yield()
+    }
+
+    /// The log accepted `events`: queue what live subscriptions match, note progress for durable ones.
+    func offer(_ events: [StoredEvent]) {
+        let liveBuffer = bus.settings.liveBuffer
+        let notify = state.withLock { state -> Bool in
+            guard !state.closed, state.principal != nil, !state.subscriptions.isEmpty else { return false }
+            var notify = false
+            for id in state.order {
+                guard var subscription = state.subscriptions[id] else { continue }
+                if subscription.durable != nil {
+                    notify = true
+                    continue
+                }
+                var changed = false
+                for event in events where subscription.pattern.matches(event.topic) {
+                    if subscription.pendingCount >= liveBuffer {
+                        subscription.pendingHead += 1
+                        subscription.dropped += 1
+                    }
+                    subscription.pending.append(event)
+                    changed = true
+                }
+                if changed {
+                    if subscription.pendingHead > 4096 {
+                        subscription.pending.removeFirst(subscription.pendingHead)
+                        subscription.pendingHead = 0
+                    }
+                    state.subscriptions[id] = subscription
+                    notify = true
+                }
+            }
+            return notify
+        }
+        if notify { wake.yield() }
+    }
+
+    /// Another session subscribed under `consumer`: stop serving it here.
+    func dropDurable(_ consumer: String) {
+        state.withLock { state in
+            for id in state.order where state.subscriptions[id]?.durable?.consumer == consumer {
+                state.subscriptions[id] = nil
+                state.order.removeAll { $0 == id }
+                state.control.append(
+                    Wire.error(.takenOver, "durable consumer '\(consumer)' was taken over by another connection"))
+            }
+        }
+        wake.yield()
+    }
+
+    /// The next messages to send, at most `max`, fairly across subscriptions; control messages first.
+    public func drain(max: Int = 256) -> [Outgoing] {
+        refillDurables()
+        return state.withLock { state -> [Outgoing] in
+            guard !state.closed else { return [] }
+            var out: [Outgoing] = []
+            let controlCount = min(state.control.count, max)
+            for message in state.control.prefix(controlCount) { out.append(.message(message)) }
+            state.control.removeFirst(controlCount)
+            let count = state.order.count
+            var idle = 0
+            while out.count < max && count > 0 && idle < count {
+                let id = state.order[state.nextTurn % count]
+                state.nextTurn = (state.nextTurn + 1) % count
+                guard var subscription = state.subscriptions[id], subscription.pendingCount > 0 || subscription.dropped > 0
+                else {
+                    idle += 1
+                    continue
+                }
+                idle = 0
+                if subscription.dropped > 0 {
+                    out.append(.message(Wire.message("dropped", ["sub": .string(id), "count": .int(Int64(subscription.dropped))])))
+                    subscription.dropped = 0
+                }
+                var taken = 0
+                while taken < 32 && out.count < max && subscription.pendingCount > 0 {
+                    let event = subscription.pending[subscription.pendingHead]
+                    subscription.pendingHead += 1
+                    out.append(.message(Wire.event(sub: id, event)))
+                    if event.sequence > 0, var durable = subscription.durable {
+                        durable.inFlight.append(event.sequence)
+                        subscription.durable = durable
+                    }
+                    taken += 1
+                }
+                if subscription.pendingCount == 0 {
+                    subscription.pending.removeAll(keepingCapacity: true)
+                    subscription.pendingHead = 0
+                }
+                state.subscriptions[id] = subscription
+            }
+            if out.isEmpty, let close = state.close {
+                state.closed = true
+                out.append(.close(code: close.code, reason: close.reason))
+            }
+            return out
+        }
+    }
+
+    /// Reads the log for durable subscriptions that have room in their window and unread events.
+    private func refillDurables() {
+        let (first, last) = bus.log.sequenceBounds
+        let wants = state.withLock { state -> [(id: String, after: UInt64, room: Int, pattern: TopicPattern)] in
+            state.order.compactMap { id in
+                guard let subscription = state.subscriptions[id], let durable = subscription.durable else { return nil }
+                let room = durable.window - durable.inFlight.count - subscription.pendingCount
+                guard room > 0, durable.readThrough < last else { return nil }
+                return (id, durable.readThrough, room, subscription.pattern)
+            }
+        }
+        for want in wants {
+            var after = want.after
+            var gap: (from: UInt64, to: UInt64)?
+            if after + 1 < first {
+                gap = (after + 1, first - 1)
+                after = first - 1
+            }
+            guard let (events, scanned) = try? bus.log.read(after: after, matching: want.pattern, limit: want.room) else {
+                continue
+            }
+            state.withLock { state in
+                guard var subscription = state.subscriptions[want.id], var durable = subscription.durable,
+                    durable.readThrough == want.after
+                else { return }
+                if let gap {
+                    state.control.append(
+                        Wire.message(
+                            "gap", ["sub": .string(want.id), "from": .int(Int64(gap.from)), "to": .int(Int64(gap.to))]))
+                }
+                durable.readThrough = scanned
+                subscription.durable = durable
+                subscription.pending.append(contentsOf: events)
+                state.subscriptions[want.id] = subscription
+            }
+        }
+    }
+
+    /// The transport is gone: forget the session.
+    public func close() {
+        state.withLock { state in
+            state.closed = true
+            state.subscriptions.removeAll()
+            state.order.removeAll()
+            state.control.removeAll()
+        }
+        wake.finish()
+        bus.closeSession(self)
+    }
+}
+
+extension Bus {
+    static func hello(hub: String, authenticated: Bool) -> [UInt8] {
+        Wire.message(
+            "hello", ["hub": .string(hub), "version": .string(StoreHubVersion.current), "authenticated": .bool(authenticated)])
+    }
+}
