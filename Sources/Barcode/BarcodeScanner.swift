@@ -1,0 +1,151 @@
+import CZBar
+import Foundation
+import HubCore
+
+/// A code found in a frame.
+public struct DecodedSymbol: Sendable, Equatable {
+    /// As read (a UPC-A stays `upca`, with its GTIN-13 in `gtin`).
+    public var symbology: Symbology
+    public var bytes: [UInt8]
+    public var text: String
+    /// GTIN-13 of EAN/UPC symbols whose check digit is right.
+    public var gtin: String?
+    /// Corners in frame pixels.
+    public var polygon: [[Int]]
+    public var quality: Int
+}
+
+/// zbar's image scanner over a frame's luma plane, for one pipeline (not thread-safe).
+///
+/// Debian's zbar 0.23.92 grows its memory with every QR decode, so the scanner is recreated every
+/// `recycleInterval` frames. QR codes are read in binary mode and their bytes decoded here, because zbar's own
+/// charset guess turns UTF-8 without ECI into mojibake.
+public final class BarcodeScanner {
+    public let symbologies: [Symbology]
+    public let recycleInterval: Int
+    private var scanner: OpaquePointer
+    private let image: OpaquePointer
+    private var framesSinceRecycle = 0
+    /// Used only when a frame's rows are padded: zbar wants tightly packed rows. Grown once, then reused.
+    private var packed: [UInt8] = []
+    /// EAN/UPC reads whose check digit was wrong, dropped.
+    public private(set) var rejectedCheckDigits = 0
+
+    public init(symbologies: [Symbology], recycleInterval: Int = 500) throws(BarcodeError) {
+        guard !symbologies.isEmpty else { throw BarcodeError("no symbologies enabled") }
+        self.symbologies = symbologies
+        self.recycleInterval = recycleInterval
+        guard let image = zbar_image_create() else { throw BarcodeError("zbar could not create an image") }
+        self.image = image
+        zbar_image_set_format(image, UInt(storehub_zbar_fourcc_y800))
+        scanner = try Self.makeScanner(symbologies)
+    }
+
+    deinit {
+        zbar_image_destroy(image)
+        zbar_image_scanner_destroy(scanner)
+    }
+
+    private static func makeScanner(_ symbologies: [Symbology]) throws(BarcodeError) -> OpaquePointer {
+        guard let scanner = zbar_image_scanner_create() else { throw BarcodeError("zbar could not create a scanner") }
+        zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_ENABLE, 0)
+        for symbology in symbologies {
+            zbar_image_scanner_set_config(scanner, symbology.zbarType, ZBAR_CFG_ENABLE, 1)
+        }
+        if symbologies.contains(.qr) {
+            zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1)
+        }
+        // Position and quality come with every symbol; caching would suppress repeats the filter handles itself.
+        zbar_image_scanner_enable_cache(scanner, 0)
+        return scanner
+    }
+
+    /// Decodes every enabled symbol in the frame's luma plane.
+    public func scan(_ frame: Frame) throws(BarcodeError) -> [DecodedSymbol] {
+        guard let luma = frame.lumaPlane else { throw BarcodeError("frame format \(frame.format) has no luma plane") }
+        try recycleIfDue()
+        let width = frame.width
+        let height = frame.height
+        let count: Int32
+        if frame.bytesPerRow == width {
+            count = scanPlane(luma.baseAddress!, width: width, height: height)
+        } else {
+            if packed.count < width * height { packed = [UInt8](repeating: 0, count: width * height) }
+            count = packed.withUnsafeMutableBytes { target in
+                for row in 0..<height {
+                    let source = UnsafeRawBufferPointer(rebasing: luma[(row * frame.bytesPerRow)..<(row * frame.bytesPerRow + width)])
+                    UnsafeMutableRawBufferPointer(rebasing: target[(row * width)..<((row + 1) * width)]).copyMemory(from: source)
+                }
+                return scanPlane(UnsafeRawPointer(target.baseAddress!), width: width, height: height)
+            }
+        }
+        guard count >= 0 else { throw BarcodeError("zbar failed on a \(width)x\(height) frame") }
+        guard count > 0 else { return [] }
+        return collect()
+    }
+
+    private func scanPlane(_ pixels: UnsafeRawPointer, width: Int, height: Int) -> Int32 {
+        zbar_image_set_size(image, UInt32(width), UInt32(height))
+        // zbar borrows the plane; no cleanup handler, the frame keeps owning it.
+        zbar_image_set_data(image, pixels, UInt(width * height), nil)
+        defer { zbar_image_set_data(image, nil, 0, nil) }
+        framesSinceRecycle += 1
+        return zbar_scan_image(scanner, image)
+    }
+
+    private func collect() -> [DecodedSymbol] {
+        var symbols: [DecodedSymbol] = []
+        var symbol = zbar_image_first_symbol(image)
+        while let current = symbol {
+            defer { symbol = zbar_symbol_next(current) }
+            guard let symbology = Symbology(zbar: zbar_symbol_get_type(current)) else { continue }
+            let length = Int(zbar_symbol_get_data_length(current))
+            let bytes: [UInt8] = zbar_symbol_get_data(current).map { pointer in
+                Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length))
+            } ?? []
+            let text = Payload.text(bytes)
+            var gtin: String?
+            if [.ean13, .ean8, .upca, .upce].contains(symbology) {
+                gtin = Payload.gtin13(symbology: symbology, digits: text)
+                if gtin == nil {
+                    rejectedCheckDigits += 1
+                    continue
+                }
+            }
+            var points: [[Int]] = []
+            for index in 0..<zbar_symbol_get_loc_size(current) {
+                points.append([Int(zbar_symbol_get_loc_x(current, index)), Int(zbar_symbol_get_loc_y(current, index))])
+            }
+            symbols.append(
+                DecodedSymbol(
+                    symbology: symbology, bytes: bytes, text: text, gtin: gtin, polygon: Self.outline(points),
+                    quality: Int(zbar_symbol_get_quality(current))))
+        }
+        return symbols
+    }
+
+    /// zbar locates a 2D symbol by its corners but a 1D symbol by every scan line that crossed it; events
+    /// carry at most four corners, so many points become their bounding rectangle.
+    static func outline(_ points: [[Int]]) -> [[Int]] {
+        guard points.count > 4 else { return points }
+        let xs = points.map { $0[0] }
+        let ys = points.map { $0[1] }
+        let (left, right, top, bottom) = (xs.min()!, xs.max()!, ys.min()!, ys.max()!)
+        return [[left, top], [right, top], [right, bottom], [left, bottom]]
+    }
+
+    private func recycleIfDue() throws(BarcodeError) {
+        guard framesSinceRecycle >= recycleInterval else { return }
+        let fresh = try Self.makeScanner(symbologies)
+        zbar_image_scanner_destroy(scanner)
+        scanner = fresh
+        framesSinceRecycle = 0
+    }
+}
+
+/// zbar could not be used.
+public struct BarcodeError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
