@@ -1,0 +1,226 @@
+import Bus
+import EventLog
+import Foundation
+import HTTPTypes
+import HubCore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// What the server shows about devices; the hub's supervisor provides it.
+public protocol DeviceStatusProvider: Sendable {
+    func deviceSummaries() -> [DeviceSummary]
+}
+
+/// The hub's HTTP and WebSocket transport: REST API, the bus endpoint and the status page.
+///
+/// It only moves bytes between sockets and the bus; it never touches a device.
+public struct HubServer: Sendable {
+    public var listen: HubConfig.Listen
+    public var bus: Bus
+    public var tokens: TokenStore
+    public var devices: any DeviceStatusProvider
+    /// Folder of the status page, or nil.
+    public var statusPage: String?
+    public var logger: Logger
+    let started = Date()
+
+    /// How long a connection may stay unauthenticated.
+    public static let authTimeout: Duration = .seconds(5)
+    public static let busPath = "/api/v1/bus"
+
+    public init(
+        listen: HubConfig.Listen, bus: Bus, tokens: TokenStore, devices: any DeviceStatusProvider, statusPage: String?,
+        logger: Logger
+    ) {
+        self.listen = listen
+        self.bus = bus
+        self.tokens = tokens
+        self.devices = devices
+        self.statusPage = statusPage
+        self.logger = logger
+    }
+
+    /// The Hummingbird application; run it as a service. `onListening` gets the bound port.
+    public func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        addRoutes(to: router)
+        if let statusPage {
+            router.middlewares.add(FileMiddleware(statusPage, searchForIndexHtml: true, logger: logger))
+        }
+        let bus = self.bus
+        let tokens = self.tokens
+        let logger = self.logger
+        let maxMessage = bus.settings.maxMessageBytes
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                configuration: .init(ws: .init(maxFrameSize: maxMessage, autoPing: .enabled(timePeriod: .seconds(30))))
+            ) { request, channel, _ in
+                guard request.path?.split(separator: "?").first.map(String.init) == Self.busPath else { return .dontUpgrade }
+                var principal: Principal?
+                if let header = request.headerFields[.authorization] {
+                    // A bad header is refused by the plain HTTP route with a 401 and a reason.
+                    guard let accepted = Self.bearer(header).flatMap(tokens.authenticate) else { return .dontUpgrade }
+                    principal = accepted
+                }
+                let peer = channel.remoteAddress?.description ?? "unknown"
+                let authenticated = principal
+                return .upgrade([:]) { inbound, outbound, _ in
+                    await Self.serve(
+                        bus.openSession(principal: authenticated, peer: peer), inbound: inbound, outbound: outbound,
+                        maxMessage: maxMessage, logger: logger)
+                }
+            },
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "StoreHub"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    static func bearer(_ header: String) -> String? {
+        guard header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Runs one WebSocket connection: reads client messages into the session, writes what it queues.
+    static func serve(
+        _ session: BusSession, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxMessage: Int,
+        logger: Logger
+    ) async {
+        defer { session.close() }
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in session.wakeups {
+                    while true {
+                        let batch = session.drain()
+                        if batch.isEmpty { break }
+                        for item in batch {
+                            switch item {
+                            case .message(let bytes):
+                                let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))
+                                try await outbound.write(.custom(frame))
+                            case .close(let code, let reason):
+                                try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
+                                return
+                            }
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: authTimeout)
+                if session.principal == nil {
+                    session.receive(#"{"op":"auth","token":""}"#)
+                }
+            }
+            do {
+                for try await message in inbound.messages(maxSize: maxMessage) {
+                    switch message {
+                    case .text(let text):
+                        session.receive(text)
+                    case .binary:
+                        session.receive(#"{"op":"binary messages are not part of the protocol; send JSON text"}"#)
+                    }
+                }
+            } catch {
+                logger.debug("bus connection from \(session.peer) ended: \(error)")
+            }
+            group.cancelAll()
+        }
+    }
+
+    // MARK: REST
+
+    private func addRoutes(to router: Router<BasicRequestContext>) {
+        let server = self
+        router.get("/healthz") { _, _ -> Response in
+            let (_, last) = server.bus.log.sequenceBounds
+            return Self.json(
+                .object([
+                    "status": .string("ok"), "version": .string(StoreHubVersion.current),
+                    "uptimeSeconds": .int(Int64(Date().timeIntervalSince(server.started))),
+                    "lastSequence": .int(Int64(last)), "connections": .int(Int64(server.bus.sessionCount)),
+                ]))
+        }
+        router.get(RouterPath(Self.busPath)) { request, _ -> Response in
+            _ = try server.authorize(request)
+            throw HTTPError(.badRequest, message: "this is the WebSocket bus: connect with a WebSocket client")
+        }
+        router.get("/api/v1/devices") { request, _ -> Response in
+            _ = try server.authorize(request)
+            let summaries = server.devices.deviceSummaries()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var rows: [JSONValue] = []
+            for summary in summaries {
+                guard case .object(var row) = try JSONValue.encoding(summary.status) else { continue }
+                row["id"] = .string(summary.status.device.rawValue)
+                row["lastScan"] = try summary.lastScan.map { try JSONValue.encoding($0) } ?? .null
+                rows.append(.object(row))
+            }
+            return Self.json(.object(["devices": .array(rows)]))
+        }
+        router.get("/api/v1/events") { request, _ -> Response in
+            let principal = try server.authorize(request)
+            let query = request.uri.queryParameters
+            let topic = query.get("topic") ?? ">"
+            let pattern: TopicPattern
+            do {
+                pattern = try TopicPattern(validating: topic)
+            } catch {
+                throw HTTPError(.badRequest, message: "topic: \(error)")
+            }
+            guard principal.role.maySubscribe(pattern) else {
+                throw HTTPError(.forbidden, message: "role \(principal.role.rawValue) may not read '\(topic)'")
+            }
+            guard let after = Self.number(query.get("after"), default: 0),
+                let limit = Self.number(query.get("limit"), default: 100), (1...1000).contains(limit)
+            else {
+                throw HTTPError(.badRequest, message: "after and limit must be whole numbers; limit 1 to 1000")
+            }
+            let (events, scanned) = try server.bus.log.read(after: after, matching: pattern, limit: Int(limit))
+            var body = Array(#"{"events":["#.utf8)
+            for (index, event) in events.enumerated() {
+                if index > 0 { body.append(UInt8(ascii: ",")) }
+                event.appendJSON(to: &body)
+            }
+            body.append(contentsOf: #"],"next":\#(events.last?.sequence ?? scanned)}"#.utf8)
+            return Self.json(bytes: body)
+        }
+        if statusPage == nil {
+            router.get("/") { _, _ -> Response in
+                throw HTTPError(.notFound, message: "no status page configured (set statusPage in the hub config)")
+            }
+        }
+    }
+
+    private func authorize(_ request: Request) throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw HTTPError(.unauthorized, message: "missing Authorization: Bearer <token> header")
+        }
+        guard let token = Self.bearer(header), let principal = tokens.authenticate(token: token) else {
+            throw HTTPError(.unauthorized, message: "token not accepted")
+        }
+        return principal
+    }
+
+    private static func number(_ text: String?, default value: UInt64) -> UInt64? {
+        guard let text else { return value }
+        return UInt64(text)
+    }
+
+    static func json(_ value: JSONValue) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return json(bytes: Array((try? encoder.encode(value)) ?? Data("{}".utf8)))
+    }
+
+    static func json(bytes: [UInt8]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,119 @@
+import Bus
+import Crypto
+import EventLog
+import Foundation
+import HubCore
+import Synchronization
+
+/// Bearer tokens, stored as SHA-256 hashes of their secret part; the secret itself is shown once and never kept.
+///
+/// A token reads `shb_<id>_<secret>`: the id (8 hex digits) finds the row, the 256-bit secret proves it. Hashes
+/// are compared in constant time. Tokens created by another process (`storehub token create` while the hub runs)
+/// are found on the first lookup that misses the cache.
+public final class TokenStore: Authenticator {
+    // SQLite connection used under the lock only; tokens are read rarely after the cache is warm.
+    private let database: Mutex<SQLiteConnection>
+    private let cache = Mutex<[String: Entry]>([:])
+
+    struct Entry: Sendable {
+        var role: Role
+        var hash: [UInt8]
+    }
+
+    /// A token just created: the full text (show it once) and its public id.
+    public struct Issued: Sendable {
+        public var token: String
+        public var id: String
+        public var role: Role
+    }
+
+    public init(path: String) throws(SQLiteError) {
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute(
+            """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS tokens(
+                id TEXT PRIMARY KEY,
+                role TEXT NOT NULL,
+                hash BLOB NOT NULL,
+                label TEXT NOT NULL,
+                created_ms INTEGER NOT NULL);
+            """)
+        database = Mutex(connection)
+        try reload()
+    }
+
+    /// How many tokens exist.
+    public var count: Int { cache.withLock { $0.count } }
+
+    /// Creates a token for `role`. `label` says what it is for ("order-service", "demo-session").
+    public func create(role: Role, label: String) throws -> Issued {
+        var idBytes = [UInt8](repeating: 0, count: 4)
+        var secretBytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for i in idBytes.indices { idBytes[i] = generator.next() }
+        for i in secretBytes.indices { secretBytes[i] = generator.next() }
+        let id = idBytes.map { String(format: "%02x", $0) }.joined()
+        let secret = Data(secretBytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let hash = Array(SHA256.hash(data: Array(secret.utf8)))
+        try database.withLock { db throws(SQLiteError) in
+            let insert = try db.prepare("INSERT INTO tokens(id, role, hash, label, created_ms) VALUES(?, ?, ?, ?, ?)")
+            insert.bind(1, id)
+            insert.bind(2, role.rawValue)
+            insert.bind(3, bytes: hash)
+            insert.bind(4, label)
+            insert.bind(5, Int64(Date().timeIntervalSince1970 * 1000))
+            try insert.run()
+        }
+        cache.withLock { $0[id] = Entry(role: role, hash: hash) }
+        return Issued(token: "shb_\(id)_\(secret)", id: id, role: role)
+    }
+
+    /// Removes every token with `label`; returns how many.
+    @discardableResult
+    public func revoke(label: String) throws -> Int {
+        let removed = try database.withLock { db throws(SQLiteError) -> Int in
+            let delete = try db.prepare("DELETE FROM tokens WHERE label = ?")
+            delete.bind(1, label)
+            try delete.run()
+            return db.changes
+        }
+        try reload()
+        return removed
+    }
+
+    public func authenticate(token: String) -> Principal? {
+        guard let (id, secret) = Self.split(token) else { return nil }
+        var entry = cache.withLock { $0[id] }
+        if entry == nil {
+            try? reload()
+            entry = cache.withLock { $0[id] }
+        }
+        guard let entry else { return nil }
+        let presented = Array(SHA256.hash(data: Array(secret.utf8)))
+        guard presented.count == entry.hash.count else { return nil }
+        var difference: UInt8 = 0
+        for (a, b) in zip(presented, entry.hash) { difference |= a ^ b }
+        return difference == 0 ? Principal(tokenID: id, role: entry.role) : nil
+    }
+
+    private static func split(_ token: String) -> (id: String, secret: String)? {
+        let parts = token.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "shb", parts[1].utf8.count == 8, parts[2].utf8.count == 43 else { return nil }
+        return (String(parts[1]), String(parts[2]))
+    }
+
+    private func reload() throws(SQLiteError) {
+        let entries = try database.withLock { db throws(SQLiteError) -> [String: Entry] in
+            let select = try db.prepare("SELECT id, role, hash FROM tokens")
+            var entries: [String: Entry] = [:]
+            while try select.step() {
+                guard let role = Role(rawValue: select.text(1)) else { continue }
+                entries[select.text(0)] = Entry(role: role, hash: select.bytes(2))
+            }
+            return entries
+        }
+        cache.withLock { $0 = entries }
+    }
+}
