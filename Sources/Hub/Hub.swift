@@ -1,0 +1,123 @@
+import Barcode
+import Bus
+import Capture
+import EventLog
+import Foundation
+import HubCore
+import Logging
+import Server
+import ServiceLifecycle
+import UnixSignals
+
+/// The assembled daemon: event log, token store, bus, device pipelines and the server.
+public struct Hub: Sendable {
+    public let config: HubConfig
+    public let log: EventLog
+    public let tokens: TokenStore
+    let bus: Bus
+    let registry = DeviceRegistry()
+    let pipelines: [KioskPipeline]
+    let server: HubServer
+    let logger: Logger
+
+    /// Opens the state and builds every pipeline. Throws ConfigError for descriptors it cannot run.
+    public init(
+        config: HubConfig, configDirectory: URL, devices: [DeviceDescriptor], stateDirectory: URL, logger: Logger
+    ) throws {
+        self.config = config
+        self.logger = logger
+        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        let databasePath = stateDirectory.appendingPathComponent("hub.sqlite").path
+        log = try EventLog(path: databasePath, settings: config.log, logger: logger)
+        tokens = try TokenStore(path: databasePath)
+        bus = Bus(log: log, settings: config.bus, hubID: config.hub, authenticator: tokens, logger: logger)
+        var pipelines: [KioskPipeline] = []
+        for descriptor in devices {
+            pipelines.append(
+                try Self.pipeline(
+                    for: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger))
+        }
+        self.pipelines = pipelines
+        let statusPage = config.statusPage.map { configDirectory.appendingPathComponent($0).standardizedFileURL.path }
+        server = HubServer(
+            listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage, logger: logger)
+    }
+
+    private static func pipeline(
+        for descriptor: DeviceDescriptor, hubID: String, log: EventLog, registry: DeviceRegistry, logger: Logger
+    ) throws -> KioskPipeline {
+        guard descriptor.kind == .kiosk else {
+            throw ConfigError(
+                file: descriptor.file, keyPath: "kind",
+                problem: "\(descriptor.kind.rawValue) devices are not supported by this version yet (kiosk is)")
+        }
+        let symbologies: [Symbology]
+        do {
+            symbologies = try Symbology.parse(descriptor.decoder.symbologies)
+        } catch {
+            let index = descriptor.decoder.symbologies.firstIndex(of: error.name) ?? 0
+            throw ConfigError(file: descriptor.file, keyPath: "decoder.symbologies[\(index)]", problem: error.description)
+        }
+        let source: any FrameSource
+        switch descriptor.camera {
+        case .replay(let path, let fps, let loops)?:
+            let folder = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
+            source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops)
+        case .v4l2?:
+            throw ConfigError(
+                file: descriptor.file, keyPath: "camera.type", problem: "V4L2 cameras are not supported by this version yet")
+        case nil:
+            throw ConfigError(file: descriptor.file, keyPath: "camera", problem: "a kiosk needs a camera")
+        }
+        return KioskPipeline(
+            descriptor: descriptor, source: source, symbologies: symbologies, hubID: hubID, log: log, registry: registry,
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops devices, closes clients and flushes the log.
+    public func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
+        let application = server.makeApplication(onListening: onListening)
+        let devices = DeviceService(pipelines: pipelines, bus: bus, log: log, logger: logger)
+        // Services stop in reverse order: devices first (their last status events are committed), then the server.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application), .init(service: devices)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { log.close() }
+        try await group.run()
+        logger.info("storehub stopped; event log flushed")
+    }
+}
+
+/// Runs every device pipeline and the log's retention until graceful shutdown.
+struct DeviceService: Service {
+    let pipelines: [KioskPipeline]
+    let bus: Bus
+    let log: EventLog
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for pipeline in pipelines {
+                    group.addTask { await pipeline.run() }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await log.applyRetention()
+                            try await Task.sleep(for: .seconds(60))
+                        } catch is CancellationError {
+                            return
+                        } catch {
+                            logger.error("event log retention failed: \(error)")
+                            try? await Task.sleep(for: .seconds(60))
+                        }
+                    }
+                }
+                await group.waitForAll()
+            }
+        }
+        bus.shutdown()
+    }
+}

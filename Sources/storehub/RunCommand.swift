@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Hub
+import HubCore
+import Logging
+import Server
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the hub. Without --config it runs the embedded demo store (Devices/demo).")
+
+    @Option(name: .long, help: "Hub config file (JSON). Device descriptors are read from the folder it names.")
+    var config: String?
+
+    @OptionGroup var stateOptions: StateOptions
+
+    @Option(name: .long, help: "Address to listen on (overrides the config). Default 127.0.0.1.")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on (overrides the config); 0 picks a free one.")
+    var port: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "storehub")
+        let demo = config == nil
+        guard let configURL = config.map({ URL(fileURLWithPath: $0) }) ?? Self.findDemoConfig() else {
+            printError("no --config given and the demo store (Devices/demo/hub.json) was not found; run from the StoreHub checkout")
+            throw ExitCode(78)
+        }
+        var hubConfig: HubConfig
+        let devices: [DeviceDescriptor]
+        do {
+            hubConfig = try ConfigFile.load(HubConfig.self, from: configURL, displayPath: config ?? Self.relative(configURL))
+            if let host { hubConfig.listen.host = host }
+            if let port { hubConfig.listen.port = port }
+            let folder = URL(fileURLWithPath: hubConfig.devices, relativeTo: configURL.deletingLastPathComponent())
+            devices = try DeviceDirectory.load(folder.standardizedFileURL)
+        } catch {
+            printError("config error: \(error)")
+            printError("the hub did not start; fix the file above and run again")
+            throw ExitCode(78)
+        }
+        let stateURL = URL(
+            fileURLWithPath: stateOptions.state ?? hubConfig.stateDirectory.map {
+                URL(fileURLWithPath: $0, relativeTo: configURL.deletingLastPathComponent()).path
+            } ?? ".storehub")
+        let hub: Hub
+        do {
+            hub = try Hub(
+                config: hubConfig, configDirectory: configURL.deletingLastPathComponent(), devices: devices,
+                stateDirectory: stateURL, logger: logger)
+        } catch let error as ConfigError {
+            printError("config error: \(error)")
+            throw ExitCode(78)
+        } catch {
+            printError("cannot open the state in \(stateURL.path): \(error)")
+            throw ExitCode(73)
+        }
+        if !hubConfig.listen.isLoopback && hub.tokens.count == 0 {
+            printError(
+                "refusing to listen on \(hubConfig.listen.host) without tokens: anyone on the network could connect. "
+                    + "Create one first: storehub token create --role admin --state \(stateURL.path)")
+            throw ExitCode(78)
+        }
+        if hub.tokens.count == 0 {
+            let admin = try hub.tokens.create(role: .admin, label: "first-run-admin")
+            say("Admin token, shown only this once: \(admin.token)")
+        }
+        if demo {
+            try hub.tokens.revoke(label: "demo-session")
+            let staff = try hub.tokens.create(role: .staff, label: "demo-session")
+            say("StoreHub demo store: \(devices.count) devices from \(Self.relative(configURL.deletingLastPathComponent()))")
+            say("Staff token for this run: \(staff.token)")
+        }
+        let host = hubConfig.listen.host
+        try await hub.run { port in
+            let shownHost = host.contains(":") ? "[\(host)]" : host
+            say("Status page: http://\(shownHost):\(port)/")
+            }
+    }
+
+    /// Devices/demo/hub.json in the working directory, else beside the executable's checkout.
+    static func findDemoConfig() -> URL? {
+        let relative = "Devices/demo/hub.json"
+        let here = URL(fileURLWithPath: relative)
+        if FileManager.default.fileExists(atPath: here.path) { return here }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = folder.appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    static func relative(_ url: URL) -> String {
+        let cwd = FileManager.default.currentDirectoryPath + "/"
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

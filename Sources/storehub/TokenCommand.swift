@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import HubCore
+import Server
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage access tokens.", subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token and print it once. Only its hash is stored.")
+
+        @Option(name: .long, help: "admin, staff or service.")
+        var role: String
+
+        @Option(name: .long, help: "What the token is for, e.g. order-service.")
+        var label: String = "cli"
+
+        @OptionGroup var stateOptions: StateOptions
+
+        func run() throws {
+            guard let role = Role(rawValue: role) else {
+                printError("unknown role '\(role)' (known: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ExitCode(64)
+            }
+            let state = URL(fileURLWithPath: stateOptions.state ?? ".storehub")
+            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            let store = try TokenStore(path: state.appendingPathComponent("hub.sqlite").path)
+            print(try store.create(role: role, label: label).token)
+        }
+    }
+}
