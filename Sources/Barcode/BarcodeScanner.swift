@@ -13,6 +13,15 @@ public struct DecodedSymbol: Sendable, Equatable {
     /// Corners in frame pixels.
     public var polygon: [[Int]]
     public var quality: Int
+
+    public init(symbology: Symbology, bytes: [UInt8], text: String, gtin: String?, polygon: [[Int]], quality: Int) {
+        self.symbology = symbology
+        self.bytes = bytes
+        self.text = text
+        self.gtin = gtin
+        self.polygon = polygon
+        self.quality = quality
+    }
 }
 
 /// zbar's image scanner over a frame's luma plane, for one pipeline (not thread-safe).

@@ -1,0 +1,155 @@
+import EventLog
+import Foundation
+import HubCore
+import Synchronization
+import Testing
+
+/// A fresh database path in a temporary folder, removed at the end of the test.
+final class TemporaryDatabase {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storehub-log-\(UUID())")
+    var path: String { folder.appendingPathComponent("hub.sqlite").path }
+
+    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: folder) }
+}
+
+func draft(_ topic: String, _ text: String = "x") -> EventDraft {
+    EventDraft(topic: topic, body: Array(#"{"type":"test","data":"\#(text)"}"#.utf8))
+}
+
+@Suite struct EventLogTests {
+    @Test func appendAssignsIncreasingSequencesAndReturnsAfterCommit() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        let first = try await log.append(draft("scan.a"))
+        let more = try await log.append([draft("scan.b"), draft("scan.c")])
+        #expect(first.sequence == 1)
+        #expect(more.map(\.sequence) == [2, 3])
+        #expect(log.sequenceBounds.first == 1)
+        #expect(log.sequenceBounds.last == 3)
+        let (events, _) = try log.read(after: 0, limit: 10)
+        #expect(events.map(\.topic) == ["scan.a", "scan.b", "scan.c"])
+    }
+
+    @Test func acceptedEventsSurviveReopening() async throws {
+        let database = try TemporaryDatabase()
+        do {
+            let log = try EventLog(path: database.path)
+            _ = try await log.append((0..<5).map { draft("scan.k", "\($0)") })
+            log.close()
+        }
+        let reopened = try EventLog(path: database.path)
+        defer { reopened.close() }
+        #expect(reopened.sequenceBounds.last == 5)
+        let next = try await reopened.append(draft("scan.k", "after"))
+        #expect(next.sequence == 6)
+    }
+
+    @Test func concurrentAppendsShareCommits() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for producer in 0..<32 {
+                group.addTask {
+                    for index in 0..<20 { _ = try await log.append(draft("scan.p\(producer)", "\(index)")) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let stats = log.stats
+        #expect(stats.events == 640)
+        #expect(stats.commits < 640, "32 concurrent producers must be grouped into fewer commits than events")
+        let (events, _) = try log.read(after: 0, limit: 1000)
+        #expect(events.map(\.sequence) == Array(1...640))
+    }
+
+    @Test func readFiltersByPatternAndReportsHowFarItScanned() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        _ = try await log.append([draft("scan.a"), draft("tryon.result.m"), draft("scan.b"), draft("tryon.result.m")])
+        let pattern = try TopicPattern(validating: "scan.*")
+        let (events, scanned) = try log.read(after: 0, matching: pattern, limit: 10)
+        #expect(events.map(\.sequence) == [1, 3])
+        #expect(scanned == 4)
+        let (limited, through) = try log.read(after: 0, matching: pattern, limit: 1)
+        #expect(limited.map(\.sequence) == [1])
+        #expect(through == 1)
+    }
+
+    @Test func consumerCursorIsKeptAcrossRestartsAndNeverMovesBack() async throws {
+        let database = try TemporaryDatabase()
+        do {
+            let log = try EventLog(path: database.path)
+            _ = try await log.append((0..<10).map { draft("scan.k", "\($0)") })
+            log.acknowledge(consumer: "order-service", sequence: 7)
+            log.acknowledge(consumer: "order-service", sequence: 4)
+            #expect(log.cursor(for: "order-service") == 7)
+            log.close()
+        }
+        let reopened = try EventLog(path: database.path)
+        defer { reopened.close() }
+        #expect(reopened.cursor(for: "order-service") == 7)
+        #expect(reopened.cursor(for: "unknown") == nil)
+    }
+
+    @Test func retentionByCountDropsTheOldestAndSequencesAreNotReused() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path, settings: .init(maxAgeHours: 1, maxEvents: 1000, maxBytes: 1 << 30))
+        defer { log.close() }
+        _ = try await log.append((0..<1500).map { draft("scan.k", "\($0)") })
+        let removed = try await log.applyRetention()
+        #expect(removed == 500)
+        #expect(log.sequenceBounds.first == 501)
+        #expect(log.sequenceBounds.last == 1500)
+        let later = try await log.applyRetention(now: Date().addingTimeInterval(7200))
+        #expect(later == 1000)
+        #expect(log.sequenceBounds.first == 1501)
+        let next = try await log.append(draft("scan.k", "after"))
+        #expect(next.sequence == 1501)
+    }
+
+    @Test func retainedKeepsTheLastStatusOfEachDevice() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        _ = try await log.append([
+            draft("device.status.a", "starting"), draft("device.status.b", "online"), draft("scan.a"),
+            draft("device.status.a", "online"),
+        ])
+        let retained = try log.retainedEvents()
+        #expect(retained.map(\.sequence) == [2, 4])
+    }
+
+    @Test func commitListenerSeesEventsInOrder() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        let seen = SeenSequences()
+        log.onCommit { events in seen.add(events.map(\.sequence)) }
+        for index in 0..<5 { _ = try await log.append(draft("scan.k", "\(index)")) }
+        #expect(seen.all == [1, 2, 3, 4, 5])
+    }
+
+    @Test func appendAfterCloseFailsClearly() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        log.close()
+        await #expect(throws: LogClosedError.self) { try await log.append(draft("scan.k")) }
+    }
+
+    @Test func deliveredFormCarriesTheSequenceFirst() {
+        let event = StoredEvent(sequence: 42, topic: "scan.k", body: Array(#"{"type":"t"}"#.utf8))
+        #expect(String(decoding: event.json, as: UTF8.self) == #"{"sequence":42,"type":"t"}"#)
+        let empty = StoredEvent(sequence: 7, topic: "scan.k", body: Array("{}".utf8))
+        #expect(String(decoding: empty.json, as: UTF8.self) == #"{"sequence":7}"#)
+    }
+}
+
+final class SeenSequences: Sendable {
+    private let storage = Mutex<[UInt64]>([])
+    func add(_ values: [UInt64]) { storage.withLock { $0 += values } }
+    var all: [UInt64] { storage.withLock { $0 } }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import HubCore
+import Testing
+
+@Suite struct ConfigTests {
+    private func hubConfig(_ json: String) throws(ConfigError) -> HubConfig {
+        try ConfigFile.decode(HubConfig.self, from: Data(json.utf8), file: "hub.json")
+    }
+
+    @Test func minimalHubConfigGetsLoopbackDefaults() throws {
+        let config = try hubConfig(#"{"hub": "shop-12", "devices": "devices"}"#)
+        #expect(config.listen.host == "127.0.0.1")
+        #expect(config.listen.port == 8080)
+        #expect(config.listen.isLoopback)
+        #expect(config.bus == HubConfig.BusSettings())
+    }
+
+    @Test func wrongTypeNamesFileKeyPathAndExpectation() {
+        let error = #expect(throws: ConfigError.self) {
+            try hubConfig(#"{"hub": "shop", "devices": "d", "listen": {"port": "eighty"}}"#)
+        }
+        #expect(error?.file == "hub.json")
+        #expect(error?.keyPath == "listen.port")
+        #expect(error?.problem.contains("expected an integer") == true)
+        #expect(error?.description.hasPrefix("hub.json: at listen.port:") == true)
+    }
+
+    @Test func missingRequiredKeyIsNamed() {
+        let error = #expect(throws: ConfigError.self) { try hubConfig(#"{"hub": "shop"}"#) }
+        #expect(error?.keyPath == "devices")
+        #expect(error?.problem == "required key is missing")
+    }
+
+    @Test func misspeltKeyIsAnErrorNotASilentDefault() {
+        let error = #expect(throws: ConfigError.self) {
+            try hubConfig(#"{"hub": "shop", "devices": "d", "bus": {"liveBufer": 10}}"#)
+        }
+        #expect(error?.keyPath == "bus.liveBufer")
+        #expect(error?.problem.contains("unknown key") == true)
+    }
+
+    @Test func portOutOfRangeIsRefused() {
+        let error = #expect(throws: ConfigError.self) {
+            try hubConfig(#"{"hub": "shop", "devices": "d", "listen": {"port": 70000}}"#)
+        }
+        #expect(error?.keyPath == "listen.port")
+    }
+
+    @Test func brokenJSONSaysSo() {
+        let error = #expect(throws: ConfigError.self) { try hubConfig(#"{"hub": "shop", "#) }
+        #expect(error?.problem.contains("not valid JSON") == true)
+    }
+
+    @Test func replayKioskDescriptorDecodes() throws {
+        let json = #"""
+            {"id": "kiosk-1", "kind": "kiosk", "camera": {"type": "replay", "path": "media", "fps": 5},
+             "decoder": {"symbologies": ["qr"], "duplicateWindowSeconds": 2}}
+            """#
+        let descriptor = try ConfigFile.decode(DeviceDescriptor.self, from: Data(json.utf8), file: "k.json")
+        #expect(descriptor.id.rawValue == "kiosk-1")
+        #expect(descriptor.name == "kiosk-1")
+        #expect(descriptor.camera == .replay(path: "media", fps: 5, loop: true))
+        #expect(descriptor.decoder.symbologies == ["qr"])
+    }
+
+    @Test func unknownCameraTypeNamesItsKeyPath() {
+        let json = #"{"id": "k", "kind": "kiosk", "camera": {"type": "gopro", "path": "x"}}"#
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigFile.decode(DeviceDescriptor.self, from: Data(json.utf8), file: "k.json")
+        }
+        #expect(error?.keyPath == "camera.type")
+        #expect(error?.problem.contains("gopro") == true)
+    }
+
+    @Test func deviceIdThatIsNoTopicSegmentIsRefused() {
+        let json = #"{"id": "Kiosk.1", "kind": "kiosk", "camera": {"type": "replay", "path": "x"}}"#
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigFile.decode(DeviceDescriptor.self, from: Data(json.utf8), file: "k.json")
+        }
+        #expect(error?.keyPath == "id")
+    }
+
+    @Test func duplicateDeviceIdsInAFolderAreRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("devices-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = #"{"id": "kiosk-1", "kind": "kiosk", "camera": {"type": "replay", "path": "x"}}"#
+        try Data(json.utf8).write(to: folder.appendingPathComponent("a.json"))
+        try Data(json.utf8).write(to: folder.appendingPathComponent("b.json"))
+        let error = #expect(throws: ConfigError.self) { try DeviceDirectory.load(folder) }
+        #expect(error?.file.hasSuffix("b.json") == true)
+        #expect(error?.problem.contains("already used") == true)
+    }
+}
