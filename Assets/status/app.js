@@ -1,0 +1,330 @@
+'use strict';
+// StoreHub staff status page: device cards from GET /api/v1/devices, kept current over the bus
+// (docs/protocol.md). Everything that comes from the hub is inserted as text, never as HTML.
+(() => {
+  const TOKEN_KEY = 'storehub.staffToken';
+  const FEED_MAX = 20;
+  const BACKOFF_MIN = 1000;
+  const BACKOFF_MAX = 30000;
+  const KNOWN_STATES = ['starting', 'online', 'degraded', 'offline', 'failed'];
+  const REJECTED = 'That token was not accepted';
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    login: $('login'), form: $('login-form'), input: $('token'), loginError: $('login-error'),
+    dashboard: $('dashboard'), notice: $('notice'), devices: $('devices'), empty: $('no-devices'),
+    feed: $('feed'), conn: $('connection'), logout: $('logout'),
+  };
+
+  const cards = new Map(); // device id -> { root, f: field elements, name, kind }
+  // Bumped on every sign-in and sign-out so that replies and timers of an old session do nothing.
+  let session = 0;
+  let socket = null;
+  let retryTimer = null;
+  let backoff = BACKOFF_MIN;
+  let devicesFresh = false; // the REST snapshot was just loaded, no need to load it again on connect
+
+  const token = () => sessionStorage.getItem(TOKEN_KEY);
+
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (key === 'class') node.className = value;
+      else if (key === 'text') node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  function duration(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return `${s} s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min`;
+    const h = Math.floor(m / 60);
+    if (h < 48) return `${h} h`;
+    return `${Math.floor(h / 24)} d`;
+  }
+
+  function relative(iso, style) {
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return '';
+    const ms = Date.now() - t;
+    if (style === 'for') return `for ${duration(ms)}`;
+    return ms < 5000 ? 'just now' : `${duration(ms)} ago`;
+  }
+
+  // A <time> whose text is kept relative by refreshTimes(); the exact time is in the tooltip.
+  function setTime(node, iso, style) {
+    const t = Date.parse(iso);
+    const ok = !Number.isNaN(t);
+    if (ok) node.dateTime = iso;
+    else node.removeAttribute('datetime');
+    node.dataset.rel = style;
+    node.title = ok ? new Date(t).toLocaleString() : '';
+    node.textContent = ok ? relative(iso, style) : '';
+  }
+
+  function refreshTimes() {
+    for (const node of document.querySelectorAll('time[data-rel][datetime]')) {
+      node.textContent = relative(node.dateTime, node.dataset.rel);
+    }
+  }
+
+  // Payloads can be pickup codes or other shopper data: staff see enough to recognise one, not all of it.
+  // The number of dots is fixed so the length is not shown either.
+  function mask(text) {
+    const chars = Array.from(String(text ?? ''));
+    if (chars.length <= 8) return chars.join('');
+    return `${chars.slice(0, 4).join('')}••••${chars.slice(-2).join('')}`;
+  }
+
+  const count = (n) => (typeof n === 'number' ? n.toLocaleString() : '–');
+
+  const stat = (label, dd) => el('div', {}, el('dt', { text: label }), dd);
+
+  function card(id) {
+    let c = cards.get(id);
+    if (c) return c;
+    const f = {
+      name: el('h3', { class: 'name', text: id }),
+      meta: el('p', { class: 'meta', text: id }),
+      state: el('span', { class: 'state', text: 'unknown' }),
+      since: el('time', { class: 'since' }),
+      reason: el('p', { class: 'reason', hidden: '' }),
+      framesDelivered: el('dd', { text: '–' }),
+      framesProcessed: el('dd', { text: '–' }),
+      framesDropped: el('dd', { text: '–' }),
+      restarts: el('dd', { text: '–' }),
+      scan: el('p', { class: 'scan' }, 'No scans yet'),
+    };
+    const root = el('article', { class: 'card', 'data-device': id, 'data-state': 'unknown' },
+      el('header', { class: 'card-head' },
+        el('div', {}, f.name, f.meta),
+        el('p', { class: 'status' }, f.state, ' ', f.since)),
+      f.reason,
+      el('dl', { class: 'stats' },
+        stat('Delivered', f.framesDelivered), stat('Processed', f.framesProcessed),
+        stat('Dropped', f.framesDropped), stat('Restarts', f.restarts)),
+      f.scan);
+    c = { root, f, name: null, kind: null };
+    cards.set(id, c);
+    ui.devices.append(root);
+    ui.empty.hidden = true;
+    return c;
+  }
+
+  // Takes a REST device object or the data of a storehub.device.status event; absent fields are left as they are.
+  function applyStatus(id, d) {
+    const c = card(id);
+    const { f } = c;
+    if (d.name) c.name = d.name;
+    if (d.kind) c.kind = d.kind;
+    f.name.textContent = c.name || id;
+    f.meta.textContent = [c.name && c.name !== id ? id : null, c.kind].filter(Boolean).join(' · ');
+    if (d.state) {
+      f.state.textContent = d.state;
+      c.root.dataset.state = KNOWN_STATES.includes(d.state) ? d.state : 'unknown';
+    }
+    if ('since' in d) setTime(f.since, d.since, 'for');
+    if ('reason' in d) {
+      f.reason.textContent = d.reason || '';
+      f.reason.hidden = !d.reason;
+    }
+    for (const key of ['framesDelivered', 'framesProcessed', 'framesDropped', 'restarts']) {
+      if (key in d) f[key].textContent = count(d[key]);
+    }
+  }
+
+  function setScan(id, scan) {
+    const { f } = card(id);
+    if (!scan) {
+      f.scan.replaceChildren('No scans yet');
+      return;
+    }
+    const when = el('time');
+    setTime(when, scan.time, 'ago');
+    f.scan.replaceChildren(
+      el('span', { class: 'label', text: 'Last scan' }), ' ',
+      el('span', { class: 'symbology', text: scan.symbology || '?' }), ' ',
+      el('code', { text: mask(scan.text) }), ' ', when);
+  }
+
+  function addFeed(iso, kind, text) {
+    const t = Date.parse(iso);
+    const at = Number.isNaN(t) ? new Date() : new Date(t);
+    const when = el('time', { datetime: at.toISOString(), text: at.toLocaleTimeString() });
+    ui.feed.prepend(el('li', { class: `feed-${kind}` }, when, ' ', el('span', { text })));
+    while (ui.feed.children.length > FEED_MAX) ui.feed.lastElementChild.remove();
+  }
+
+  function onEvent(ev) {
+    const d = ev && ev.data;
+    if (!d || !d.device) return;
+    if (ev.type === 'storehub.device.status') {
+      const before = cards.get(d.device)?.root.dataset.state;
+      applyStatus(d.device, d);
+      // Status events also carry counter updates; only changes of state are worth a feed line.
+      if (d.state && d.state !== before) {
+        addFeed(ev.time, 'status', `${d.device} is ${d.state}${d.reason ? ` (${d.reason})` : ''}`);
+      }
+    } else if (ev.type === 'storehub.scan') {
+      setScan(d.device, { symbology: d.symbology, text: d.text, time: ev.time });
+      addFeed(ev.time, 'scan', `${d.device} scanned ${d.symbology || '?'} ${mask(d.text)}`);
+    }
+  }
+
+  function notice(text) {
+    ui.notice.textContent = text;
+    ui.notice.hidden = !text;
+  }
+
+  function setConn(state) {
+    ui.conn.dataset.state = ui.conn.textContent = state;
+  }
+
+  async function loadDevices(s) {
+    let body;
+    try {
+      const res = await fetch('/api/v1/devices', {
+        headers: { Authorization: `Bearer ${token()}` }, cache: 'no-store',
+      });
+      if (s !== session) return false;
+      if (res.status === 401) {
+        signOut(REJECTED);
+        return false;
+      }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      body = await res.json();
+    } catch (err) {
+      if (s === session) notice(`Could not load the device list (${err.message}); showing live updates only.`);
+      return false;
+    }
+    if (s !== session) return false;
+    notice('');
+    const devices = Array.isArray(body.devices) ? body.devices : [];
+    const seen = new Set(devices.map((d) => d.id));
+    for (const [id, c] of cards) {
+      if (!seen.has(id)) {
+        c.root.remove();
+        cards.delete(id);
+      }
+    }
+    for (const d of devices) {
+      applyStatus(d.id, d);
+      setScan(d.id, d.lastScan);
+    }
+    ui.empty.hidden = cards.size > 0;
+    return true;
+  }
+
+  function send(ws, msg) {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  function connect(s) {
+    if (s !== session) return;
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/api/v1/bus`);
+    socket = ws;
+    // Browsers cannot set headers on a WebSocket, so the token goes in the first message.
+    ws.onopen = () => send(ws, { op: 'auth', token: token() });
+    ws.onmessage = (m) => onMessage(ws, s, m.data);
+    ws.onclose = (e) => {
+      if (s !== session || socket !== ws) return;
+      socket = null;
+      if (e.code === 4401) {
+        signOut(REJECTED);
+        return;
+      }
+      setConn('reconnecting');
+      devicesFresh = false;
+      const delay = Math.min(BACKOFF_MAX, backoff * (1 + Math.random() * 0.2));
+      backoff = Math.min(BACKOFF_MAX, backoff * 2);
+      retryTimer = setTimeout(() => connect(s), delay);
+    };
+  }
+
+  async function onMessage(ws, s, raw) {
+    let msg;
+    try { msg = JSON.parse(raw); } catch { return; }
+    if (s !== session) return;
+    switch (msg.op) {
+      case 'authenticated':
+        backoff = BACKOFF_MIN;
+        // After a reconnect, catch up on what the live subscriptions missed before subscribing again.
+        if (!devicesFresh) await loadDevices(s);
+        devicesFresh = false;
+        if (s !== session) return;
+        send(ws, { op: 'subscribe', id: 'status', topic: 'device.status.>' });
+        send(ws, { op: 'subscribe', id: 'scans', topic: 'scan.>' });
+        break;
+      case 'subscribed':
+        setConn('live');
+        break;
+      case 'event':
+        onEvent(msg.event);
+        break;
+      case 'dropped':
+        addFeed(null, 'note', `${msg.count} event(s) skipped, the page fell behind`);
+        break;
+      case 'error':
+        console.warn('StoreHub bus error:', msg.code);
+        break;
+    }
+  }
+
+  async function start() {
+    const s = ++session;
+    notice('');
+    ui.login.hidden = true;
+    ui.dashboard.hidden = false;
+    ui.logout.hidden = false;
+    ui.conn.hidden = false;
+    setConn('connecting');
+    backoff = BACKOFF_MIN;
+    devicesFresh = await loadDevices(s);
+    if (s === session) connect(s);
+  }
+
+  function signOut(message) {
+    session++;
+    sessionStorage.removeItem(TOKEN_KEY);
+    clearTimeout(retryTimer);
+    if (socket) {
+      const ws = socket;
+      socket = null;
+      ws.close(1000);
+    }
+    cards.clear();
+    ui.devices.replaceChildren();
+    ui.feed.replaceChildren();
+    notice('');
+    ui.dashboard.hidden = true;
+    ui.logout.hidden = true;
+    ui.conn.hidden = true;
+    ui.login.hidden = false;
+    ui.loginError.textContent = message || '';
+    ui.loginError.hidden = !message;
+    ui.input.value = '';
+    ui.input.focus();
+  }
+
+  ui.form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const value = ui.input.value.trim();
+    if (!value) return;
+    sessionStorage.setItem(TOKEN_KEY, value);
+    ui.input.value = '';
+    ui.loginError.hidden = true;
+    start();
+  });
+  ui.logout.addEventListener('click', () => signOut(''));
+  setInterval(refreshTimes, 5000);
+  // Status events come on changes of state, so the frame counters are refreshed from the API now and then.
+  setInterval(() => { if (socket && token()) loadDevices(session); }, 30000);
+
+  if (token()) start();
+  else signOut('');
+})();
