@@ -79,9 +79,12 @@ let package = Package(
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "HubCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),
     ]
 )

@@ -82,8 +82,10 @@ public final class BarcodeScanner {
             if packed.count < width * height { packed = [UInt8](repeating: 0, count: width * height) }
             count = packed.withUnsafeMutableBytes { target in
                 for row in 0..<height {
-                    let source = UnsafeRawBufferPointer(rebasing: luma[(row * frame.bytesPerRow)..<(row * frame.bytesPerRow + width)])
-                    UnsafeMutableRawBufferPointer(rebasing: target[(row * width)..<((row + 1) * width)]).copyMemory(from: source)
+                    let source = UnsafeRawBufferPointer(
+                        rebasing: luma[(row * frame.bytesPerRow)..<(row * frame.bytesPerRow + width)])
+                    UnsafeMutableRawBufferPointer(rebasing: target[(row * width)..<((row + 1) * width)]).copyMemory(
+                        from: source)
                 }
                 return scanPlane(UnsafeRawPointer(target.baseAddress!), width: width, height: height)
             }
@@ -109,9 +111,10 @@ public final class BarcodeScanner {
             defer { symbol = zbar_symbol_next(current) }
             guard let symbology = Symbology(zbar: zbar_symbol_get_type(current)) else { continue }
             let length = Int(zbar_symbol_get_data_length(current))
-            let bytes: [UInt8] = zbar_symbol_get_data(current).map { pointer in
-                Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length))
-            } ?? []
+            let bytes: [UInt8] =
+                zbar_symbol_get_data(current).map { pointer in
+                    Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length))
+                } ?? []
             let text = Payload.text(bytes)
             var gtin: String?
             if [.ean13, .ean8, .upca, .upce].contains(symbology) {

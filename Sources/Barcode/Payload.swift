@@ -37,7 +37,9 @@ public enum Payload {
     /// Expands an 8-digit UPC-E (number system, six digits, check digit) into its 12-digit UPC-A.
     public static func expandUPCE(_ digits: String) -> String? {
         let d = Array(digits.utf8.map { Character(Unicode.Scalar($0)) })
-        guard d.count == 8, d.allSatisfy(\.isASCII), d.allSatisfy(\.isNumber), d[0] == "0" || d[0] == "1" else { return nil }
+        guard d.count == 8, d.allSatisfy(\.isASCII), d.allSatisfy(\.isNumber), d[0] == "0" || d[0] == "1" else {
+            return nil
+        }
         let m = d[1...6].map { String($0) }
         let body: String
         switch d[6] {

@@ -100,7 +100,8 @@ public final class BusSession: Sendable {
         default:
             throw RequestError(
                 code: .unknownOp,
-                message: "unknown op '\(fields.op.prefix(40))' (known: auth, subscribe, unsubscribe, ack, publish, ping)")
+                message:
+                    "unknown op '\(fields.op.prefix(40))' (known: auth, subscribe, unsubscribe, ack, publish, ping)")
         }
     }
 
@@ -125,7 +126,8 @@ public final class BusSession: Sendable {
             throw RequestError(code: .badRequest, message: "subscribe: \(error.reason)")
         }
         guard principal.role.maySubscribe(pattern) else {
-            throw RequestError(code: .forbidden, message: "role \(principal.role.rawValue) may not subscribe to '\(topic)'")
+            throw RequestError(
+                code: .forbidden, message: "role \(principal.role.rawValue) may not subscribe to '\(topic)'")
         }
         let consumer = fields.object["durable"] == nil ? nil : try fields.name("durable")
         let from = try fields.optionalUInt("from")
@@ -133,7 +135,9 @@ public final class BusSession: Sendable {
         if consumer == nil && (from != nil || window != nil) {
             throw RequestError(code: .badRequest, message: "subscribe: 'from' and 'window' need 'durable'")
         }
-        if let window, window == 0 { throw RequestError(code: .badRequest, message: "subscribe: 'window' must be at least 1") }
+        if let window, window == 0 {
+            throw RequestError(code: .badRequest, message: "subscribe: 'window' must be at least 1")
+        }
 
         var subscription = Subscription(pattern: pattern)
         var reply: [String: JSONValue] = ["id": .string(id)]
@@ -200,12 +204,16 @@ public final class BusSession: Sendable {
             guard let id = state.order.first(where: { state.subscriptions[$0]?.durable?.consumer == consumer }),
                 var subscription = state.subscriptions[id], var durable = subscription.durable
             else {
-                return .failure(RequestError(code: .unknownSubscription, message: "ack: no durable subscription '\(consumer)' here"))
+                return .failure(
+                    RequestError(code: .unknownSubscription, message: "ack: no durable subscription '\(consumer)' here")
+                )
             }
             let delivered = durable.inFlight.last ?? (bus.log.cursor(for: consumer) ?? 0)
             guard sequence <= max(delivered, bus.log.cursor(for: consumer) ?? 0) else {
                 return .failure(
-                    RequestError(code: .badRequest, message: "ack: sequence \(sequence) was not delivered yet (last delivered \(delivered))"))
+                    RequestError(
+                        code: .badRequest,
+                        message: "ack: sequence \(sequence) was not delivered yet (last delivered \(delivered))"))
             }
             durable.inFlight.removeAll { $0 <= sequence }
             subscription.durable = durable
@@ -225,7 +233,8 @@ public final class BusSession: Sendable {
             throw RequestError(code: .badRequest, message: "publish: \(error.reason)")
         }
         guard principal.role.mayPublish(topic) else {
-            throw RequestError(code: .forbidden, message: "role \(principal.role.rawValue) may not publish on '\(topic)'")
+            throw RequestError(
+                code: .forbidden, message: "role \(principal.role.rawValue) may not publish on '\(topic)'")
         }
         let type = try fields.string("type")
         guard !type.isEmpty, type.utf8.count <= 128 else {
@@ -338,14 +347,17 @@ public final class BusSession: Sendable {
             while out.count < max && count > 0 && idle < count {
                 let id = state.order[state.nextTurn % count]
                 state.nextTurn = (state.nextTurn + 1) % count
-                guard var subscription = state.subscriptions[id], subscription.pendingCount > 0 || subscription.dropped > 0
+                guard var subscription = state.subscriptions[id],
+                    subscription.pendingCount > 0 || subscription.dropped > 0
                 else {
                     idle += 1
                     continue
                 }
                 idle = 0
                 if subscription.dropped > 0 {
-                    out.append(.message(Wire.message("dropped", ["sub": .string(id), "count": .int(Int64(subscription.dropped))])))
+                    out.append(
+                        .message(
+                            Wire.message("dropped", ["sub": .string(id), "count": .int(Int64(subscription.dropped))])))
                     subscription.dropped = 0
                 }
                 var taken = 0
@@ -391,7 +403,8 @@ public final class BusSession: Sendable {
                 gap = (after + 1, first - 1)
                 after = first - 1
             }
-            guard let (events, scanned) = try? bus.log.read(after: after, matching: want.pattern, limit: want.room) else {
+            guard let (events, scanned) = try? bus.log.read(after: after, matching: want.pattern, limit: want.room)
+            else {
                 continue
             }
             state.withLock { state in
@@ -427,6 +440,7 @@ public final class BusSession: Sendable {
 extension Bus {
     static func hello(hub: String, authenticated: Bool) -> [UInt8] {
         Wire.message(
-            "hello", ["hub": .string(hub), "version": .string(StoreHubVersion.current), "authenticated": .bool(authenticated)])
+            "hello",
+            ["hub": .string(hub), "version": .string(StoreHubVersion.current), "authenticated": .bool(authenticated)])
     }
 }

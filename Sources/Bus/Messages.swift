@@ -65,7 +65,8 @@ struct Fields {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         } catch let DecodingError.dataCorrupted(context) {
             let detail = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
-            throw RequestError(code: .badJSON, message: "message is not valid JSON: \(detail ?? context.debugDescription)")
+            throw RequestError(
+                code: .badJSON, message: "message is not valid JSON: \(detail ?? context.debugDescription)")
         } catch {
             throw RequestError(code: .badJSON, message: "message is not valid JSON")
         }
@@ -82,7 +83,9 @@ struct Fields {
     var ref: JSONValue? { object["ref"] }
 
     func string(_ key: String) throws(RequestError) -> String {
-        guard let value = object[key] else { throw RequestError(code: .badRequest, message: "\(op): field '\(key)' is missing") }
+        guard let value = object[key] else {
+            throw RequestError(code: .badRequest, message: "\(op): field '\(key)' is missing")
+        }
         guard let text = value.stringValue else {
             throw RequestError(code: .badRequest, message: "\(op): field '\(key)' must be a string")
         }
@@ -108,10 +111,13 @@ struct Fields {
     /// A client-chosen name (subscription id, consumer name): 1 to 64 of `A-Z a-z 0-9 _ - . :`.
     func name(_ key: String) throws(RequestError) -> String {
         let text = try string(key)
-        let valid = !text.isEmpty && text.utf8.count <= 64 && text.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
-                || c == 0x2E || c == 0x3A
-        }
+        let valid =
+            !text.isEmpty && text.utf8.count <= 64
+            && text.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
+                    || c == 0x2D
+                    || c == 0x2E || c == 0x3A
+            }
         guard valid else {
             throw RequestError(
                 code: .badRequest, message: "\(op): field '\(key)' must be 1-64 characters of letters, digits, _ - . :")

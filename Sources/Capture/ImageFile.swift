@@ -23,27 +23,33 @@ public enum ImageFile {
 public enum JPEG {
     /// Decodes a JPEG straight to 8-bit grey (libjpeg-turbo skips the chroma work).
     public static func decodeGrey(_ jpeg: [UInt8], name: String) throws(CaptureError) -> Frame {
-        guard let handle = tjInitDecompress() else { throw CaptureError("libjpeg-turbo could not start", isTransient: false) }
+        guard let handle = tjInitDecompress() else {
+            throw CaptureError("libjpeg-turbo could not start", isTransient: false)
+        }
         defer { tjDestroy(handle) }
         var width: Int32 = 0
         var height: Int32 = 0
         var subsampling: Int32 = 0
         var colorspace: Int32 = 0
         let header = jpeg.withUnsafeBufferPointer { buffer in
-            tjDecompressHeader3(handle, buffer.baseAddress, UInt(buffer.count), &width, &height, &subsampling, &colorspace)
+            tjDecompressHeader3(
+                handle, buffer.baseAddress, UInt(buffer.count), &width, &height, &subsampling, &colorspace)
         }
         guard header == 0, width > 0, height > 0 else {
-            throw CaptureError("\(name): not a readable JPEG (\(String(cString: tjGetErrorStr2(handle))))", isTransient: false)
+            throw CaptureError(
+                "\(name): not a readable JPEG (\(String(cString: tjGetErrorStr2(handle))))", isTransient: false)
         }
         let stride = Int(width)
         let buffer = FrameBuffer(capacity: stride * Int(height))
         let result = jpeg.withUnsafeBufferPointer { source in
             tjDecompress2(
-                handle, source.baseAddress, UInt(source.count), buffer.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                handle, source.baseAddress, UInt(source.count),
+                buffer.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
                 width, Int32(stride), height, Int32(TJPF_GRAY.rawValue), 0)
         }
         guard result == 0 else {
-            throw CaptureError("\(name): JPEG data is damaged (\(String(cString: tjGetErrorStr2(handle))))", isTransient: false)
+            throw CaptureError(
+                "\(name): JPEG data is damaged (\(String(cString: tjGetErrorStr2(handle))))", isTransient: false)
         }
         return Frame(
             format: .grey, width: Int(width), height: Int(height), bytesPerRow: stride, captureTime: Date(), index: 0,
@@ -85,9 +91,11 @@ enum PGM {
         }
         let buffer = FrameBuffer(capacity: width * height)
         bytes.withUnsafeBytes { source in
-            buffer.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<(position + width * height)]))
+            buffer.bytes.copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: source[position..<(position + width * height)]))
         }
         return Frame(
-            format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0, buffer: buffer)
+            format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,
+            buffer: buffer)
     }
 }

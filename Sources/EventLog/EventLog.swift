@@ -110,7 +110,9 @@ public final class EventLog: Sendable {
     /// Appends events and calls `completion` on the writer thread once they are committed or refused.
     ///
     /// Completions run in the order the appends were made, so a caller can answer its clients in order.
-    public func append(_ drafts: [EventDraft], completion: @escaping @Sendable (Result<[StoredEvent], any Error>) -> Void) {
+    public func append(
+        _ drafts: [EventDraft], completion: @escaping @Sendable (Result<[StoredEvent], any Error>) -> Void
+    ) {
         enqueue(.append(drafts, completion), orFail: { completion(.failure(LogClosedError())) })
     }
 
@@ -315,7 +317,8 @@ public final class EventLog: Sendable {
         var removed = 0
         let cutoffMs = Int64((now.timeIntervalSince1970 - settings.maxAgeHours * 3600) * 1000)
         // Rows are in time order, so the expired ones are a prefix: the scan stops at the first young row.
-        let firstYoung = try connection.scalar("SELECT seq FROM events WHERE created_ms >= \(cutoffMs) ORDER BY seq LIMIT 1")
+        let firstYoung = try connection.scalar(
+            "SELECT seq FROM events WHERE created_ms >= \(cutoffMs) ORDER BY seq LIMIT 1")
         if let firstYoung {
             try connection.execute("DELETE FROM events WHERE seq < \(firstYoung)")
         } else {
@@ -329,7 +332,8 @@ public final class EventLog: Sendable {
         let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
         let pages = try connection.scalar("PRAGMA page_count") ?? 0
         let free = try connection.scalar("PRAGMA freelist_count") ?? 0
-        if (pages - free) * pageSize > Int64(settings.maxBytes), let count = try connection.scalar("SELECT count(*) FROM events"),
+        if (pages - free) * pageSize > Int64(settings.maxBytes),
+            let count = try connection.scalar("SELECT count(*) FROM events"),
             count > 1
         {
             // Freed pages are reused by later appends, so dropping a tenth keeps the file near the limit.

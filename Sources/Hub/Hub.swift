@@ -56,21 +56,25 @@ public struct Hub: Sendable {
             symbologies = try Symbology.parse(descriptor.decoder.symbologies)
         } catch {
             let index = descriptor.decoder.symbologies.firstIndex(of: error.name) ?? 0
-            throw ConfigError(file: descriptor.file, keyPath: "decoder.symbologies[\(index)]", problem: error.description)
+            throw ConfigError(
+                file: descriptor.file, keyPath: "decoder.symbologies[\(index)]", problem: error.description)
         }
         let source: any FrameSource
         switch descriptor.camera {
         case .replay(let path, let fps, let loops)?:
-            let folder = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
+            let folder = URL(
+                fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
             source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops)
         case .v4l2?:
             throw ConfigError(
-                file: descriptor.file, keyPath: "camera.type", problem: "V4L2 cameras are not supported by this version yet")
+                file: descriptor.file, keyPath: "camera.type",
+                problem: "V4L2 cameras are not supported by this version yet")
         case nil:
             throw ConfigError(file: descriptor.file, keyPath: "camera", problem: "a kiosk needs a camera")
         }
         return KioskPipeline(
-            descriptor: descriptor, source: source, symbologies: symbologies, hubID: hubID, log: log, registry: registry,
+            descriptor: descriptor, source: source, symbologies: symbologies, hubID: hubID, log: log,
+            registry: registry,
             logger: logger)
     }
 

@@ -26,7 +26,8 @@ struct KioskPipeline: Sendable {
             await report(.starting, "opening \(source.description)", restarts: restarts, processed: processed)
             do {
                 try await source.open()
-                await report(.online, "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))", restarts: restarts,
+                await report(
+                    .online, "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))", restarts: restarts,
                     processed: processed)
                 backoff.reset()
                 try await decodeFrames(processed: &processed)
@@ -71,7 +72,8 @@ struct KioskPipeline: Sendable {
                     device: descriptor.id, symbology: symbol.symbology.rawValue, text: symbol.text, bytes: symbol.bytes,
                     gtin: symbol.gtin, polygon: symbol.polygon, quality: symbol.quality, frameTime: frame.captureTime)
                 let event = CloudEvent(
-                    source: "storehub://\(hubID)/\(descriptor.id)", type: EventType.scan, subject: Topic.scan(descriptor.id),
+                    source: "storehub://\(hubID)/\(descriptor.id)", type: EventType.scan,
+                    subject: Topic.scan(descriptor.id),
                     data: try JSONValue.encoding(scan))
                 drafts.append(EventDraft(topic: event.subject, body: try event.encoded()))
                 scans.append(scan)
@@ -101,7 +103,8 @@ struct KioskPipeline: Sendable {
     private func report(_ state: DeviceState, _ reason: String, restarts: UInt64, processed: UInt64) async {
         let counters = source.counters
         let status = DeviceStatus(
-            device: descriptor.id, kind: descriptor.kind, name: descriptor.name, state: state, reason: reason, since: Date(),
+            device: descriptor.id, kind: descriptor.kind, name: descriptor.name, state: state, reason: reason,
+            since: Date(),
             framesDelivered: counters.delivered, framesProcessed: processed, framesDropped: counters.dropped,
             restarts: restarts)
         registry.update(status)

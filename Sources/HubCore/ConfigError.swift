@@ -47,7 +47,8 @@ public enum ConfigFile {
 
     private static func reason(of error: any Error) -> String {
         let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
+        {
             return String(cString: strerror(Int32(underlying.code)))
         }
         if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError { return "no such file" }
@@ -73,12 +74,15 @@ extension ConfigError {
             self.init(file: file, keyPath: path(context.codingPath), problem: "expected \(ConfigError.describe(type))")
         case .valueNotFound(let type, let context):
             self.init(
-                file: file, keyPath: path(context.codingPath), problem: "expected \(ConfigError.describe(type)), found null")
+                file: file, keyPath: path(context.codingPath),
+                problem: "expected \(ConfigError.describe(type)), found null")
         case .keyNotFound(let key, let context):
             self.init(file: file, keyPath: path(context.codingPath + [key]), problem: "required key is missing")
         case .dataCorrupted(let context):
             let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
-            let problem = context.codingPath.isEmpty ? "is not valid JSON (\(underlying ?? context.debugDescription))"
+            let problem =
+                context.codingPath.isEmpty
+                ? "is not valid JSON (\(underlying ?? context.debugDescription))"
                 : context.debugDescription
             self.init(file: file, keyPath: path(context.codingPath), problem: problem)
         @unknown default:

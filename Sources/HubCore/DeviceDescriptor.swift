@@ -66,7 +66,8 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
             let type = try cam.decode(String.self, forKey: .type)
             let fps = try cam.decodeIfPresent(Double.self, forKey: .fps)
             if let fps, !(fps > 0 && fps <= 120) {
-                throw DecodingError.dataCorruptedError(forKey: .fps, in: cam, debugDescription: "expected 0 < fps <= 120")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .fps, in: cam, debugDescription: "expected 0 < fps <= 120")
             }
             switch type {
             case "replay":

@@ -31,7 +31,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
             port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 8080
             guard (0...65535).contains(port) else {
-                throw DecodingError.dataCorruptedError(forKey: .port, in: c, debugDescription: "expected a port 0-65535")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .port, in: c, debugDescription: "expected a port 0-65535")
             }
         }
 
@@ -102,7 +103,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             maxInFlight = try c.decodeIfPresent(Int.self, forKey: .maxInFlight) ?? defaults.maxInFlight
             maxMessageBytes = try c.decodeIfPresent(Int.self, forKey: .maxMessageBytes) ?? defaults.maxMessageBytes
             for (key, value, low) in [
-                (CodingKeys.liveBuffer, liveBuffer, 1), (.maxInFlight, maxInFlight, 1), (.maxMessageBytes, maxMessageBytes, 1024),
+                (CodingKeys.liveBuffer, liveBuffer, 1), (.maxInFlight, maxInFlight, 1),
+                (.maxMessageBytes, maxMessageBytes, 1024),
             ] where value < low {
                 throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected at least \(low)")
             }

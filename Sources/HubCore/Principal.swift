@@ -32,8 +32,12 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     /// May read the REST API's device list and event history.
     public var mayReadAPI: Bool { true }
 
-    private static let serviceReadable = ["scan.>", "tryon.>", "device.status.>"].map { try! TopicPattern(validating: $0) }
-    private static let staffPublishable = ["mirror.command.>", "device.command.>"].map { try! TopicPattern(validating: $0) }
+    private static let serviceReadable = ["scan.>", "tryon.>", "device.status.>"].map {
+        try! TopicPattern(validating: $0)
+    }
+    private static let staffPublishable = ["mirror.command.>", "device.command.>"].map {
+        try! TopicPattern(validating: $0)
+    }
 }
 
 /// Someone whose token was accepted.

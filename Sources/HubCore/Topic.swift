@@ -5,7 +5,9 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
 
     public init(validating text: String) throws(ValidationError) {
         let segments = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard !text.isEmpty, text.utf8.count <= 256 else { throw ValidationError("topic pattern must be 1 to 256 characters") }
+        guard !text.isEmpty, text.utf8.count <= 256 else {
+            throw ValidationError("topic pattern must be 1 to 256 characters")
+        }
         for (index, segment) in segments.enumerated() {
             if segment.isEmpty { throw ValidationError("topic pattern '\(text)' has an empty segment") }
             if segment == ">" && index != segments.count - 1 {
@@ -58,7 +60,9 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
 public enum Topic {
     /// Validates a topic that an event is published on: non-empty segments, no wildcards.
     public static func validate(_ topic: String) throws(ValidationError) {
-        guard !topic.isEmpty, topic.utf8.count <= 256 else { throw ValidationError("topic must be 1 to 256 characters") }
+        guard !topic.isEmpty, topic.utf8.count <= 256 else {
+            throw ValidationError("topic must be 1 to 256 characters")
+        }
         for segment in topic.split(separator: ".", omittingEmptySubsequences: false) {
             if segment.isEmpty { throw ValidationError("topic '\(topic)' has an empty segment") }
             if segment.contains("*") || segment.contains(">") || segment.contains(" ") {

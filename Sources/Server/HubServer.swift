@@ -59,7 +59,9 @@ public struct HubServer: Sendable {
             server: .http1WebSocketUpgrade(
                 configuration: .init(ws: .init(maxFrameSize: maxMessage, autoPing: .enabled(timePeriod: .seconds(30))))
             ) { request, channel, _ in
-                guard request.path?.split(separator: "?").first.map(String.init) == Self.busPath else { return .dontUpgrade }
+                guard request.path?.split(separator: "?").first.map(String.init) == Self.busPath else {
+                    return .dontUpgrade
+                }
                 var principal: Principal?
                 if let header = request.headerFields[.authorization] {
                     // A bad header is refused by the plain HTTP route with a 401 and a reason.

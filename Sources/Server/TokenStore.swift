@@ -100,7 +100,9 @@ public final class TokenStore: Authenticator {
 
     private static func split(_ token: String) -> (id: String, secret: String)? {
         let parts = token.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "shb", parts[1].utf8.count == 8, parts[2].utf8.count == 43 else { return nil }
+        guard parts.count == 3, parts[0] == "shb", parts[1].utf8.count == 8, parts[2].utf8.count == 43 else {
+            return nil
+        }
         return (String(parts[1]), String(parts[2]))
     }
 

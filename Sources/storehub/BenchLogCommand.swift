@@ -6,7 +6,8 @@ import HubCore
 /// Measures the event log alone: appends from concurrent producers, each waiting for its commit.
 struct BenchLogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-log", abstract: "Benchmark the event log's group commit (prints JSON).", shouldDisplay: false)
+        commandName: "bench-log", abstract: "Benchmark the event log's group commit (prints JSON).",
+        shouldDisplay: false)
 
     @Option(help: "Events to append.") var events: Int = 50_000
     @Option(help: "Concurrent producers, each awaiting its own commit.") var producers: Int = 64
@@ -19,7 +20,8 @@ struct BenchLogCommand: AsyncParsableCommand {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
         let log = try EventLog(path: path)
-        let body = Array(#"{"specversion":"1.0","type":"bench","data":""#.utf8) + [UInt8](repeating: 0x61, count: payload)
+        let body =
+            Array(#"{"specversion":"1.0","type":"bench","data":""#.utf8) + [UInt8](repeating: 0x61, count: payload)
             + Array(#""}"#.utf8)
         let perProducer = events / producers
         let clock = ContinuousClock()
@@ -33,7 +35,8 @@ struct BenchLogCommand: AsyncParsableCommand {
                         let began = clock.now
                         _ = try? await log.append(EventDraft(topic: "bench.topic", body: body))
                         let elapsed = began.duration(to: clock.now)
-                        latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+                        latencies.append(
+                            Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
                     }
                     return latencies
                 }
@@ -52,7 +55,8 @@ struct BenchLogCommand: AsyncParsableCommand {
             "events": Double(latencies.count), "seconds": seconds, "eventsPerSecond": Double(latencies.count) / seconds,
             "appendP50ms": percentile(0.5), "appendP99ms": percentile(0.99), "commits": Double(stats.commits),
             "eventsPerCommit": Double(stats.events) / Double(max(1, stats.commits)),
-            "commitP50ms": commits[commits.count / 2] * 1000, "commitP99ms": commits[min(commits.count - 1, commits.count * 99 / 100)] * 1000,
+            "commitP50ms": commits[commits.count / 2] * 1000,
+            "commitP99ms": commits[min(commits.count - 1, commits.count * 99 / 100)] * 1000,
         ]
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))

@@ -35,7 +35,8 @@ struct DecodeCommand: ParsableCommand {
                     symbols.map { symbol in
                         var row: [String: JSONValue] = [
                             "symbology": .string(symbol.symbology.rawValue), "text": .string(symbol.text),
-                            "bytes": .string(Data(symbol.bytes).base64EncodedString()), "quality": .int(Int64(symbol.quality)),
+                            "bytes": .string(Data(symbol.bytes).base64EncodedString()),
+                            "quality": .int(Int64(symbol.quality)),
                             "polygon": .array(symbol.polygon.map { .array($0.map { .int(Int64($0)) }) }),
                         ]
                         if let gtin = symbol.gtin { row["gtin"] = .string(gtin) }

@@ -33,13 +33,16 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "storehub")
         let demo = config == nil
         guard let configURL = config.map({ URL(fileURLWithPath: $0) }) ?? Self.findDemoConfig() else {
-            printError("no --config given and the demo store (Devices/demo/hub.json) was not found; run from the StoreHub checkout")
+            printError(
+                "no --config given and the demo store (Devices/demo/hub.json) was not found; run from the StoreHub checkout"
+            )
             throw ExitCode(78)
         }
         var hubConfig: HubConfig
         let devices: [DeviceDescriptor]
         do {
-            hubConfig = try ConfigFile.load(HubConfig.self, from: configURL, displayPath: config ?? Self.relative(configURL))
+            hubConfig = try ConfigFile.load(
+                HubConfig.self, from: configURL, displayPath: config ?? Self.relative(configURL))
             if let host { hubConfig.listen.host = host }
             if let port { hubConfig.listen.port = port }
             let folder = URL(fileURLWithPath: hubConfig.devices, relativeTo: configURL.deletingLastPathComponent())
@@ -78,14 +81,16 @@ struct RunCommand: AsyncParsableCommand {
         if demo {
             try hub.tokens.revoke(label: "demo-session")
             let staff = try hub.tokens.create(role: .staff, label: "demo-session")
-            say("StoreHub demo store: \(devices.count) devices from \(Self.relative(configURL.deletingLastPathComponent()))")
+            say(
+                "StoreHub demo store: \(devices.count) devices from \(Self.relative(configURL.deletingLastPathComponent()))"
+            )
             say("Staff token for this run: \(staff.token)")
         }
         let host = hubConfig.listen.host
         try await hub.run { port in
             let shownHost = host.contains(":") ? "[\(host)]" : host
             say("Status page: http://\(shownHost):\(port)/")
-            }
+        }
     }
 
     /// Devices/demo/hub.json in the working directory, else beside the executable's checkout.
@@ -93,7 +98,8 @@ struct RunCommand: AsyncParsableCommand {
         let relative = "Devices/demo/hub.json"
         let here = URL(fileURLWithPath: relative)
         if FileManager.default.fileExists(atPath: here.path) { return here }
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<6 {
             let candidate = folder.appendingPathComponent(relative)
             if FileManager.default.fileExists(atPath: candidate.path) { return candidate }

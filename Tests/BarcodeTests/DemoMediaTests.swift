@@ -38,7 +38,8 @@ struct DemoMedia {
         var checked = 0
         for (device, entry) in manifest.devices {
             for frameEntry in entry.frames {
-                let frame = try ImageFile.loadGrey(DemoMedia.folder.appendingPathComponent("\(device)/\(frameEntry.file)"))
+                let frame = try ImageFile.loadGrey(
+                    DemoMedia.folder.appendingPathComponent("\(device)/\(frameEntry.file)"))
                 let found = try scanner.scan(frame)
                 let expected = Set(frameEntry.codes.map(\.text))
                 // UPC-A style codes are read as upca; their GTIN-13 is the EAN-13 payload.
@@ -80,7 +81,8 @@ struct DemoMedia {
         let scanner = try BarcodeScanner(symbologies: [.qr, .ean13, .upca])
         for (device, entry) in manifest.devices {
             for frameEntry in entry.frames where frameEntry.codes.isEmpty {
-                let frame = try ImageFile.loadGrey(DemoMedia.folder.appendingPathComponent("\(device)/\(frameEntry.file)"))
+                let frame = try ImageFile.loadGrey(
+                    DemoMedia.folder.appendingPathComponent("\(device)/\(frameEntry.file)"))
                 #expect(try scanner.scan(frame).isEmpty, "\(device)/\(frameEntry.file)")
             }
         }
@@ -105,12 +107,14 @@ struct DemoMedia {
         let stride = packed.width + 64
         let buffer = FrameBuffer(capacity: stride * packed.height)
         for row in 0..<packed.height {
-            let source = UnsafeRawBufferPointer(rebasing: packed.buffer.bytes[(row * packed.width)..<((row + 1) * packed.width)])
+            let source = UnsafeRawBufferPointer(
+                rebasing: packed.buffer.bytes[(row * packed.width)..<((row + 1) * packed.width)])
             UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[(row * stride)..<(row * stride + packed.width)])
                 .copyMemory(from: source)
         }
         let padded = Frame(
-            format: .grey, width: packed.width, height: packed.height, bytesPerRow: stride, captureTime: Date(), index: 0,
+            format: .grey, width: packed.width, height: packed.height, bytesPerRow: stride, captureTime: Date(),
+            index: 0,
             buffer: buffer)
         let scanner = try BarcodeScanner(symbologies: [.qr])
         #expect(try scanner.scan(padded).map(\.text) == [entry.codes[0].text])

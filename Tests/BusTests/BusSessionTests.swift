@@ -79,7 +79,10 @@ func ops(_ values: [JSONValue]) -> [String] { values.compactMap { $0["op"]?.stri
         session.receive(#"["op","ping"]"#)
         session.receive(#"{"op":"ping","ref":7}"#)
         let sent = try messages(session)
-        #expect(sent.map { $0["code"]?.stringValue ?? $0["op"]!.stringValue! } == ["bad_json", "unknown_op", "bad_request", "pong"])
+        #expect(
+            sent.map { $0["code"]?.stringValue ?? $0["op"]!.stringValue! } == [
+                "bad_json", "unknown_op", "bad_request", "pong",
+            ])
         #expect(sent[3]["ref"] == .int(7))
     }
 
@@ -184,7 +187,9 @@ func ops(_ values: [JSONValue]) -> [String] { values.compactMap { $0["op"]?.stri
         let fixture = try BusFixture()
         let session = fixture.session(token: fixture.admin)
         _ = try messages(session)
-        session.receive(#"{"op":"publish","topic":"mirror.command.m1","type":"storehub.mirror.select","data":{"select":"SKU-1"},"ref":"r1"}"#)
+        session.receive(
+            #"{"op":"publish","topic":"mirror.command.m1","type":"storehub.mirror.select","data":{"select":"SKU-1"},"ref":"r1"}"#
+        )
         var reply: JSONValue?
         for _ in 0..<200 where reply == nil {
             reply = try messages(session).first
