@@ -2,7 +2,8 @@ import Foundation
 import HubCore
 import Synchronization
 
-/// Plays a folder of images (JPEG, PGM) as a camera at a set frame rate, in name order, looping.
+/// Plays a folder of images (JPEG, PGM) as a camera at a set frame rate, in name order, looping; each image
+/// stays in view for `hold` frames, as a code held up to a camera does.
 ///
 /// Images are decoded once at `open()`; playing allocates nothing. Pacing follows the wall clock: when the
 /// consumer falls behind, the frames it missed are skipped and counted as dropped, as a live camera would.
@@ -10,6 +11,7 @@ public final class ReplaySource: FrameSource {
     public let folder: URL
     public let fps: Double
     public let loops: Bool
+    public let hold: Int
     private let state = Mutex(PlayState())
 
     private struct PlayState {
@@ -19,11 +21,12 @@ public final class ReplaySource: FrameSource {
         var counters = FrameCounters()
     }
 
-    public init(folder: URL, fps: Double, loops: Bool = true) {
-        precondition(fps > 0)
+    public init(folder: URL, fps: Double, loops: Bool = true, hold: Int = 1) {
+        precondition(fps > 0 && hold > 0)
         self.folder = folder
         self.fps = fps
         self.loops = loops
+        self.hold = hold
     }
 
     public var description: String { "replay of \(folder.path) at \(fps) fps" }
@@ -71,11 +74,12 @@ public final class ReplaySource: FrameSource {
             guard !state.frames.isEmpty else { return nil }
             let current = max(tick, Int64(elapsedSeconds * fps))
             let skipped = UInt64(current - state.lastTick - 1)
-            if !loops && current >= Int64(state.frames.count) { return nil }
+            let image = current / Int64(hold)
+            if !loops && image >= Int64(state.frames.count) { return nil }
             state.lastTick = current
             state.counters.delivered += 1
             state.counters.dropped += skipped
-            var frame = state.frames[Int(current % Int64(state.frames.count))]
+            var frame = state.frames[Int(image % Int64(state.frames.count))]
             frame.captureTime = Date()
             frame.index = UInt64(current)
             return frame

@@ -61,10 +61,10 @@ public struct Hub: Sendable {
         }
         let source: any FrameSource
         switch descriptor.camera {
-        case .replay(let path, let fps, let loops)?:
+        case .replay(let path, let fps, let loops, let hold)?:
             let folder = URL(
                 fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
-            source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops)
+            source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops, hold: hold)
         case .v4l2?:
             throw ConfigError(
                 file: descriptor.file, keyPath: "camera.type",

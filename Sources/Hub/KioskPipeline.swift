@@ -17,54 +17,53 @@ struct KioskPipeline: Sendable {
     let log: EventLog
     let registry: DeviceRegistry
     let logger: Logger
+    /// How often an online device repeats its status with fresh counters.
+    var healthInterval: Duration = .seconds(30)
 
     func run() async {
+        var health = Health()
         var backoff = Backoff()
-        var restarts: UInt64 = 0
-        var processed: UInt64 = 0
         while !Task.isCancelled {
-            await report(.starting, "opening \(source.description)", restarts: restarts, processed: processed)
+            await report(.starting, "opening \(source.description)", &health)
             do {
                 try await source.open()
-                await report(
-                    .online, "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))", restarts: restarts,
-                    processed: processed)
+                await report(.online, "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))", &health)
                 backoff.reset()
-                try await decodeFrames(processed: &processed)
+                try await decodeFrames(&health)
                 if Task.isCancelled { break }
-                await report(.offline, "the camera stream ended", restarts: restarts, processed: processed)
+                await report(.offline, "the camera stream ended", &health)
             } catch is CancellationError {
                 break
             } catch let error as CaptureError where !error.isTransient {
                 logger.error("device \(descriptor.id) failed: \(error.message)")
-                await report(.failed, error.message, restarts: restarts, processed: processed)
+                await report(.failed, error.message, &health)
                 source.close()
                 return
             } catch {
                 logger.warning("device \(descriptor.id) offline: \(error)")
-                await report(.offline, "\(error)", restarts: restarts, processed: processed)
+                await report(.offline, "\(error)", &health)
             }
             source.close()
-            restarts += 1
-            let delay = backoff.next()
+            health.restarts += 1
             do {
-                try await Task.sleep(for: .seconds(delay))
+                try await Task.sleep(for: .seconds(backoff.next()))
             } catch {
                 break
             }
         }
         source.close()
-        await report(.offline, "hub stopping", restarts: restarts, processed: processed)
+        await report(.offline, "hub stopping", &health)
     }
 
-    private func decodeFrames(processed: inout UInt64) async throws {
+    private func decodeFrames(_ health: inout Health) async throws {
         let scanner = try BarcodeScanner(symbologies: symbologies)
         var filter = DuplicateFilter(window: descriptor.decoder.duplicateWindowSeconds)
         var lastCounters = ContinuousClock.now
+        var lastHealth = ContinuousClock.now
         while !Task.isCancelled {
             guard let frame = try await source.next() else { return }
             let symbols = try scanner.scan(frame)
-            processed += 1
+            health.processed += 1
             var drafts: [EventDraft] = []
             var scans: [ScanData] = []
             for symbol in symbols where filter.admit(symbol, at: frame.captureTime) {
@@ -73,8 +72,7 @@ struct KioskPipeline: Sendable {
                     gtin: symbol.gtin, polygon: symbol.polygon, quality: symbol.quality, frameTime: frame.captureTime)
                 let event = CloudEvent(
                     source: "storehub://\(hubID)/\(descriptor.id)", type: EventType.scan,
-                    subject: Topic.scan(descriptor.id),
-                    data: try JSONValue.encoding(scan))
+                    subject: Topic.scan(descriptor.id), data: try JSONValue.encoding(scan))
                 drafts.append(EventDraft(topic: event.subject, body: try event.encoded()))
                 scans.append(scan)
             }
@@ -85,28 +83,27 @@ struct KioskPipeline: Sendable {
                     logger.debug("device \(descriptor.id) scanned \(scan.symbology) (sequence \(event.sequence))")
                 }
             }
-            if ContinuousClock.now - lastCounters > .seconds(1) {
-                lastCounters = .now
-                let counters = source.counters
-                let done = processed
-                registry.updateCounters(descriptor.id) { status in
-                    status.framesDelivered = counters.delivered
-                    status.framesDropped = counters.dropped
-                    status.framesProcessed = done
-                }
+            let now = ContinuousClock.now
+            if now - lastHealth >= healthInterval {
+                lastHealth = now
+                await report(health.state, health.reason, &health)
+            } else if now - lastCounters > .seconds(1) {
+                lastCounters = now
+                let status = health.status(of: descriptor, counters: source.counters)
+                registry.update(status)
             }
         }
     }
 
     /// Publishes a `device.status` event and updates the registry. A log failure is logged, not thrown:
     /// status reporting must not take the pipeline down.
-    private func report(_ state: DeviceState, _ reason: String, restarts: UInt64, processed: UInt64) async {
-        let counters = source.counters
-        let status = DeviceStatus(
-            device: descriptor.id, kind: descriptor.kind, name: descriptor.name, state: state, reason: reason,
-            since: Date(),
-            framesDelivered: counters.delivered, framesProcessed: processed, framesDropped: counters.dropped,
-            restarts: restarts)
+    private func report(_ state: DeviceState, _ reason: String, _ health: inout Health) async {
+        if state != health.state || reason != health.reason {
+            health.state = state
+            health.reason = reason
+            health.since = Date()
+        }
+        let status = health.status(of: descriptor, counters: source.counters)
         registry.update(status)
         do {
             let event = CloudEvent(
@@ -116,5 +113,21 @@ struct KioskPipeline: Sendable {
         } catch {
             logger.error("device \(descriptor.id): status '\(state.rawValue)' not recorded: \(error)")
         }
+    }
+}
+
+/// A pipeline's state and counters, from which its status events are made.
+struct Health {
+    var state = DeviceState.starting
+    var reason = ""
+    var since = Date()
+    var restarts: UInt64 = 0
+    var processed: UInt64 = 0
+
+    func status(of descriptor: DeviceDescriptor, counters: FrameCounters) -> DeviceStatus {
+        DeviceStatus(
+            device: descriptor.id, kind: descriptor.kind, name: descriptor.name, state: state, reason: reason,
+            since: since, framesDelivered: counters.delivered, framesProcessed: processed,
+            framesDropped: counters.dropped, restarts: restarts)
     }
 }

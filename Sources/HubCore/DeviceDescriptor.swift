@@ -13,8 +13,8 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
 
     /// Where a kiosk's or mirror's frames come from.
     public enum CameraSource: Sendable, Equatable {
-        /// Image files played in a loop, for the demo and tests.
-        case replay(path: String, fps: Double, loop: Bool)
+        /// Image files played in a loop, for the demo and tests; each image is shown for `hold` frames.
+        case replay(path: String, fps: Double, loop: Bool, hold: Int)
         /// A V4L2 camera by stable path.
         case v4l2(path: String, width: Int, height: Int, fps: Double)
     }
@@ -50,7 +50,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, decoder }
-    enum CameraKeys: String, CodingKey, CaseIterable { case type, path, fps, loop, width, height }
+    enum CameraKeys: String, CodingKey, CaseIterable { case type, path, fps, loop, hold, width, height }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -71,9 +71,14 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
             }
             switch type {
             case "replay":
+                let hold = try cam.decodeIfPresent(Int.self, forKey: .hold) ?? 1
+                guard (1...1000).contains(hold) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .hold, in: cam, debugDescription: "expected 1 to 1000 frames per image")
+                }
                 camera = .replay(
                     path: try cam.decode(String.self, forKey: .path), fps: fps ?? 10,
-                    loop: try cam.decodeIfPresent(Bool.self, forKey: .loop) ?? true)
+                    loop: try cam.decodeIfPresent(Bool.self, forKey: .loop) ?? true, hold: hold)
             case "v4l2":
                 camera = .v4l2(
                     path: try cam.decode(String.self, forKey: .path),

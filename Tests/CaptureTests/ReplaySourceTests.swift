@@ -48,6 +48,18 @@ import Testing
         #expect(source.counters.dropped >= 14)
     }
 
+    @Test func eachImageIsHeldForItsFrameCount() async throws {
+        let folder = try makeFolder(count: 2)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = ReplaySource(folder: folder, fps: 50, loops: true, hold: 3)
+        try await source.open()
+        defer { source.close() }
+        for _ in 0..<8 {
+            let frame = try #require(try await source.next())
+            #expect(Int(frame.buffer.bytes[0]) / 10 == Int(frame.index / 3) % 2)
+        }
+    }
+
     @Test func finiteReplayEnds() async throws {
         let folder = try makeFolder(count: 2)
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -59,7 +59,7 @@ import Testing
         let descriptor = try ConfigFile.decode(DeviceDescriptor.self, from: Data(json.utf8), file: "k.json")
         #expect(descriptor.id.rawValue == "kiosk-1")
         #expect(descriptor.name == "kiosk-1")
-        #expect(descriptor.camera == .replay(path: "media", fps: 5, loop: true))
+        #expect(descriptor.camera == .replay(path: "media", fps: 5, loop: true, hold: 1))
         #expect(descriptor.decoder.symbologies == ["qr"])
     }
 

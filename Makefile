@@ -1,0 +1,45 @@
+# StoreHub: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what they need first (scripts/install-deps is idempotent and quick when nothing is missing).
+
+SWIFT ?= swift
+PYTHON := .venv/bin/python
+BIN := .build/debug/storehub
+RELEASE_BIN := .build/release/storehub
+
+.PHONY: run test deps media build build-release unit integration lint bench format clean
+
+run: deps media build
+	$(BIN) run
+
+test: deps media lint unit integration
+
+deps:
+	@scripts/install-deps
+
+media: deps
+	@$(PYTHON) scripts/gen-demo-media
+
+build: deps
+	$(SWIFT) build
+
+build-release: deps
+	$(SWIFT) build -c release
+
+unit: deps media
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+integration: deps media build
+	STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration -q
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format -i -r Sources Tests Package.swift
+
+bench: deps media build-release
+	STOREHUB_BIN=$(RELEASE_BIN) $(PYTHON) scripts/bench/bus_bench.py
+
+clean:
+	rm -rf .build .venv Assets/demo/media test-artifacts
