@@ -108,8 +108,7 @@ public final class BusSession: Sendable {
     private func authenticate(_ fields: Fields) throws(RequestError) {
         let token = try fields.string("token")
         guard let principal = bus.authenticator.authenticate(token: token) else {
-            enqueueControl(Wire.error(.unauthenticated, "token not accepted"))
-            requestClose(code: 4401, reason: "authentication failed")
+            refuseAuthentication("token not accepted")
             return
         }
         state.withLock { $0.principal = principal }
@@ -261,6 +260,17 @@ public final class BusSession: Sendable {
                 self.enqueueControl(Wire.error(.unavailable, "event not accepted: \(error)", ref: ref))
             }
         }
+    }
+
+    /// The client cannot be let in (a wrong token, or none in time): an error, then close code 4401.
+    public func refuseAuthentication(_ message: String) {
+        enqueueControl(Wire.error(.unauthenticated, message))
+        requestClose(code: 4401, reason: "authentication failed")
+    }
+
+    /// Handles a binary message, which the protocol does not have.
+    public func receiveBinary() {
+        enqueueControl(Wire.error(.badRequest, "binary messages are not part of the protocol; send JSON text"))
     }
 
     // MARK: hub → client

@@ -57,23 +57,29 @@ public struct HubServer: Sendable {
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(
-                configuration: .init(ws: .init(maxFrameSize: maxMessage, autoPing: .enabled(timePeriod: .seconds(30))))
+                configuration: .init(
+                    ws: .init(
+                        maxFrameSize: maxMessage, autoPing: .enabled(timePeriod: .seconds(30)),
+                        closeTimeout: .seconds(2)))
             ) { request, channel, _ in
                 guard request.path?.split(separator: "?").first.map(String.init) == Self.busPath else {
                     return .dontUpgrade
                 }
+                // A bad header token still upgrades, so the client learns why it is refused (error, close 4401):
+                // the WebSocket stack can only answer a refused upgrade with a bare 400.
                 var principal: Principal?
+                var refused = false
                 if let header = request.headerFields[.authorization] {
-                    // A bad header is refused by the plain HTTP route with a 401 and a reason.
-                    guard let accepted = Self.bearer(header).flatMap(tokens.authenticate) else { return .dontUpgrade }
-                    principal = accepted
+                    principal = Self.bearer(header).flatMap(tokens.authenticate)
+                    refused = principal == nil
                 }
                 let peer = channel.remoteAddress?.description ?? "unknown"
                 let authenticated = principal
+                let refuse = refused
                 return .upgrade([:]) { inbound, outbound, _ in
-                    await Self.serve(
-                        bus.openSession(principal: authenticated, peer: peer), inbound: inbound, outbound: outbound,
-                        maxMessage: maxMessage, logger: logger)
+                    let session = bus.openSession(principal: authenticated, peer: peer)
+                    if refuse { session.refuseAuthentication("token not accepted") }
+                    await Self.serve(session, inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
                 }
             },
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "StoreHub"),
@@ -88,49 +94,71 @@ public struct HubServer: Sendable {
     }
 
     /// Runs one WebSocket connection: reads client messages into the session, writes what it queues.
+    ///
+    /// Returns as soon as either side is done: the client closed, or the session asked to close (a refused
+    /// token, shutdown). A client that never answers the close frame cannot hold the hub open.
     static func serve(
         _ session: BusSession, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxMessage: Int,
         logger: Logger
     ) async {
         defer { session.close() }
-        await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                for await _ in session.wakeups {
-                    while true {
-                        let batch = session.drain()
-                        if batch.isEmpty { break }
-                        for item in batch {
-                            switch item {
-                            case .message(let bytes):
-                                let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))
-                                try await outbound.write(.custom(frame))
-                            case .close(let code, let reason):
-                                try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
-                                return
-                            }
+                do {
+                    try await write(session, to: outbound)
+                } catch {
+                    logger.debug("bus connection to \(session.peer) stopped writing: \(error)")
+                }
+                return true
+            }
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: maxMessage) {
+                        switch message {
+                        case .text(let text): session.receive(text)
+                        case .binary: session.receiveBinary()
                         }
                     }
+                } catch {
+                    logger.debug("bus connection from \(session.peer) ended: \(error)")
                 }
+                return true
             }
             group.addTask {
-                try await Task.sleep(for: authTimeout)
+                do {
+                    try await Task.sleep(for: authTimeout)
+                } catch {
+                    return false
+                }
                 if session.principal == nil {
-                    session.receive(#"{"op":"auth","token":""}"#)
+                    session.refuseAuthentication("no auth message within \(authTimeout)")
                 }
+                return false
             }
-            do {
-                for try await message in inbound.messages(maxSize: maxMessage) {
-                    switch message {
-                    case .text(let text):
-                        session.receive(text)
-                    case .binary:
-                        session.receive(#"{"op":"binary messages are not part of the protocol; send JSON text"}"#)
-                    }
-                }
-            } catch {
-                logger.debug("bus connection from \(session.peer) ended: \(error)")
+            while let finished = await group.next() {
+                if finished { break }
             }
             group.cancelAll()
+        }
+    }
+
+    /// Sends what the session queues until it asks to close or the connection fails.
+    private static func write(_ session: BusSession, to outbound: WebSocketOutboundWriter) async throws {
+        for await _ in session.wakeups {
+            while true {
+                let batch = session.drain()
+                if batch.isEmpty { break }
+                for item in batch {
+                    switch item {
+                    case .message(let bytes):
+                        let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))
+                        try await outbound.write(.custom(frame))
+                    case .close(let code, let reason):
+                        try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
+                        return
+                    }
+                }
+            }
         }
     }
 
