@@ -79,7 +79,8 @@ public struct HubServer: Sendable {
                 return .upgrade([:]) { inbound, outbound, _ in
                     let session = bus.openSession(principal: authenticated, peer: peer)
                     if refuse { session.refuseAuthentication("token not accepted") }
-                    await Self.serve(session, inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
+                    await Self.serve(
+                        session, inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
                 }
             },
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "StoreHub"),
