@@ -72,6 +72,7 @@ let package = Package(
             dependencies: [
                 "Hub", "HubCore", "Server", "EventLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -3,6 +3,7 @@ import Foundation
 import Hub
 import HubCore
 import Logging
+import NIOCore
 import Server
 
 struct RunCommand: AsyncParsableCommand {
@@ -87,9 +88,23 @@ struct RunCommand: AsyncParsableCommand {
             say("Staff token for this run: \(staff.token)")
         }
         let host = hubConfig.listen.host
-        try await hub.run { port in
-            let shownHost = host.contains(":") ? "[\(host)]" : host
-            say("Status page: http://\(shownHost):\(port)/")
+        let port = hubConfig.listen.port
+        do {
+            try await hub.run { port in
+                let shownHost = host.contains(":") ? "[\(host)]" : host
+                say("Status page: http://\(shownHost):\(port)/")
+            }
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            printError(
+                "cannot listen on \(host):\(port): the port is in use by another program "
+                    + "(another storehub?). Stop it, or choose another port with --port.")
+            throw ExitCode(69)
+        } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES {
+            printError("cannot listen on \(host):\(port): \(error). Check listen.host and listen.port in the config.")
+            throw ExitCode(69)
+        } catch {
+            printError("stopped by an error: \(error)")
+            throw ExitCode(70)
         }
     }
 

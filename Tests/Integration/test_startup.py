@@ -86,6 +86,18 @@ def test_non_loopback_bind_without_tokens_refuses_to_start(hub_factory, tmp_path
     assert "Admin token" not in stdout, "a token was minted although the hub refused to start"
 
 
+def test_port_in_use_is_a_clear_error_not_a_crash(hub_factory, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, stderr, ready = hub_factory.run_to_exit(
+            ["run", "--port", str(port), "--state", str(tmp_path / "state")], name="busy-port")
+    assert not ready, "the hub claimed to listen on a port that was taken"
+    assert code == 69, f"expected exit code 69 (unavailable), got {code}:\n{stderr}"
+    assert f"127.0.0.1:{port}" in stderr and "in use" in stderr, f"the error does not say what is wrong:\n{stderr}"
+
+
 def test_sigterm_stops_cleanly(hub):
     async def scenario():
         client = await open_bus(hub, hub.staff_token)
