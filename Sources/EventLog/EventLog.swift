@@ -22,7 +22,7 @@ public final class EventLog: Sendable {
     private let reader: Mutex<Reader>
     private let bounds: Mutex<Bounds>
     private let cursors: Mutex<[String: UInt64]>
-    private let listener = Mutex<(@Sendable ([StoredEvent]) -> Void)?>(nil)
+    private let listener = Mutex<CommitListener?>(nil)
     private let commitStats = Mutex(CommitStats())
 
     private struct WriterQueue {
@@ -96,7 +96,7 @@ public final class EventLog: Sendable {
     /// Called on the writer thread after every commit with the events it accepted, in sequence order.
     /// Keep it short: the next commit waits for it.
     public func onCommit(_ body: @escaping @Sendable ([StoredEvent]) -> Void) {
-        listener.withLock { $0 = body }
+        listener.withLock { $0 = CommitListener(body: body) }
     }
 
     /// Appends events; returns once they are committed (accepted), with their sequences.
@@ -291,7 +291,7 @@ public final class EventLog: Sendable {
                 if bounds.first > bounds.last { bounds.first = accepted[0].sequence }
                 bounds.last = last.sequence
             }
-            listener.withLock { $0 }?(accepted)
+            listener.withLock { $0 }?.body(accepted)
         }
         if removed > 0 {
             let first = (try? connection.scalar("SELECT min(seq) FROM events")).flatMap { $0 }
@@ -344,6 +344,12 @@ public final class EventLog: Sendable {
         if removed > 0 { logger.info("event log retention removed \(removed) events") }
         return removed
     }
+}
+
+/// The commit callback, boxed: a bare optional closure read out of a Mutex is re-wrapped in a new conversion
+/// thunk on every read, so calling it after each commit got slower and used more memory with every commit.
+private struct CommitListener: Sendable {
+    let body: @Sendable ([StoredEvent]) -> Void
 }
 
 /// Raised by appends after `close()`.
