@@ -39,7 +39,7 @@ format:
 	$(SWIFT) format format -i -r Sources Tests Package.swift
 
 bench: deps media build-release
-	STOREHUB_BIN=$(RELEASE_BIN) $(PYTHON) scripts/bench/bus_bench.py
+	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .venv Assets/demo/media test-artifacts
