@@ -18,7 +18,7 @@ enum Wire {
     static func message(_ op: String, _ fields: [String: JSONValue]) -> [UInt8] {
         var object = fields
         object["op"] = .string(op)
-        return (try? Array(encoder.encode(JSONValue.object(object)))) ?? Array(#"{"op":"error"}"#.utf8)
+        return JSONValue.object(object).jsonBytes
     }
 
     static func error(_ code: ErrorCode, _ message: String, ref: JSONValue? = nil) -> [UInt8] {
@@ -26,12 +26,6 @@ enum Wire {
         if let ref { fields["ref"] = ref }
         return Self.message("error", fields)
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 /// The `code` of an `error` message.

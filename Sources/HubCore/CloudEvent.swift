@@ -27,14 +27,27 @@ public struct CloudEvent: Sendable, Codable, Equatable {
 
     /// The event as compact JSON, the form the log stores and the bus delivers.
     public func encoded() throws -> [UInt8] {
-        Array(try CloudEvent.encoder.encode(self))
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(contentsOf: #"{"specversion":"#.utf8)
+        JSONValue.writeString(specversion, to: &out)
+        for (key, value) in [("id", id), ("source", source), ("type", type), ("subject", subject), ("time", time)] {
+            out.append(contentsOf: #",""#.utf8)
+            out.append(contentsOf: key.utf8)
+            out.append(contentsOf: #"":"#.utf8)
+            JSONValue.writeString(value, to: &out)
+        }
+        if let datacontenttype {
+            out.append(contentsOf: #","datacontenttype":"#.utf8)
+            JSONValue.writeString(datacontenttype, to: &out)
+        }
+        if let data {
+            out.append(contentsOf: #","data":"#.utf8)
+            data.write(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 /// Event types that the hub itself emits.
@@ -47,8 +60,16 @@ public enum EventType {
 public enum Timestamp {
     /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-26T10:00:00.123Z`.
     public static func iso8601(_ date: Date) -> String {
-        date.formatted(style)
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
+        let millis = Int(milliseconds - Int64(seconds) * 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
-
-    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }
