@@ -56,13 +56,9 @@ struct Fields {
     init(text: String) throws(RequestError) {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch let DecodingError.dataCorrupted(context) {
-            let detail = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
-            throw RequestError(
-                code: .badJSON, message: "message is not valid JSON: \(detail ?? context.debugDescription)")
+            value = try JSONParser.parse(text)
         } catch {
-            throw RequestError(code: .badJSON, message: "message is not valid JSON")
+            throw RequestError(code: .badJSON, message: "message is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
             throw RequestError(code: .badRequest, message: "a message must be a JSON object")
