@@ -28,4 +28,9 @@ static const unsigned long storehub_VIDIOC_QBUF = VIDIOC_QBUF;
 static const unsigned long storehub_VIDIOC_DQBUF = VIDIOC_DQBUF;
 static const unsigned long storehub_VIDIOC_STREAMON = VIDIOC_STREAMON;
 static const unsigned long storehub_VIDIOC_STREAMOFF = VIDIOC_STREAMOFF;
+static const unsigned long storehub_VIDIOC_G_PARM = VIDIOC_G_PARM;
+static const unsigned long storehub_VIDIOC_S_PARM = VIDIOC_S_PARM;
+static const unsigned long storehub_VIDIOC_ENUM_FRAMESIZES = VIDIOC_ENUM_FRAMESIZES;
+static const unsigned long storehub_VIDIOC_ENUM_FRAMEINTERVALS = VIDIOC_ENUM_FRAMEINTERVALS;
+static const unsigned long storehub_VIDIOC_S_CTRL = VIDIOC_S_CTRL;
 #endif

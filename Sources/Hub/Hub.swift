@@ -65,10 +65,8 @@ public struct Hub: Sendable {
             let folder = URL(
                 fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
             source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops, hold: hold)
-        case .v4l2?:
-            throw ConfigError(
-                file: descriptor.file, keyPath: "camera.type",
-                problem: "V4L2 cameras are not supported by this version yet")
+        case .v4l2(let path, let width, let height, let fps)?:
+            source = V4L2Camera(path: path, width: width, height: height, fps: fps)
         case nil:
             throw ConfigError(file: descriptor.file, keyPath: "camera", problem: "a kiosk needs a camera")
         }

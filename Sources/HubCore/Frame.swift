@@ -17,13 +17,21 @@ public enum PixelFormat: String, Sendable, Codable {
 public final class FrameBuffer: @unchecked Sendable {
     // @unchecked: the bytes are written by the owning source between deliveries only; consumers read.
     public let bytes: UnsafeMutableRawBufferPointer
+    private let owned: Bool
 
     public init(capacity: Int) {
         bytes = .allocate(byteCount: capacity, alignment: 64)
         bytes.initializeMemory(as: UInt8.self, repeating: 0)
+        owned = true
     }
 
-    deinit { bytes.deallocate() }
+    /// Wraps memory someone else owns (a driver's mapped buffer); it must outlive every frame that uses it.
+    public init(borrowing memory: UnsafeMutableRawBufferPointer) {
+        bytes = memory
+        owned = false
+    }
+
+    deinit { if owned { bytes.deallocate() } }
 }
 
 /// One captured image and where it came from.

@@ -1,0 +1,374 @@
+import CTurboJPEG
+import CV4L2
+import Dispatch
+import Foundation
+import HubCore
+import Synchronization
+
+/// A V4L2 camera (USB UVC and any other capture device) through libv4l2, with mmap streaming.
+///
+/// Formats are negotiated in the order the decoder likes them: GREY and NV12 hand zbar their luma plane in
+/// place; YUYV has its luma picked out into a buffer allocated once; MJPEG (what USB 2.0 cameras deliver at
+/// 720p30) is decoded straight to grey with libjpeg-turbo. Only a few buffers are queued, and `next()` always
+/// returns the newest filled one: older ones go straight back to the driver and count as dropped.
+public final class V4L2Camera: FrameSource {
+    public let path: String
+    public let width: Int
+    public let height: Int
+    public let fps: Double
+    /// How long `next()` waits for a frame before it calls the stream stalled.
+    public let stallTimeout: Duration
+    private let state = Mutex(Stream?.none)
+    private let counters_ = Mutex(FrameCounters())
+    private let queue: DispatchQueue
+
+    /// What was negotiated with the driver, for status and tests.
+    public struct Negotiated: Sendable, Equatable {
+        public var fourcc: String
+        public var width: Int
+        public var height: Int
+        public var bytesPerLine: Int
+        public var driver: String
+        public var card: String
+    }
+
+    public init(
+        path: String, width: Int = 1280, height: Int = 720, fps: Double = 30, stallTimeout: Duration = .seconds(3)
+    ) {
+        self.path = path
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.stallTimeout = stallTimeout
+        queue = DispatchQueue(label: "storehub.v4l2.\(path)")
+    }
+
+    public var description: String { "V4L2 camera \(path)" }
+    public var counters: FrameCounters { counters_.withLock { $0 } }
+    public var negotiated: Negotiated? { state.withLock { $0?.negotiated } }
+
+    public func open() async throws {
+        let (path, width, height, fps) = (self.path, self.width, self.height, self.fps)
+        let stream = try await onQueue { () throws(CaptureError) -> Stream in
+            try Stream.open(path: path, width: width, height: height, fps: fps)
+        }
+        state.withLock { $0 = stream }
+    }
+
+    public func next() async throws -> Frame? {
+        guard let stream = state.withLock({ $0 }) else { throw CaptureError("\(path) is not open", isTransient: true) }
+        let timeoutMs = Int32(
+            stallTimeout.components.seconds * 1000 + stallTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let frame = try await onQueue { () throws(CaptureError) -> (Frame, UInt64) in
+            try stream.next(timeoutMs: timeoutMs)
+        }
+        counters_.withLock { counters in
+            counters.delivered += 1
+            counters.dropped += frame.1
+        }
+        return frame.0
+    }
+
+    public func close() {
+        let stream = state.withLock { state -> Stream? in
+            defer { state = nil }
+            return state
+        }
+        guard let stream else { return }
+        queue.sync { stream.close() }
+    }
+
+    /// Runs blocking driver calls on this camera's own queue, off the cooperative thread pool.
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws(CaptureError) -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                do {
+                    continuation.resume(returning: try body())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
+
+/// An open, streaming device: file descriptor, mapped buffers, and the buffer lent out as the current frame.
+///
+/// Used only on its camera's serial queue.
+private final class Stream: @unchecked Sendable {
+    // @unchecked: every method runs on the owning V4L2Camera's serial queue.
+    let fd: Int32
+    let path: String
+    let negotiated: V4L2Camera.Negotiated
+    let pixelFormat: UInt32
+    var buffers: [UnsafeMutableRawBufferPointer]
+    /// One borrowing FrameBuffer per mapped buffer, made once so that frames allocate nothing.
+    let borrowed: [FrameBuffer]
+    /// The buffer the current frame points into; queued again on the next call.
+    var lent: UInt32?
+    /// Output for formats whose luma is not a plane of the capture buffer.
+    let converted: FrameBuffer
+    var index: UInt64 = 0
+    let jpeg: tjhandle?
+
+    static let preferred: [String] = ["GREY", "NV12", "YU12", "YUYV", "MJPG"]
+
+    init(
+        fd: Int32, path: String, negotiated: V4L2Camera.Negotiated, pixelFormat: UInt32,
+        buffers: [UnsafeMutableRawBufferPointer]
+    ) {
+        self.fd = fd
+        self.path = path
+        self.negotiated = negotiated
+        self.pixelFormat = pixelFormat
+        self.buffers = buffers
+        borrowed = buffers.map { FrameBuffer(borrowing: $0) }
+        converted = FrameBuffer(capacity: negotiated.width * negotiated.height)
+        jpeg = negotiated.fourcc == "MJPG" ? tjInitDecompress() : nil
+    }
+
+    static func open(path: String, width: Int, height: Int, fps: Double) throws(CaptureError) -> Stream {
+        let fd = storehub_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw V4L2.openError(path: path, errno: errno) }
+        var success = false
+        defer { if !success { _ = storehub_v4l2_close(fd) } }
+
+        var capability = v4l2_capability()
+        try V4L2.ioctl(fd, storehub_VIDIOC_QUERYCAP, &capability, "\(path): QUERYCAP")
+        let caps =
+            capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
+            ? capability.device_caps : capability.capabilities
+        guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0 else {
+            throw CaptureError(
+                "\(path) is not a video capture device (it may be the metadata node of the camera)", isTransient: false)
+        }
+        guard caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
+            throw CaptureError("\(path) does not support streaming I/O", isTransient: false)
+        }
+        let available = V4L2.formats(fd: fd)
+        guard let fourcc = Stream.preferred.first(where: { available.contains($0) }) else {
+            throw CaptureError(
+                "\(path) offers none of the formats StoreHub decodes (\(Stream.preferred.joined(separator: ", "))); it has \(available.joined(separator: ", "))",
+                isTransient: false)
+        }
+        var format = v4l2_format()
+        format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        format.fmt.pix.width = UInt32(width)
+        format.fmt.pix.height = UInt32(height)
+        format.fmt.pix.pixelformat = V4L2.fourcc(fourcc)
+        format.fmt.pix.field = V4L2_FIELD_NONE.rawValue
+        try V4L2.ioctl(fd, storehub_VIDIOC_S_FMT, &format, "\(path): set format \(fourcc) \(width)x\(height)")
+        let negotiatedFourcc = V4L2.name(format.fmt.pix.pixelformat)
+        guard Stream.preferred.contains(negotiatedFourcc) else {
+            throw CaptureError(
+                "\(path) answered format \(negotiatedFourcc), which StoreHub does not decode", isTransient: false)
+        }
+        var parameters = v4l2_streamparm()
+        parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1000, denominator: UInt32((fps * 1000).rounded()))
+        // Not every driver lets the rate be set (vivid's loopback input does not); the camera's rate then stands.
+        _ = storehub_v4l2_ioctl(fd, storehub_VIDIOC_S_PARM, &parameters)
+
+        var request = v4l2_requestbuffers()
+        request.count = 4
+        request.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        request.memory = V4L2_MEMORY_MMAP.rawValue
+        try V4L2.ioctl(fd, storehub_VIDIOC_REQBUFS, &request, "\(path): request buffers")
+        guard request.count >= 2 else {
+            throw CaptureError("\(path): the driver gave too few buffers", isTransient: true)
+        }
+        var buffers: [UnsafeMutableRawBufferPointer] = []
+        for index in 0..<request.count {
+            var buffer = v4l2_buffer()
+            buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+            buffer.memory = V4L2_MEMORY_MMAP.rawValue
+            buffer.index = index
+            try V4L2.ioctl(fd, storehub_VIDIOC_QUERYBUF, &buffer, "\(path): query buffer")
+            guard
+                let mapped = v4l2_mmap(
+                    nil, Int(buffer.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(buffer.m.offset)),
+                mapped != MAP_FAILED
+            else {
+                for done in buffers { _ = v4l2_munmap(done.baseAddress, done.count) }
+                throw CaptureError(
+                    "\(path): cannot map buffer \(index): \(String(cString: strerror(errno)))", isTransient: true)
+            }
+            buffers.append(UnsafeMutableRawBufferPointer(start: mapped, count: Int(buffer.length)))
+            try V4L2.ioctl(fd, storehub_VIDIOC_QBUF, &buffer, "\(path): queue buffer")
+        }
+        var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
+        try V4L2.ioctl(fd, storehub_VIDIOC_STREAMON, &type, "\(path): start streaming")
+        let negotiated = V4L2Camera.Negotiated(
+            fourcc: negotiatedFourcc, width: Int(format.fmt.pix.width), height: Int(format.fmt.pix.height),
+            bytesPerLine: Int(format.fmt.pix.bytesperline), driver: V4L2.string(capability.driver),
+            card: V4L2.string(capability.card))
+        success = true
+        return Stream(
+            fd: fd, path: path, negotiated: negotiated, pixelFormat: format.fmt.pix.pixelformat, buffers: buffers)
+    }
+
+    /// Waits for a filled buffer and returns the newest as a frame, with how many older ones it skipped.
+    func next(timeoutMs: Int32) throws(CaptureError) -> (Frame, UInt64) {
+        if let lent {
+            var buffer = v4l2_buffer()
+            buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+            buffer.memory = V4L2_MEMORY_MMAP.rawValue
+            buffer.index = lent
+            try V4L2.ioctl(fd, storehub_VIDIOC_QBUF, &buffer, "\(path): queue buffer")
+            self.lent = nil
+        }
+        var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var ready: Int32
+        repeat { ready = Glibc.poll(&poll, 1, timeoutMs) } while ready < 0 && errno == EINTR
+        if ready == 0 {
+            throw CaptureError("\(path): no frame for \(timeoutMs) ms (stream stalled)", isTransient: true)
+        }
+        if ready < 0 || poll.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+            throw CaptureError("\(path): the camera went away (unplugged or driver reset)", isTransient: true)
+        }
+        var newest: v4l2_buffer?
+        var skipped: UInt64 = 0
+        while true {
+            var buffer = v4l2_buffer()
+            buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+            buffer.memory = V4L2_MEMORY_MMAP.rawValue
+            if storehub_v4l2_ioctl(fd, storehub_VIDIOC_DQBUF, &buffer) < 0 {
+                let code = errno
+                if code == EAGAIN { break }
+                if code == EINTR { continue }
+                throw V4L2.streamError(path: path, errno: code)
+            }
+            if var older = newest {
+                skipped += 1
+                try V4L2.ioctl(fd, storehub_VIDIOC_QBUF, &older, "\(path): queue buffer")
+            }
+            newest = buffer
+        }
+        guard let filled = newest else { return try next(timeoutMs: timeoutMs) }
+        lent = filled.index
+        let captureTime = V4L2.wallClock(filled.timestamp)
+        let frame = try frame(from: filled, captureTime: captureTime)
+        index += 1
+        return (frame, skipped)
+    }
+
+    private func frame(from filled: v4l2_buffer, captureTime: Date) throws(CaptureError) -> Frame {
+        let data = buffers[Int(filled.index)]
+        let width = negotiated.width
+        let height = negotiated.height
+        let stride = max(negotiated.bytesPerLine, negotiated.fourcc == "YUYV" ? width * 2 : width)
+        switch negotiated.fourcc {
+        case "GREY", "NV12", "YU12":
+            return Frame(
+                format: negotiated.fourcc == "GREY" ? .grey : .nv12, width: width, height: height, bytesPerRow: stride,
+                captureTime: captureTime, index: index, buffer: borrowed[Int(filled.index)])
+        case "YUYV":
+            let source = data.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let target = converted.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            for row in 0..<height {
+                let line = source + row * stride
+                let out = target + row * width
+                for x in 0..<width { out[x] = line[x * 2] }
+            }
+            return Frame(
+                format: .grey, width: width, height: height, bytesPerRow: width, captureTime: captureTime, index: index,
+                buffer: converted)
+        default:
+            let result = tjDecompress2(
+                jpeg, data.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(filled.bytesused),
+                converted.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(width), Int32(width),
+                Int32(height),
+                Int32(TJPF_GRAY.rawValue), 0)
+            guard result == 0 else { throw CaptureError("\(path): a damaged MJPEG frame", isTransient: true) }
+            return Frame(
+                format: .grey, width: width, height: height, bytesPerRow: width, captureTime: captureTime, index: index,
+                buffer: converted)
+        }
+    }
+
+    func close() {
+        var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
+        _ = storehub_v4l2_ioctl(fd, storehub_VIDIOC_STREAMOFF, &type)
+        for buffer in buffers { _ = v4l2_munmap(buffer.baseAddress, buffer.count) }
+        buffers = []
+        _ = storehub_v4l2_close(fd)
+        if let jpeg { tjDestroy(jpeg) }
+    }
+}
+
+/// The small set of V4L2 helpers every camera call needs.
+enum V4L2 {
+    /// ioctl through libv4l2, retrying EINTR; a failure becomes a CaptureError naming what was being done.
+    static func ioctl<T>(
+        _ fd: Int32, _ request: UInt, _ argument: inout T, _ what: @autoclosure () -> String
+    ) throws(CaptureError) {
+        while true {
+            let result = withUnsafeMutableBytes(of: &argument) { storehub_v4l2_ioctl(fd, request, $0.baseAddress) }
+            if result >= 0 { return }
+            let code = errno
+            if code == EINTR { continue }
+            let transient = code == ENODEV || code == EIO || code == EBUSY || code == ENXIO
+            throw CaptureError("\(what()): \(String(cString: strerror(code)))", isTransient: transient)
+        }
+    }
+
+    static func openError(path: String, errno code: Int32) -> CaptureError {
+        switch code {
+        case ENOENT:
+            return CaptureError("\(path) does not exist (camera not plugged in?)", isTransient: true)
+        case EACCES, EPERM:
+            return CaptureError(
+                "\(path): permission denied; add the user running storehub to the 'video' group", isTransient: true)
+        case EBUSY:
+            return CaptureError("\(path) is busy: another program is using the camera", isTransient: true)
+        case ENOTTY, EINVAL:
+            return CaptureError("\(path) is not a V4L2 camera; check camera.path in the descriptor", isTransient: false)
+        default:
+            return CaptureError("\(path) cannot be opened: \(String(cString: strerror(code)))", isTransient: true)
+        }
+    }
+
+    static func streamError(path: String, errno code: Int32) -> CaptureError {
+        if code == ENODEV || code == EIO || code == ENXIO {
+            return CaptureError("\(path): the camera went away (\(String(cString: strerror(code))))", isTransient: true)
+        }
+        return CaptureError("\(path): dequeuing a frame failed: \(String(cString: strerror(code)))", isTransient: true)
+    }
+
+    static func formats(fd: Int32) -> [String] {
+        var names: [String] = []
+        var description = v4l2_fmtdesc()
+        description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FMT, &description) >= 0 {
+            names.append(name(description.pixelformat))
+            description.index += 1
+        }
+        return names
+    }
+
+    static func fourcc(_ name: String) -> UInt32 {
+        let bytes = Array(name.utf8)
+        return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
+    }
+
+    static func name(_ fourcc: UInt32) -> String {
+        let bytes = (0..<4).map { UInt8((fourcc >> ($0 * 8)) & 0xFF) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func string<T>(_ tuple: T) -> String {
+        withUnsafeBytes(of: tuple) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    /// V4L2 timestamps are CLOCK_MONOTONIC; events carry wall-clock time.
+    static func wallClock(_ timestamp: timeval) -> Date {
+        var monotonic = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &monotonic)
+        let nowMonotonic = Double(monotonic.tv_sec) + Double(monotonic.tv_nsec) / 1e9
+        let captured = Double(timestamp.tv_sec) + Double(timestamp.tv_usec) / 1e6
+        guard captured > 0 else { return Date() }
+        return Date().addingTimeInterval(captured - nowMonotonic)
+    }
+}
