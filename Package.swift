@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog",
+                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

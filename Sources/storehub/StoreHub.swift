@@ -8,7 +8,9 @@ struct StoreHubCommand: AsyncParsableCommand {
         commandName: "storehub",
         abstract: "StoreHub: the in-store device hub (cameras, scanners, try-on mirrors) and its event bus.",
         version: StoreHubVersion.current,
-        subcommands: [RunCommand.self, TokenCommand.self, DecodeCommand.self, BenchLogCommand.self],
+        subcommands: [
+            RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, BenchLogCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }
