@@ -16,6 +16,15 @@ public protocol FrameSource: Sendable {
     func close()
     /// Frames delivered and skipped so far.
     var counters: FrameCounters { get }
+    /// After a failed `open()`: waits until retrying makes sense, at most `limit`. Sources whose device can
+    /// appear (a camera plugged in) return as soon as it does.
+    func waitForDevice(upTo limit: Duration) async throws
+}
+
+extension FrameSource {
+    public func waitForDevice(upTo limit: Duration) async throws {
+        try await Task.sleep(for: limit)
+    }
 }
 
 /// Frames a source delivered to its consumer, and frames it skipped because the consumer was busy.

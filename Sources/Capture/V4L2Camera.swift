@@ -69,6 +69,16 @@ public final class V4L2Camera: FrameSource {
         return frame.0
     }
 
+    /// Returns when the device node exists (inotify, no polling), or after `limit`.
+    public func waitForDevice(upTo limit: Duration) async throws {
+        if FileManager.default.fileExists(atPath: path) {
+            try await Task.sleep(for: limit)
+        } else {
+            _ = await PathWatcher.waitUntilExists(path, timeout: limit)
+            try Task.checkCancellation()
+        }
+    }
+
     public func close() {
         let stream = state.withLock { state -> Stream? in
             defer { state = nil }

@@ -46,7 +46,7 @@ struct KioskPipeline: Sendable {
             source.close()
             health.restarts += 1
             do {
-                try await Task.sleep(for: .seconds(backoff.next()))
+                try await source.waitForDevice(upTo: .seconds(backoff.next()))
             } catch {
                 break
             }
