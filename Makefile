@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
 
-.PHONY: run test deps media build build-release unit integration lint bench format clean
+.PHONY: run test deps media build build-tests build-release unit integration lint bench format clean
 
 run: deps media build
 	$(BIN) run
@@ -22,14 +22,18 @@ media: deps
 build: deps
 	$(SWIFT) build
 
+# The test build compiles with testability; its storehub binary serves the integration tests too,
+# so `make test` compiles everything once.
+build-tests: deps
+	$(SWIFT) build --build-tests
+
 build-release: deps
 	$(SWIFT) build -c release
 
-unit: deps media
-	$(SWIFT) build --build-tests
+unit: media build-tests
 	$(SWIFT) test --skip-build
 
-integration: deps media build
+integration: media build-tests
 	STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration -q
 
 lint:
