@@ -16,6 +16,8 @@ public final class V4L2Camera: FrameSource {
     public let width: Int
     public let height: Int
     public let fps: Double
+    /// A pinned pixel format (fourcc), or nil to negotiate the best the camera offers.
+    public let format: String?
     /// How long `next()` waits for a frame before it calls the stream stalled.
     public let stallTimeout: Duration
     private let state = Mutex(Stream?.none)
@@ -33,8 +35,10 @@ public final class V4L2Camera: FrameSource {
     }
 
     public init(
-        path: String, width: Int = 1280, height: Int = 720, fps: Double = 30, stallTimeout: Duration = .seconds(3)
+        path: String, width: Int = 1280, height: Int = 720, fps: Double = 30, format: String? = nil,
+        stallTimeout: Duration = .seconds(3)
     ) {
+        self.format = format
         self.path = path
         self.width = width
         self.height = height
@@ -48,9 +52,9 @@ public final class V4L2Camera: FrameSource {
     public var negotiated: Negotiated? { state.withLock { $0?.negotiated } }
 
     public func open() async throws {
-        let (path, width, height, fps) = (self.path, self.width, self.height, self.fps)
+        let (path, width, height, fps, format) = (self.path, self.width, self.height, self.fps, self.format)
         let stream = try await onQueue { () throws(CaptureError) -> Stream in
-            try Stream.open(path: path, width: width, height: height, fps: fps)
+            try Stream.open(path: path, width: width, height: height, fps: fps, format: format)
         }
         state.withLock { $0 = stream }
     }
@@ -137,7 +141,9 @@ private final class Stream: @unchecked Sendable {
         jpeg = negotiated.fourcc == "MJPG" ? tjInitDecompress() : nil
     }
 
-    static func open(path: String, width: Int, height: Int, fps: Double) throws(CaptureError) -> Stream {
+    static func open(path: String, width: Int, height: Int, fps: Double, format pinned: String?) throws(CaptureError)
+        -> Stream
+    {
         let fd = storehub_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw V4L2.openError(path: path, errno: errno) }
         var success = false
@@ -156,7 +162,12 @@ private final class Stream: @unchecked Sendable {
             throw CaptureError("\(path) does not support streaming I/O", isTransient: false)
         }
         let available = V4L2.formats(fd: fd)
-        guard let fourcc = Stream.preferred.first(where: { available.contains($0) }) else {
+        if let pinned, !available.contains(pinned) {
+            throw CaptureError(
+                "\(path) does not offer the configured format \(pinned); it has \(available.joined(separator: ", "))",
+                isTransient: false)
+        }
+        guard let fourcc = pinned ?? Stream.preferred.first(where: { available.contains($0) }) else {
             throw CaptureError(
                 "\(path) offers none of the formats StoreHub decodes (\(Stream.preferred.joined(separator: ", "))); it has \(available.joined(separator: ", "))",
                 isTransient: false)

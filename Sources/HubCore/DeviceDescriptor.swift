@@ -15,8 +15,8 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     public enum CameraSource: Sendable, Equatable {
         /// Image files played in a loop, for the demo and tests; each image is shown for `hold` frames.
         case replay(path: String, fps: Double, loop: Bool, hold: Int)
-        /// A V4L2 camera by stable path.
-        case v4l2(path: String, width: Int, height: Int, fps: Double)
+        /// A V4L2 camera by stable path; `format` pins a pixel format (fourcc), else the best one is negotiated.
+        case v4l2(path: String, width: Int, height: Int, fps: Double, format: String?)
     }
 
     /// What a kiosk decodes and how it reports it.
@@ -50,7 +50,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, decoder }
-    enum CameraKeys: String, CodingKey, CaseIterable { case type, path, fps, loop, hold, width, height }
+    enum CameraKeys: String, CodingKey, CaseIterable { case type, path, fps, loop, hold, width, height, format }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -80,10 +80,15 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
                     path: try cam.decode(String.self, forKey: .path), fps: fps ?? 10,
                     loop: try cam.decodeIfPresent(Bool.self, forKey: .loop) ?? true, hold: hold)
             case "v4l2":
+                let format = try cam.decodeIfPresent(String.self, forKey: .format)
+                if let format, !["GREY", "NV12", "YU12", "YUYV", "MJPG"].contains(format) {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .format, in: cam, debugDescription: "expected GREY, NV12, YU12, YUYV or MJPG")
+                }
                 camera = .v4l2(
                     path: try cam.decode(String.self, forKey: .path),
                     width: try cam.decodeIfPresent(Int.self, forKey: .width) ?? 1280,
-                    height: try cam.decodeIfPresent(Int.self, forKey: .height) ?? 720, fps: fps ?? 30)
+                    height: try cam.decodeIfPresent(Int.self, forKey: .height) ?? 720, fps: fps ?? 30, format: format)
             default:
                 throw DecodingError.dataCorruptedError(
                     forKey: .type, in: cam, debugDescription: "expected \"replay\" or \"v4l2\", found \"\(type)\"")
