@@ -89,7 +89,9 @@ public final class V4L2Camera: FrameSource {
             return state
         }
         guard let stream else { return }
-        queue.sync { stream.close() }
+        // Asynchronous: a driver can block STREAMOFF for a long time (vivid does after a re-bind), and that must
+        // not hold up the pipeline or the hub's shutdown. A later open() queues behind it on the same queue.
+        queue.async { stream.close() }
     }
 
     /// Runs blocking driver calls on this camera's own queue, off the cooperative thread pool.
