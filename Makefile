@@ -6,12 +6,12 @@ PYTHON := .venv/bin/python
 BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
 
-.PHONY: run test deps media build build-tests build-release unit integration lint bench format clean
+.PHONY: run test deps media build build-tests build-release unit integration vm lint bench format clean
 
 run: deps media build
 	$(BIN) run
 
-test: deps media lint unit integration
+test: deps media lint unit integration vm
 
 deps:
 	@scripts/install-deps
@@ -35,6 +35,12 @@ unit: media build-tests
 
 integration: media build-tests
 	STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration -q
+
+# The kernel's own drivers in a qemu VM (scripts/vm-test): vivid for cameras, uinput for scanners.
+vm: build-tests
+	scripts/vm-test --binary $(CURDIR)/$(BIN) --log test-artifacts/vm-smoke.log
+	scripts/vm-test --payload scripts/vm/cameras --binary $(CURDIR)/$(BIN) --timeout 400 \
+		--log test-artifacts/vm-cameras.log
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
