@@ -39,7 +39,7 @@ integration: media build-tests
 # The kernel's own drivers in a qemu VM (scripts/vm-test): vivid for cameras, uinput for scanners.
 vm: build-tests
 	scripts/vm-test --binary $(CURDIR)/$(BIN) --log test-artifacts/vm-smoke.log
-	scripts/vm-test --payload scripts/vm/cameras --binary $(CURDIR)/$(BIN) --timeout 400 \
+	scripts/vm-test --payload scripts/vm/cameras --binary $(CURDIR)/$(BIN) --timeout 600 \
 		--log test-artifacts/vm-cameras.log
 
 lint:

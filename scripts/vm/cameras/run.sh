@@ -5,6 +5,7 @@
 #   grey-scans        the same with the GREY format (luma plane used in place)
 #   unplug-offline    unbinding vivid while streaming: storehub reports offline with a reason, no crash
 #   replug-resumes    binding it again: storehub is online again and scans resume
+#   devices-lists     `storehub devices --json` names vivid with its formats and sizes
 # vivid is loaded with a single S-Video input (vm-modules.conf), so after a re-bind the hub can reopen
 # /dev/video0 by itself and only the loop control and the output side need setting up again.
 PORT=8080
@@ -91,6 +92,15 @@ stop_hub() { # SIGTERM, and SIGKILL if it has not stopped within 15 s (a hang is
   wait "$HUB_PID" 2>/dev/null
   kill "$OUT_PID" 2>/dev/null; wait "$OUT_PID" 2>/dev/null
 }
+
+# --- devices-lists
+if storehub devices --json >/tmp/devices.json 2>/tmp/devices.err \
+  && grep -q '"driver" : "vivid"' /tmp/devices.json && grep -q '"fourcc" : "YUYV"' /tmp/devices.json \
+  && grep -q '"path" : "/dev/video0"' /tmp/devices.json; then
+  pass devices-lists
+else
+  fail devices-lists "$(oneline </tmp/devices.err) $(head -c 300 /tmp/devices.json | oneline)"
+fi
 
 # --- yuyv-scans, then unplug and replug on the same hub
 if setup_capture YUYV && setup_output YUYV yuyv && start_hub yuyv YUYV; then
