@@ -207,8 +207,8 @@ public final class BusSession: Sendable {
                     RequestError(code: .unknownSubscription, message: "ack: no durable subscription '\(consumer)' here")
                 )
             }
-            let delivered = durable.inFlight.last ?? (bus.log.cursor(for: consumer) ?? 0)
-            guard sequence <= max(delivered, bus.log.cursor(for: consumer) ?? 0) else {
+            let delivered = max(durable.inFlight.last ?? 0, bus.log.cursor(for: consumer) ?? 0)
+            guard sequence <= delivered else {
                 return .failure(
                     RequestError(
                         code: .badRequest,

@@ -183,8 +183,6 @@ public struct HubServer: Sendable {
         router.get("/api/v1/devices") { request, _ -> Response in
             _ = try server.authorize(request)
             let summaries = server.devices.deviceSummaries()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var rows: [JSONValue] = []
             for summary in summaries {
                 guard case .object(var row) = try JSONValue.encoding(summary.status) else { continue }
@@ -244,9 +242,7 @@ public struct HubServer: Sendable {
     }
 
     static func json(_ value: JSONValue) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return json(bytes: Array((try? encoder.encode(value)) ?? Data("{}".utf8)))
+        json(bytes: value.jsonBytes)
     }
 
     static func json(bytes: [UInt8]) -> Response {
