@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
 
-.PHONY: run test deps media build build-tests build-release unit integration vm lint bench format clean
+.PHONY: run test deps media build build-tests build-release unit integration vm lint bench bench-capture format clean
 
 run: deps media build
 	$(BIN) run
@@ -48,8 +48,14 @@ lint:
 format:
 	$(SWIFT) format format -i -r Sources Tests Package.swift
 
-bench: deps media build-release
+bench: deps media build-release bench-capture
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
+
+# Capture overhead and frame-to-bus latency, measured inside the VM on vivid (figures on BENCH lines).
+bench-capture: build-release
+	scripts/vm-test --payload scripts/vm/camera-bench --binary $(CURDIR)/$(RELEASE_BIN) --timeout 900 \
+		--log test-artifacts/vm-camera-bench.log
+	@grep '^BENCH' test-artifacts/vm-camera-bench.log
 
 clean:
 	rm -rf .build .venv Assets/demo/media test-artifacts

@@ -72,6 +72,7 @@ let package = Package(
             dependencies: [
                 "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

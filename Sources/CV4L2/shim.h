@@ -33,4 +33,8 @@ static const unsigned long storehub_VIDIOC_S_PARM = VIDIOC_S_PARM;
 static const unsigned long storehub_VIDIOC_ENUM_FRAMESIZES = VIDIOC_ENUM_FRAMESIZES;
 static const unsigned long storehub_VIDIOC_ENUM_FRAMEINTERVALS = VIDIOC_ENUM_FRAMEINTERVALS;
 static const unsigned long storehub_VIDIOC_S_CTRL = VIDIOC_S_CTRL;
+static const unsigned long storehub_VIDIOC_G_CTRL = VIDIOC_G_CTRL;
+static const unsigned long storehub_VIDIOC_QUERYCTRL = VIDIOC_QUERYCTRL;
+/// Too wide for Swift's import of the plain macro as a signed constant.
+static const unsigned int storehub_V4L2_CTRL_FLAG_NEXT_CTRL = V4L2_CTRL_FLAG_NEXT_CTRL;
 #endif

@@ -16,12 +16,16 @@ public protocol FrameSource: Sendable {
     func close()
     /// Frames delivered and skipped so far.
     var counters: FrameCounters { get }
+    /// After `open()`: what works but not as configured (a camera control the device refused), for staff.
+    var warnings: [String] { get }
     /// After a failed `open()`: waits until retrying makes sense, at most `limit`. Sources whose device can
     /// appear (a camera plugged in) return as soon as it does.
     func waitForDevice(upTo limit: Duration) async throws
 }
 
 extension FrameSource {
+    public var warnings: [String] { [] }
+
     public func waitForDevice(upTo limit: Duration) async throws {
         try await Task.sleep(for: limit)
     }
@@ -31,10 +35,16 @@ extension FrameSource {
 public struct FrameCounters: Sendable, Equatable {
     public var delivered: UInt64 = 0
     public var dropped: UInt64 = 0
+    /// Delivered frames whose pixels had to be copied or decoded (YUYV luma, MJPEG); the others were lent in place.
+    public var converted: UInt64 = 0
+    /// Times a stalled stream was stopped and started again without closing the device.
+    public var streamRestarts: UInt64 = 0
 
-    public init(delivered: UInt64 = 0, dropped: UInt64 = 0) {
+    public init(delivered: UInt64 = 0, dropped: UInt64 = 0, converted: UInt64 = 0, streamRestarts: UInt64 = 0) {
         self.delivered = delivered
         self.dropped = dropped
+        self.converted = converted
+        self.streamRestarts = streamRestarts
     }
 }
 
@@ -43,10 +53,13 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// True when the device may come back by itself; the supervisor retries with backoff.
     public var isTransient: Bool
+    /// No frame came in time; the source has already restarted its stream, and the next `next()` may succeed.
+    public var isStall: Bool
 
-    public init(_ message: String, isTransient: Bool) {
+    public init(_ message: String, isTransient: Bool, isStall: Bool = false) {
         self.message = message
         self.isTransient = isTransient
+        self.isStall = isStall
     }
 
     public var description: String { message }

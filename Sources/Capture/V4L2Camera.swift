@@ -20,6 +20,8 @@ public final class V4L2Camera: FrameSource {
     public let format: String?
     /// How long `next()` waits for a frame before it calls the stream stalled.
     public let stallTimeout: Duration
+    /// Control values by descriptor name (`auto_exposure`, `brightness`), set on every open.
+    public let controls: [String: Int]
     private let state = Mutex(Stream?.none)
     private let counters_ = Mutex(FrameCounters())
     private let queue: DispatchQueue
@@ -36,9 +38,10 @@ public final class V4L2Camera: FrameSource {
 
     public init(
         path: String, width: Int = 1280, height: Int = 720, fps: Double = 30, format: String? = nil,
-        stallTimeout: Duration = .seconds(3)
+        stallTimeout: Duration = .seconds(3), controls: [String: Int] = [:]
     ) {
         self.format = format
+        self.controls = controls
         self.path = path
         self.width = width
         self.height = height
@@ -50,11 +53,13 @@ public final class V4L2Camera: FrameSource {
     public var description: String { "V4L2 camera \(path)" }
     public var counters: FrameCounters { counters_.withLock { $0 } }
     public var negotiated: Negotiated? { state.withLock { $0?.negotiated } }
+    public var warnings: [String] { state.withLock { $0?.controlProblems ?? [] } }
 
     public func open() async throws {
         let (path, width, height, fps, format) = (self.path, self.width, self.height, self.fps, self.format)
+        let controls = self.controls
         let stream = try await onQueue { () throws(CaptureError) -> Stream in
-            try Stream.open(path: path, width: width, height: height, fps: fps, format: format)
+            try Stream.open(path: path, width: width, height: height, fps: fps, format: format, controls: controls)
         }
         state.withLock { $0 = stream }
     }
@@ -63,14 +68,21 @@ public final class V4L2Camera: FrameSource {
         guard let stream = state.withLock({ $0 }) else { throw CaptureError("\(path) is not open", isTransient: true) }
         let timeoutMs = Int32(
             stallTimeout.components.seconds * 1000 + stallTimeout.components.attoseconds / 1_000_000_000_000_000)
-        let frame = try await onQueue { () throws(CaptureError) -> (Frame, UInt64) in
-            try stream.next(timeoutMs: timeoutMs)
+        let delivery: Stream.Delivery
+        do {
+            delivery = try await onQueue { () throws(CaptureError) -> Stream.Delivery in
+                try stream.next(timeoutMs: timeoutMs)
+            }
+        } catch let error as CaptureError where error.isStall {
+            counters_.withLock { $0.streamRestarts += 1 }
+            throw error
         }
         counters_.withLock { counters in
             counters.delivered += 1
-            counters.dropped += frame.1
+            counters.dropped += delivery.skipped
+            if delivery.converted { counters.converted += 1 }
         }
-        return frame.0
+        return delivery.frame
     }
 
     /// Returns when the device node exists (inotify, no polling), or after `limit`.
@@ -126,14 +138,25 @@ private final class Stream: @unchecked Sendable {
     let converted: FrameBuffer
     var index: UInt64 = 0
     let jpeg: tjhandle?
+    /// Descriptor controls the device did not take, in words.
+    let controlProblems: [String]
+
+    /// A frame handed out by `next`, with how many older ones were skipped for it and whether its pixels were
+    /// copied (YUYV, MJPEG) rather than lent in place.
+    struct Delivery: Sendable {
+        var frame: Frame
+        var skipped: UInt64
+        var converted: Bool
+    }
 
     static let preferred: [String] = ["GREY", "NV12", "YU12", "YUYV", "MJPG"]
 
     init(
         fd: Int32, path: String, negotiated: V4L2Camera.Negotiated, pixelFormat: UInt32,
-        buffers: [UnsafeMutableRawBufferPointer]
+        buffers: [UnsafeMutableRawBufferPointer], controlProblems: [String]
     ) {
         self.fd = fd
+        self.controlProblems = controlProblems
         self.path = path
         self.negotiated = negotiated
         self.pixelFormat = pixelFormat
@@ -143,9 +166,9 @@ private final class Stream: @unchecked Sendable {
         jpeg = negotiated.fourcc == "MJPG" ? tjInitDecompress() : nil
     }
 
-    static func open(path: String, width: Int, height: Int, fps: Double, format pinned: String?) throws(CaptureError)
-        -> Stream
-    {
+    static func open(
+        path: String, width: Int, height: Int, fps: Double, format pinned: String?, controls: [String: Int]
+    ) throws(CaptureError) -> Stream {
         let fd = storehub_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw V4L2.openError(path: path, errno: errno) }
         var success = false
@@ -191,6 +214,7 @@ private final class Stream: @unchecked Sendable {
         parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1000, denominator: UInt32((fps * 1000).rounded()))
         // Not every driver lets the rate be set (vivid's loopback input does not); the camera's rate then stands.
         _ = storehub_v4l2_ioctl(fd, storehub_VIDIOC_S_PARM, &parameters)
+        let controlProblems = V4L2Controls.apply(controls, fd: fd, path: path)
 
         var request = v4l2_requestbuffers()
         request.count = 4
@@ -227,11 +251,15 @@ private final class Stream: @unchecked Sendable {
             card: V4L2.string(capability.card))
         success = true
         return Stream(
-            fd: fd, path: path, negotiated: negotiated, pixelFormat: format.fmt.pix.pixelformat, buffers: buffers)
+            fd: fd, path: path, negotiated: negotiated, pixelFormat: format.fmt.pix.pixelformat, buffers: buffers,
+            controlProblems: controlProblems)
     }
 
     /// Waits for a filled buffer and returns the newest as a frame, with how many older ones it skipped.
-    func next(timeoutMs: Int32) throws(CaptureError) -> (Frame, UInt64) {
+    ///
+    /// When no frame comes within the timeout the stream is stopped and started again in place, and a stall
+    /// error says so; the caller decides whether to keep waiting or to reopen the device.
+    func next(timeoutMs: Int32) throws(CaptureError) -> Delivery {
         if let lent {
             var buffer = v4l2_buffer()
             buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
@@ -244,7 +272,9 @@ private final class Stream: @unchecked Sendable {
         var ready: Int32
         repeat { ready = Glibc.poll(&poll, 1, timeoutMs) } while ready < 0 && errno == EINTR
         if ready == 0 {
-            throw CaptureError("\(path): no frame for \(timeoutMs) ms (stream stalled)", isTransient: true)
+            try restartStream()
+            throw CaptureError(
+                "\(path): no frame for \(timeoutMs) ms; the stream was restarted", isTransient: true, isStall: true)
         }
         if ready < 0 || poll.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
             throw CaptureError("\(path): the camera went away (unplugged or driver reset)", isTransient: true)
@@ -272,7 +302,22 @@ private final class Stream: @unchecked Sendable {
         let captureTime = V4L2.wallClock(filled.timestamp)
         let frame = try frame(from: filled, captureTime: captureTime)
         index += 1
-        return (frame, skipped)
+        return Delivery(frame: frame, skipped: skipped, converted: frame.buffer !== borrowed[Int(filled.index)])
+    }
+
+    /// STREAMOFF takes every buffer back from the driver; all are queued again and streaming restarts.
+    private func restartStream() throws(CaptureError) {
+        var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
+        try V4L2.ioctl(fd, storehub_VIDIOC_STREAMOFF, &type, "\(path): stop the stalled stream")
+        lent = nil
+        for index in buffers.indices {
+            var buffer = v4l2_buffer()
+            buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+            buffer.memory = V4L2_MEMORY_MMAP.rawValue
+            buffer.index = UInt32(index)
+            try V4L2.ioctl(fd, storehub_VIDIOC_QBUF, &buffer, "\(path): queue buffer")
+        }
+        try V4L2.ioctl(fd, storehub_VIDIOC_STREAMON, &type, "\(path): restart streaming")
     }
 
     private func frame(from filled: v4l2_buffer, captureTime: Date) throws(CaptureError) -> Frame {
@@ -374,9 +419,12 @@ enum V4L2 {
         return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
     }
 
+    /// The four characters, with `-BE` for the big-endian variants of a format (as v4l2-ctl writes them).
     static func name(_ fourcc: UInt32) -> String {
-        let bytes = (0..<4).map { UInt8((fourcc >> ($0 * 8)) & 0xFF) }
-        return String(decoding: bytes, as: UTF8.self)
+        let bigEndian: UInt32 = 1 << 31
+        let bytes = (0..<4).map { UInt8(((fourcc & ~bigEndian) >> ($0 * 8)) & 0xFF) }
+        let printable = bytes.map { (0x20...0x7E).contains($0) ? $0 : UInt8(ascii: "?") }
+        return String(decoding: printable, as: UTF8.self) + (fourcc & bigEndian != 0 ? "-BE" : "")
     }
 
     static func string<T>(_ tuple: T) -> String {
@@ -404,6 +452,8 @@ public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
     public var busInfo: String
     public var capabilities: [String]
     public var formats: [Format]
+    /// Controls with their ranges and current values, named as descriptors name them.
+    public var controls: [V4L2Control]
 
     public struct Format: Sendable, Codable, Equatable {
         public var fourcc: String
@@ -448,7 +498,7 @@ public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
         return V4L2DeviceInfo(
             path: path, driver: V4L2.string(capability.driver), card: V4L2.string(capability.card),
             busInfo: V4L2.string(capability.bus_info), capabilities: names.filter { caps & $0.0 != 0 }.map(\.1),
-            formats: formats)
+            formats: formats, controls: V4L2Controls.list(fd: fd).map(\.control))
     }
 
     private static func sizes(fd: Int32, pixelFormat: UInt32) -> [Size] {

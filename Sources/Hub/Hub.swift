@@ -65,8 +65,10 @@ public struct Hub: Sendable {
             let folder = URL(
                 fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
             source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops, hold: hold)
-        case .v4l2(let path, let width, let height, let fps, let format)?:
-            source = V4L2Camera(path: path, width: width, height: height, fps: fps, format: format)
+        case .v4l2(let path, let width, let height, let fps, let format, let controls, let stallSeconds)?:
+            source = V4L2Camera(
+                path: path, width: width, height: height, fps: fps, format: format,
+                stallTimeout: .milliseconds(Int((stallSeconds * 1000).rounded())), controls: controls)
         case nil:
             throw ConfigError(file: descriptor.file, keyPath: "camera", problem: "a kiosk needs a camera")
         }

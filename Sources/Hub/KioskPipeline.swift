@@ -27,7 +27,7 @@ struct KioskPipeline: Sendable {
             await report(.starting, "opening \(source.description)", &health)
             do {
                 try await source.open()
-                await report(.online, "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))", &health)
+                await reportOpened(&health)
                 backoff.reset()
                 try await decodeFrames(&health)
                 if Task.isCancelled { break }
@@ -55,13 +55,43 @@ struct KioskPipeline: Sendable {
         await report(.offline, "hub stopping", &health)
     }
 
+    /// Online, or degraded when the source works but not as configured (a camera control it refused).
+    private func reportOpened(_ health: inout Health) async {
+        let decoding = "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))"
+        let warnings = source.warnings
+        if warnings.isEmpty {
+            await report(.online, decoding, &health)
+        } else {
+            for warning in warnings { logger.warning("device \(descriptor.id): \(warning)") }
+            await report(.degraded, "\(decoding); \(warnings.joined(separator: "; "))", &health)
+        }
+    }
+
+    /// Stalls in a row after which the device is closed and opened again instead of restarting its stream.
+    static let stallsBeforeReopen = 3
+
     private func decodeFrames(_ health: inout Health) async throws {
         let scanner = try BarcodeScanner(symbologies: symbologies)
         var filter = DuplicateFilter(window: descriptor.decoder.duplicateWindowSeconds)
         var lastCounters = ContinuousClock.now
         var lastHealth = ContinuousClock.now
+        var stalls = 0
         while !Task.isCancelled {
-            guard let frame = try await source.next() else { return }
+            let next: Frame?
+            do {
+                next = try await source.next()
+            } catch let error as CaptureError where error.isStall {
+                stalls += 1
+                logger.warning("device \(descriptor.id): \(error.message) (\(stalls) in a row)")
+                if stalls >= Self.stallsBeforeReopen { throw error }
+                await report(.degraded, "\(error.message) (\(stalls) in a row)", &health)
+                continue
+            }
+            guard let frame = next else { return }
+            if stalls > 0 {
+                stalls = 0
+                await reportOpened(&health)
+            }
             let symbols = try scanner.scan(frame)
             health.processed += 1
             var drafts: [EventDraft] = []
@@ -121,6 +151,7 @@ struct Health {
     var state = DeviceState.starting
     var reason = ""
     var since = Date()
+    /// Reopens of the device; stream restarts after a stall are counted by the source and added in `status`.
     var restarts: UInt64 = 0
     var processed: UInt64 = 0
 
@@ -128,6 +159,6 @@ struct Health {
         DeviceStatus(
             device: descriptor.id, kind: descriptor.kind, name: descriptor.name, state: state, reason: reason,
             since: since, framesDelivered: counters.delivered, framesProcessed: processed,
-            framesDropped: counters.dropped, restarts: restarts)
+            framesDropped: counters.dropped, restarts: restarts + counters.streamRestarts)
     }
 }

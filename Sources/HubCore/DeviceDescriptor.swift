@@ -16,7 +16,11 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         /// Image files played in a loop, for the demo and tests; each image is shown for `hold` frames.
         case replay(path: String, fps: Double, loop: Bool, hold: Int)
         /// A V4L2 camera by stable path; `format` pins a pixel format (fourcc), else the best one is negotiated.
-        case v4l2(path: String, width: Int, height: Int, fps: Double, format: String?)
+        /// `controls` are set on every open, by the names `storehub devices` lists; after `stallSeconds` without a
+        /// frame the stream is restarted.
+        case v4l2(
+            path: String, width: Int, height: Int, fps: Double, format: String?, controls: [String: Int],
+            stallSeconds: Double)
     }
 
     /// What a kiosk decodes and how it reports it.
@@ -50,7 +54,26 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, decoder }
-    enum CameraKeys: String, CodingKey, CaseIterable { case type, path, fps, loop, hold, width, height, format }
+    enum CameraKeys: String, CodingKey, CaseIterable {
+        case type, path, fps, loop, hold, width, height, format, controls, stallSeconds
+    }
+
+    /// A control value: an integer, or true/false for boolean controls.
+    struct ControlValue: Decodable {
+        var value: Int
+
+        init(from decoder: any Decoder) throws {
+            let single = try decoder.singleValueContainer()
+            if let flag = try? single.decode(Bool.self) {
+                value = flag ? 1 : 0
+            } else if let number = try? single.decode(Int.self) {
+                value = number
+            } else {
+                throw DecodingError.dataCorruptedError(
+                    in: single, debugDescription: "expected an integer or true/false")
+            }
+        }
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -85,10 +108,17 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
                     throw DecodingError.dataCorruptedError(
                         forKey: .format, in: cam, debugDescription: "expected GREY, NV12, YU12, YUYV or MJPG")
                 }
+                let controls = try cam.decodeIfPresent([String: ControlValue].self, forKey: .controls) ?? [:]
+                let stallSeconds = try cam.decodeIfPresent(Double.self, forKey: .stallSeconds) ?? 3
+                guard (0.2...60).contains(stallSeconds) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .stallSeconds, in: cam, debugDescription: "expected 0.2 to 60 seconds")
+                }
                 camera = .v4l2(
                     path: try cam.decode(String.self, forKey: .path),
                     width: try cam.decodeIfPresent(Int.self, forKey: .width) ?? 1280,
-                    height: try cam.decodeIfPresent(Int.self, forKey: .height) ?? 720, fps: fps ?? 30, format: format)
+                    height: try cam.decodeIfPresent(Int.self, forKey: .height) ?? 720, fps: fps ?? 30, format: format,
+                    controls: controls.mapValues(\.value), stallSeconds: stallSeconds)
             default:
                 throw DecodingError.dataCorruptedError(
                     forKey: .type, in: cam, debugDescription: "expected \"replay\" or \"v4l2\", found \"\(type)\"")

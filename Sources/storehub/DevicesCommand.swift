@@ -101,6 +101,14 @@ struct DevicesCommand: ParsableCommand {
                     print("      \(size.width)x\(size.height)" + (rates.isEmpty ? "" : " @ \(rates) fps"))
                 }
             }
+            if !info.controls.isEmpty { print("    controls (set them with camera.controls in the descriptor):") }
+            for control in info.controls {
+                let value = control.value.map { " value=\($0)" } ?? ""
+                print(
+                    "      \(control.name) (\(control.type)) min=\(control.minimum) max=\(control.maximum)"
+                        + " step=\(control.step) default=\(control.defaultValue)\(value)"
+                        + (control.inactive ? " inactive" : ""))
+            }
         }
         print("Input devices (a scanner is one with keys; choose it by its by-id path or vendor:product):")
         if listing.inputs.isEmpty { print("  none found in \(dev)/input") }

@@ -19,6 +19,14 @@ import Testing
         #expect(error?.message.contains("/dev/null") == true)
     }
 
+    @Test func controlNamesAreTheDriverNamesAsV4L2CtlWritesThem() {
+        #expect(V4L2Control.descriptorName("Exposure Time, Absolute") == "exposure_time_absolute")
+        #expect(V4L2Control.descriptorName("Focus, Automatic Continuous") == "focus_automatic_continuous")
+        #expect(V4L2Control.descriptorName("White Balance Temperature") == "white_balance_temperature")
+        #expect(V4L2Control.descriptorName("Percentage of Dropped Buffers") == "percentage_of_dropped_buffers")
+        #expect(V4L2Control.descriptorName("Power Line Frequency ") == "power_line_frequency")
+    }
+
     @Test func nextBeforeOpenIsAnErrorNotACrash() async {
         let camera = V4L2Camera(path: "/dev/video99")
         await #expect(throws: CaptureError.self) { _ = try await camera.next() }

@@ -72,6 +72,39 @@ import Testing
         #expect(error?.problem.contains("gopro") == true)
     }
 
+    @Test func v4l2CameraTakesControlsAsNumbersOrBooleansAndAStallTime() throws {
+        let json = #"""
+            {"id": "k", "kind": "kiosk", "camera": {"type": "v4l2", "path": "/dev/video0", "stallSeconds": 1.5,
+             "controls": {"auto_exposure": 1, "focus_automatic_continuous": false, "brightness": 140}}}
+            """#
+        let descriptor = try ConfigFile.decode(DeviceDescriptor.self, from: Data(json.utf8), file: "k.json")
+        #expect(
+            descriptor.camera
+                == .v4l2(
+                    path: "/dev/video0", width: 1280, height: 720, fps: 30, format: nil,
+                    controls: ["auto_exposure": 1, "focus_automatic_continuous": 0, "brightness": 140],
+                    stallSeconds: 1.5))
+    }
+
+    @Test func controlValueThatIsNoNumberNamesTheControl() {
+        let json =
+            #"{"id": "k", "kind": "kiosk", "camera": {"type": "v4l2", "path": "/dev/video0", "controls": {"brightness": "high"}}}"#
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigFile.decode(DeviceDescriptor.self, from: Data(json.utf8), file: "k.json")
+        }
+        #expect(error?.keyPath == "camera.controls.brightness")
+        #expect(error?.problem.contains("integer or true/false") == true)
+    }
+
+    @Test func stallTimeOutsideItsRangeIsRefused() {
+        let json =
+            #"{"id": "k", "kind": "kiosk", "camera": {"type": "v4l2", "path": "/dev/video0", "stallSeconds": 0}}"#
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigFile.decode(DeviceDescriptor.self, from: Data(json.utf8), file: "k.json")
+        }
+        #expect(error?.keyPath == "camera.stallSeconds")
+    }
+
     @Test func deviceIdThatIsNoTopicSegmentIsRefused() {
         let json = #"{"id": "Kiosk.1", "kind": "kiosk", "camera": {"type": "replay", "path": "x"}}"#
         let error = #expect(throws: ConfigError.self) {

@@ -5,98 +5,19 @@
 #   grey-scans        the same with the GREY format (luma plane used in place)
 #   unplug-offline    unbinding vivid while streaming: storehub reports offline with a reason, no crash
 #   replug-resumes    binding it again: storehub is online again and scans resume
-#   devices-lists     `storehub devices --json` names vivid with its formats and sizes
+#   devices-lists     `storehub devices --json` names vivid with its formats, sizes and controls
+#   controls-applied  the descriptor's camera.controls are set on the device (read back with v4l2-ctl)
+#   stall-restarts    a stream that delivers no frame (vivid drops every buffer) is restarted: degraded with
+#                     the reason, restarts counted, online again and scanning once frames flow
+#   control-refused   a control the camera lacks: degraded with the control named, scanning anyway
 # vivid is loaded with a single S-Video input (vm-modules.conf), so after a re-bind the hub can reopen
 # /dev/video0 by itself and only the loop control and the output side need setting up again.
-PORT=8080
-API=http://127.0.0.1:$PORT/api/v1
-
-pass() { echo "VMTEST CASE $1 PASS"; }
-fail() { name=$1; shift; echo "VMTEST CASE $name FAIL $*"; }
-oneline() { tr '\n' ' ' | cut -c1-300; }
-
-setup_output() { # FORMAT: the output side and the loop control
-  fmt="width=720,height=576,pixelformat=$1,field=none"
-  for cmd in "-d1 -o 0" "-d1 -s pal" "-d1 --set-fmt-video-out=$fmt"; do
-    # shellcheck disable=SC2086
-    v4l2-ctl $cmd >/dev/null 2>&1 || { echo "v4l2-ctl $cmd failed"; return 1; }
-  done
-  v4l2-ctl -d1 --stream-out-mmap --stream-from=/payload/frames.$2 --stream-loop >/tmp/out.log 2>&1 &
-  OUT_PID=$!
-}
-
-setup_capture() { # FORMAT
-  for cmd in "-d0 -i 0" "-d0 -s pal" "-d0 --set-fmt-video=width=720,height=576,pixelformat=$1,field=none" \
-             "-d0 -c loop_video=1"; do
-    # shellcheck disable=SC2086
-    v4l2-ctl $cmd >/dev/null 2>&1 || { echo "v4l2-ctl $cmd failed"; return 1; }
-  done
-}
-
-start_hub() { # NAME FORMAT
-  mkdir -p /tmp/$1/devices
-  echo "{\"hub\":\"vm\",\"listen\":{\"port\":$PORT},\"devices\":\"devices\"}" >/tmp/$1/hub.json
-  echo "{\"id\":\"kiosk-vivid\",\"kind\":\"kiosk\",\"camera\":{\"type\":\"v4l2\",\"path\":\"/dev/video0\",\
-\"width\":720,\"height\":576,\"fps\":25,\"format\":\"$2\"},\"decoder\":{\"symbologies\":[\"qr\",\"ean13\"],\
-\"duplicateWindowSeconds\":1}}" >/tmp/$1/devices/kiosk-vivid.json
-  TOKEN=$(storehub token create --role admin --state /tmp/$1/state)
-  storehub run --config /tmp/$1/hub.json --state /tmp/$1/state >/tmp/$1/out.log 2>/tmp/$1/err.log &
-  HUB_PID=$!
-  i=0
-  until wget -q -O /dev/null http://127.0.0.1:$PORT/healthz 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 150 ] && { echo "hub did not start: $(oneline </tmp/$1/err.log)"; return 1; }
-    sleep 0.2
-  done
-}
-
-get() { wget -q -O - --header "Authorization: Bearer $TOKEN" "$API/$1" 2>/dev/null; }
-
-scans_after() { # SEQUENCE: scan events after it
-  get "events?topic=scan.%3E&limit=1000&after=$1"
-}
-
-wait_for_codes() { # SEQUENCE SECONDS: every expected payload scanned after SEQUENCE
-  end=$(($(date +%s) + $2))
-  while :; do
-    scans_after "$1" >/tmp/scans.json
-    missing=""
-    while IFS= read -r code; do
-      grep -qF "\"text\":\"$code\"" /tmp/scans.json || missing="$missing $code"
-    done </payload/expected.txt
-    [ -z "$missing" ] && return 0
-    [ "$(date +%s)" -ge "$end" ] && { echo "missing:$missing"; return 1; }
-    sleep 1
-  done
-}
-
-device_state() { get devices | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
-
-wait_for_state() { # STATE SECONDS
-  end=$(($(date +%s) + $2))
-  until [ "$(device_state)" = "$1" ]; do
-    [ "$(date +%s)" -ge "$end" ] && { echo "state is '$(device_state)', not $1: $(get devices | oneline)"; return 1; }
-    sleep 0.5
-  done
-}
-
-last_sequence() { wget -q -O - http://127.0.0.1:$PORT/healthz | sed -n 's/.*"lastSequence":\([0-9]*\).*/\1/p'; }
-
-stop_hub() { # SIGTERM, and SIGKILL if it has not stopped within 15 s (a hang is reported, not waited out)
-  kill "$HUB_PID" 2>/dev/null
-  i=0
-  while kill -0 "$HUB_PID" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 75 ]; then echo "storehub did not stop on SIGTERM"; kill -9 "$HUB_PID"; break; fi
-    sleep 0.2
-  done
-  wait "$HUB_PID" 2>/dev/null
-  kill "$OUT_PID" 2>/dev/null; wait "$OUT_PID" 2>/dev/null
-}
+. /payload/camera-lib.sh
 
 # --- devices-lists
 if storehub devices --json >/tmp/devices.json 2>/tmp/devices.err \
   && grep -q '"driver" : "vivid"' /tmp/devices.json && grep -q '"fourcc" : "YUYV"' /tmp/devices.json \
-  && grep -q '"path" : "/dev/video0"' /tmp/devices.json; then
+  && grep -q '"path" : "/dev/video0"' /tmp/devices.json && grep -q '"name" : "brightness"' /tmp/devices.json; then
   pass devices-lists
 else
   fail devices-lists "$(oneline </tmp/devices.err) $(head -c 300 /tmp/devices.json | oneline)"
@@ -139,11 +60,70 @@ else
   fail yuyv-scans "set-up failed"
 fi
 
-# --- grey-scans: a second pixel format
-if setup_capture GREY && setup_output GREY grey && start_hub grey GREY; then
+# --- grey-scans, with controls from the descriptor; then a stall
+if setup_capture GREY && setup_output GREY grey \
+  && start_hub grey GREY '"stallSeconds":1,"controls":{"brightness":140,"contrast":120}'; then
   if why=$(wait_for_codes 0 60); then pass grey-scans; else fail grey-scans "$why $(oneline </tmp/grey/err.log)"; fi
+
+  brightness=$(v4l2-ctl -d0 -C brightness 2>&1 | sed -n 's/^brightness: //p')
+  contrast=$(v4l2-ctl -d0 -C contrast 2>&1 | sed -n 's/^contrast: //p')
+  state=$(device_state)
+  if [ "$brightness" = 140 ] && [ "$contrast" = 120 ] && [ "$state" = online ]; then
+    pass controls-applied
+  else
+    fail controls-applied "brightness '$brightness', contrast '$contrast', state '$state'"
+  fi
+
+  # vivid completes no buffer while this control is 100: the stream stalls without the device going away.
+  restarts_before=$(device_field restarts)
+  if v4l2-ctl -d0 -c percentage_of_dropped_buffers=100 >/tmp/drop.log 2>&1; then
+    if why=$(wait_for_state degraded 20); then
+      reason=$(device_field reason)
+      echo "stalled: $reason"
+      sleep 1
+      restarts=$(device_field restarts)
+      v4l2-ctl -d0 -c percentage_of_dropped_buffers=0
+      before=$(last_sequence)
+      if [ "${restarts:-0}" -le "${restarts_before:-0}" ]; then
+        fail stall-restarts "restarts stayed at '$restarts' (before '$restarts_before')"
+      elif ! echo "$reason" | grep -q "restarted"; then
+        fail stall-restarts "reason '$reason' does not say the stream was restarted"
+      elif ! why=$(wait_for_state online 30); then
+        fail stall-restarts "$why"
+      elif ! why=$(wait_for_codes "${before:-0}" 60); then
+        fail stall-restarts "no scans after the stall: $why"
+      else
+        pass stall-restarts
+      fi
+    else
+      v4l2-ctl -d0 -c percentage_of_dropped_buffers=0
+      fail stall-restarts "$why"
+    fi
+  else
+    fail stall-restarts "cannot set vivid's dropped-buffers control: $(oneline </tmp/drop.log)"
+  fi
   stop_hub
 else
   fail grey-scans "set-up failed"
+fi
+
+# --- control-refused: a control this camera does not have: degraded, says which, and scans anyway
+if setup_output GREY grey && start_hub refused GREY '"controls":{"focus_absolute":5}'; then
+  if why=$(wait_for_state degraded 30); then
+    reason=$(device_field reason)
+    if ! echo "$reason" | grep -q "focus_absolute"; then
+      fail control-refused "reason '$reason' does not name the control"
+    elif ! why=$(wait_for_codes 0 60); then
+      fail control-refused "no scans while degraded: $why"
+    else
+      echo "degraded: $reason"
+      pass control-refused
+    fi
+  else
+    fail control-refused "$why"
+  fi
+  stop_hub
+else
+  fail control-refused "set-up failed"
 fi
 exit 0

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import HTTPTypes
+import HubCore
+import HummingbirdWSClient
+import Logging
+
+/// `storehub tail`: a bus client that prints events as they arrive, for IT at the shop and for benchmarks.
+struct TailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tail",
+        abstract: "Print the bus's events as they arrive, one JSON object per line.",
+        discussion: """
+            The token comes from the environment variable STOREHUB_TOKEN (a staff, service or admin token), so it
+            does not show in the process list. Exit status 0 after --count events or when the hub closes the
+            connection, 1 when the hub refuses the token or cannot be reached.
+            """)
+
+    @Argument(help: "Topic pattern, e.g. 'scan.>' or 'device.status.kiosk-pickup'.")
+    var topic = ">"
+
+    @Option(help: "The bus endpoint.")
+    var url = "ws://127.0.0.1:8080/api/v1/bus"
+
+    @Option(help: "Stop after this many events.")
+    var count: Int?
+
+    @Flag(help: "Start each line with the time the event was received, in seconds since 1970 (UTC), and a space.")
+    var receiveTime = false
+
+    func run() async throws {
+        guard let token = ProcessInfo.processInfo.environment["STOREHUB_TOKEN"], !token.isEmpty else {
+            printError("set STOREHUB_TOKEN to a token (storehub token create --role staff)")
+            throw ExitCode(64)
+        }
+        if let count, count < 1 { throw ArgumentParser.ValidationError("--count must be at least 1") }
+        var configuration = WebSocketClientConfiguration()
+        configuration.additionalHeaders[.authorization] = "Bearer \(token)"
+        configuration.maxFrameSize = 1 << 20
+        let subscribe = JSONValue.object(["op": .string("subscribe"), "id": .string("tail"), "topic": .string(topic)])
+        let (topic, count, receiveTime) = (self.topic, self.count, self.receiveTime)
+        let refusal = RefusalBox()
+        let logger = Logger(label: "storehub.tail")
+        do {
+            try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
+                inbound, outbound, _ in
+                try await outbound.write(.text(String(decoding: subscribe.jsonBytes, as: UTF8.self)))
+                var printed = 0
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message,
+                        case .object(let fields)? = try? JSONParser.parse(text)
+                    else { continue }
+                    switch fields["op"] {
+                    case .string("event"):
+                        guard let event = fields["event"] else { continue }
+                        let line = String(decoding: event.jsonBytes, as: UTF8.self)
+                        if receiveTime {
+                            say(String(format: "%.6f ", Date().timeIntervalSince1970) + line)
+                        } else {
+                            say(line)
+                        }
+                        printed += 1
+                        if let count, printed >= count { return }
+                    case .string("error"):
+                        let message = fields["message"].flatMap { if case .string(let s) = $0 { s } else { nil } }
+                        refusal.message = message ?? text
+                        printError("the hub answered subscribing to '\(topic)' with: \(refusal.message ?? text)")
+                    default:
+                        continue
+                    }
+                }
+            }
+        } catch {
+            printError("cannot follow the bus at \(url): \(error)")
+            throw ExitCode(1)
+        }
+        if refusal.message != nil { throw ExitCode(1) }
+    }
+}
+
+/// The hub's error message, carried out of the client's handler.
+private final class RefusalBox: @unchecked Sendable {
+    // @unchecked: written by the handler task, read only after the client has returned.
+    var message: String?
+}
