@@ -80,7 +80,8 @@ let package = Package(
         ),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "HubCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CaptureTests", dependencies: ["Capture", "HubCore", "CTurboJPEG"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),

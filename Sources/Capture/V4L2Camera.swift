@@ -1,4 +1,3 @@
-import CTurboJPEG
 import CV4L2
 import Dispatch
 import Foundation
@@ -137,7 +136,7 @@ private final class Stream: @unchecked Sendable {
     /// Output for formats whose luma is not a plane of the capture buffer.
     let converted: FrameBuffer
     var index: UInt64 = 0
-    let jpeg: tjhandle?
+    let jpeg: MJPEGDecoder?
     /// Descriptor controls the device did not take, in words.
     let controlProblems: [String]
 
@@ -163,7 +162,7 @@ private final class Stream: @unchecked Sendable {
         self.buffers = buffers
         borrowed = buffers.map { FrameBuffer(borrowing: $0) }
         converted = FrameBuffer(capacity: negotiated.width * negotiated.height)
-        jpeg = negotiated.fourcc == "MJPG" ? tjInitDecompress() : nil
+        jpeg = negotiated.fourcc == "MJPG" ? try? MJPEGDecoder() : nil
     }
 
     static func open(
@@ -300,10 +299,26 @@ private final class Stream: @unchecked Sendable {
         guard let filled = newest else { return try next(timeoutMs: timeoutMs) }
         lent = filled.index
         let captureTime = V4L2.wallClock(filled.timestamp)
-        let frame = try frame(from: filled, captureTime: captureTime)
+        let frame: Frame
+        do {
+            frame = try self.frame(from: filled, captureTime: captureTime)
+            damagedInARow = 0
+        } catch {
+            // A USB camera sends the odd damaged MJPEG frame; it is skipped and counted. Only a camera that sends
+            // nothing else is reported.
+            damagedInARow += 1
+            if damagedInARow >= Self.damagedFramesBeforeError { throw error }
+            var delivery = try next(timeoutMs: timeoutMs)
+            delivery.skipped += skipped + 1
+            return delivery
+        }
         index += 1
         return Delivery(frame: frame, skipped: skipped, converted: frame.buffer !== borrowed[Int(filled.index)])
     }
+
+    /// Damaged frames in a row after which the camera is reported offline (and reopened) with the decoder's error.
+    static let damagedFramesBeforeError = 30
+    private var damagedInARow = 0
 
     /// STREAMOFF takes every buffer back from the driver; all are queued again and streaming restarts.
     private func restartStream() throws(CaptureError) {
@@ -342,12 +357,10 @@ private final class Stream: @unchecked Sendable {
                 format: .grey, width: width, height: height, bytesPerRow: width, captureTime: captureTime, index: index,
                 buffer: converted)
         default:
-            let result = tjDecompress2(
-                jpeg, data.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(filled.bytesused),
-                converted.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(width), Int32(width),
-                Int32(height),
-                Int32(TJPF_GRAY.rawValue), 0)
-            guard result == 0 else { throw CaptureError("\(path): a damaged MJPEG frame", isTransient: true) }
+            guard let jpeg else { throw CaptureError("libjpeg-turbo could not start", isTransient: false) }
+            try jpeg.decodeGrey(
+                UnsafeRawBufferPointer(rebasing: data[0..<min(Int(filled.bytesused), data.count)]), width: width,
+                height: height, into: converted, camera: path)
             return Frame(
                 format: .grey, width: width, height: height, bytesPerRow: width, captureTime: captureTime, index: index,
                 buffer: converted)
@@ -360,7 +373,6 @@ private final class Stream: @unchecked Sendable {
         for buffer in buffers { _ = v4l2_munmap(buffer.baseAddress, buffer.count) }
         buffers = []
         _ = storehub_v4l2_close(fd)
-        if let jpeg { tjDestroy(jpeg) }
     }
 }
 
