@@ -36,11 +36,13 @@ struct KioskPipeline: Sendable {
                 break
             } catch let error as CaptureError where !error.isTransient {
                 logger.error("device \(descriptor.id) failed: \(error.message)")
+                health.lastError = error.message
                 await report(.failed, error.message, &health)
                 source.close()
                 return
             } catch {
                 logger.warning("device \(descriptor.id) offline: \(error)")
+                health.lastError = "\(error)"
                 await report(.offline, "\(error)", &health)
             }
             source.close()
@@ -63,6 +65,7 @@ struct KioskPipeline: Sendable {
             await report(.online, decoding, &health)
         } else {
             for warning in warnings { logger.warning("device \(descriptor.id): \(warning)") }
+            health.lastError = warnings.last
             await report(.degraded, "\(decoding); \(warnings.joined(separator: "; "))", &health)
         }
     }
@@ -84,6 +87,7 @@ struct KioskPipeline: Sendable {
                 stalls += 1
                 logger.warning("device \(descriptor.id): \(error.message) (\(stalls) in a row)")
                 if stalls >= Self.stallsBeforeReopen { throw error }
+                health.lastError = error.message
                 await report(.degraded, "\(error.message) (\(stalls) in a row)", &health)
                 continue
             }
@@ -154,11 +158,13 @@ struct Health {
     /// Reopens of the device; stream restarts after a stall are counted by the source and added in `status`.
     var restarts: UInt64 = 0
     var processed: UInt64 = 0
+    /// The last thing that went wrong, kept after the device recovers so staff can see what happened.
+    var lastError: String?
 
     func status(of descriptor: DeviceDescriptor, counters: FrameCounters) -> DeviceStatus {
         DeviceStatus(
             device: descriptor.id, kind: descriptor.kind, name: descriptor.name, state: state, reason: reason,
             since: since, framesDelivered: counters.delivered, framesProcessed: processed,
-            framesDropped: counters.dropped, restarts: restarts + counters.streamRestarts)
+            framesDropped: counters.dropped, restarts: restarts + counters.streamRestarts, lastError: lastError)
     }
 }

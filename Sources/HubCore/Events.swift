@@ -29,10 +29,13 @@ public struct DeviceStatus: Sendable, Codable, Equatable {
     public var framesProcessed: UInt64
     public var framesDropped: UInt64
     public var restarts: UInt64
+    /// The last error, kept after the device recovered; absent while nothing went wrong since the hub started.
+    public var lastError: String?
 
     public init(
         device: DeviceID, kind: DeviceKind, name: String, state: DeviceState, reason: String, since: Date,
-        framesDelivered: UInt64 = 0, framesProcessed: UInt64 = 0, framesDropped: UInt64 = 0, restarts: UInt64 = 0
+        framesDelivered: UInt64 = 0, framesProcessed: UInt64 = 0, framesDropped: UInt64 = 0, restarts: UInt64 = 0,
+        lastError: String? = nil
     ) {
         self.device = device
         self.kind = kind
@@ -44,6 +47,7 @@ public struct DeviceStatus: Sendable, Codable, Equatable {
         self.framesProcessed = framesProcessed
         self.framesDropped = framesDropped
         self.restarts = restarts
+        self.lastError = lastError
     }
 }
 

@@ -8,7 +8,8 @@
 #   devices-lists     `storehub devices --json` names vivid with its formats, sizes and controls
 #   controls-applied  the descriptor's camera.controls are set on the device (read back with v4l2-ctl)
 #   stall-restarts    a stream that delivers no frame (vivid drops every buffer) is restarted: degraded with
-#                     the reason, restarts counted, online again and scanning once frames flow
+#                     the reason, restarts counted, online again and scanning once frames flow, and the
+#                     stall kept as lastError
 #   control-refused   a control the camera lacks: degraded with the control named, scanning anyway
 # vivid is loaded with a single S-Video input (vm-modules.conf), so after a re-bind the hub can reopen
 # /dev/video0 by itself and only the loop control and the output side need setting up again.
@@ -92,6 +93,8 @@ if setup_capture GREY && setup_output GREY grey \
         fail stall-restarts "$why"
       elif ! why=$(wait_for_codes "${before:-0}" 60); then
         fail stall-restarts "no scans after the stall: $why"
+      elif ! device_field lastError | grep -q "no frame"; then
+        fail stall-restarts "lastError '$(device_field lastError)' does not keep the stall after recovery"
       else
         pass stall-restarts
       fi
