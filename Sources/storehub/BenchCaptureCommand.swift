@@ -1,4 +1,5 @@
 import ArgumentParser
+import Barcode
 import Capture
 import Foundation
 import HubCore
@@ -14,6 +15,7 @@ struct BenchCaptureCommand: AsyncParsableCommand {
     @Option(help: "Frame height.") var height = 720
     @Option(help: "Pin a pixel format (GREY, NV12, YU12, YUYV, MJPG).") var format: String?
     @Option(help: "Frames to capture.") var frames = 250
+    @Flag(help: "Also decode each frame (QR and EAN-13) and report decode time per frame.") var decode = false
 
     func run() async throws {
         let camera = V4L2Camera(path: path, width: width, height: height, format: format)
@@ -25,19 +27,29 @@ struct BenchCaptureCommand: AsyncParsableCommand {
         let cpuBefore = Self.cpuSeconds()
         let clock = ContinuousClock()
         let start = clock.now
+        let scanner = decode ? try BarcodeScanner(symbologies: [.qr, .ean13]) : nil
         var ages: [Double] = []
+        var decodeTimes: [Double] = []
+        var symbols = 0
         ages.reserveCapacity(frames)
+        decodeTimes.reserveCapacity(frames)
         for _ in 0..<frames {
             guard let frame = try await camera.next() else { break }
             ages.append(Date().timeIntervalSince(frame.captureTime) * 1000)
+            if let scanner {
+                let began = clock.now
+                symbols += try scanner.scan(frame).count
+                decodeTimes.append(Self.milliseconds(began.duration(to: clock.now)))
+            }
         }
         let elapsed = start.duration(to: clock.now)
         let cpu = Self.cpuSeconds() - cpuBefore
         let after = camera.counters
         let delivered = Double(after.delivered - before.delivered)
         ages.sort()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let result: [String: Any] = [
+        decodeTimes.sort()
+        let seconds = Self.milliseconds(elapsed) / 1000
+        var result: [String: Any] = [
             "format": camera.negotiated?.fourcc ?? "?",
             "width": camera.negotiated?.width ?? 0,
             "height": camera.negotiated?.height ?? 0,
@@ -50,6 +62,11 @@ struct BenchCaptureCommand: AsyncParsableCommand {
             "bufferToPipelineMsP50": Self.percentile(ages, 0.50),
             "bufferToPipelineMsP99": Self.percentile(ages, 0.99),
         ]
+        if decode {
+            result["decodeMsP50"] = Self.percentile(decodeTimes, 0.50)
+            result["decodeMsP99"] = Self.percentile(decodeTimes, 0.99)
+            result["symbolsDecoded"] = symbols
+        }
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
@@ -59,6 +76,10 @@ struct BenchCaptureCommand: AsyncParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
