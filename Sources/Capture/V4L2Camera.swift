@@ -57,20 +57,25 @@ public final class V4L2Camera: FrameSource {
     public func open() async throws {
         let (path, width, height, fps, format) = (self.path, self.width, self.height, self.fps, self.format)
         let controls = self.controls
+        let timeoutMs = Int32(
+            stallTimeout.components.seconds * 1000 + stallTimeout.components.attoseconds / 1_000_000_000_000_000)
         let stream = try await onQueue { () throws(CaptureError) -> Stream in
-            try Stream.open(path: path, width: width, height: height, fps: fps, format: format, controls: controls)
+            try Stream.open(
+                path: path, width: width, height: height, fps: fps, format: format, controls: controls,
+                timeoutMs: timeoutMs)
         }
         state.withLock { $0 = stream }
     }
 
+    /// Waits on the camera's queue for the newest frame. Nothing is allocated per call: the continuation is an
+    /// unsafe one (a pointer to this task), and the block sent to the queue was made when the stream opened.
     public func next() async throws -> Frame? {
         guard let stream = state.withLock({ $0 }) else { throw CaptureError("\(path) is not open", isTransient: true) }
-        let timeoutMs = Int32(
-            stallTimeout.components.seconds * 1000 + stallTimeout.components.attoseconds / 1_000_000_000_000_000)
         let delivery: Stream.Delivery
         do {
-            delivery = try await onQueue { () throws(CaptureError) -> Stream.Delivery in
-                try stream.next(timeoutMs: timeoutMs)
+            delivery = try await withUnsafeThrowingContinuation { continuation in
+                stream.waiter.withLock { $0 = continuation }
+                queue.async(execute: stream.serveWaiter)
             }
         } catch let error as CaptureError where error.isStall {
             counters_.withLock { $0.streamRestarts += 1 }
@@ -139,6 +144,12 @@ private final class Stream: @unchecked Sendable {
     let jpeg: MJPEGDecoder?
     /// Descriptor controls the device did not take, in words.
     let controlProblems: [String]
+    /// How long `next` waits for a frame before it restarts the stream.
+    let timeoutMs: Int32
+    /// The pipeline task waiting for a frame; set by V4L2Camera.next, resumed on the queue by `serveWaiter`.
+    let waiter = Mutex<UnsafeContinuation<Delivery, any Error>?>(nil)
+    /// Sent to the queue once per frame: made once, as a block, so that sending it allocates nothing.
+    private(set) var serveWaiter: @convention(block) @Sendable () -> Void = {}
 
     /// A frame handed out by `next`, with how many older ones were skipped for it and whether its pixels were
     /// copied (YUYV, MJPEG) rather than lent in place.
@@ -152,10 +163,11 @@ private final class Stream: @unchecked Sendable {
 
     init(
         fd: Int32, path: String, negotiated: V4L2Camera.Negotiated, pixelFormat: UInt32,
-        buffers: [UnsafeMutableRawBufferPointer], controlProblems: [String]
+        buffers: [UnsafeMutableRawBufferPointer], controlProblems: [String], timeoutMs: Int32
     ) {
         self.fd = fd
         self.controlProblems = controlProblems
+        self.timeoutMs = timeoutMs
         self.path = path
         self.negotiated = negotiated
         self.pixelFormat = pixelFormat
@@ -163,10 +175,19 @@ private final class Stream: @unchecked Sendable {
         borrowed = buffers.map { FrameBuffer(borrowing: $0) }
         converted = FrameBuffer(capacity: negotiated.width * negotiated.height)
         jpeg = negotiated.fourcc == "MJPG" ? try? MJPEGDecoder() : nil
+        serveWaiter = { [unowned self] in
+            guard let continuation = waiter.withLock({ $0.take() }) else { return }
+            do {
+                continuation.resume(returning: try next(timeoutMs: timeoutMs))
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
     }
 
     static func open(
-        path: String, width: Int, height: Int, fps: Double, format pinned: String?, controls: [String: Int]
+        path: String, width: Int, height: Int, fps: Double, format pinned: String?, controls: [String: Int],
+        timeoutMs: Int32
     ) throws(CaptureError) -> Stream {
         let fd = storehub_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw V4L2.openError(path: path, errno: errno) }
@@ -251,7 +272,7 @@ private final class Stream: @unchecked Sendable {
         success = true
         return Stream(
             fd: fd, path: path, negotiated: negotiated, pixelFormat: format.fmt.pix.pixelformat, buffers: buffers,
-            controlProblems: controlProblems)
+            controlProblems: controlProblems, timeoutMs: timeoutMs)
     }
 
     /// Waits for a filled buffer and returns the newest as a frame, with how many older ones it skipped.
