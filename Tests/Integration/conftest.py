@@ -5,6 +5,7 @@ Every hub gets a fresh state directory under pytest's tmp_path and a port picked
 """
 
 import asyncio
+import base64
 import collections
 import contextvars
 import json
@@ -426,3 +427,44 @@ async def open_bus(hub, token=None, auth="header"):
         reply = await client.until(lambda m: m["op"] in ("authenticated", "error"), 5, "authenticated")
         assert reply["op"] == "authenticated", f"auth refused: {reply}"
     return client
+
+
+def manifest_codes(manifest):
+    """{device: {(symbology, text), ...}} of every code printed in the demo media."""
+    return {
+        device: {(code["symbology"], code["text"]) for frame in entry["frames"] for code in frame["codes"]}
+        for device, entry in manifest["devices"].items()
+    }
+
+
+def scan_problems(event, codes):
+    """What is wrong with one scan event compared to the demo media; empty when nothing is."""
+    problems = []
+    data = event.get("data") or {}
+    device = data.get("device")
+    if event.get("type") != "storehub.scan":
+        problems.append(f"type {event.get('type')!r}")
+    if event.get("subject") != f"scan.{device}":
+        problems.append(f"subject {event.get('subject')!r} for device {device!r}")
+    if event.get("specversion") != "1.0" or not str(event.get("source", "")).endswith(f"/{device}"):
+        problems.append(f"envelope specversion={event.get('specversion')!r} source={event.get('source')!r}")
+    if device not in codes:
+        return problems + [f"unknown device {device!r}"]
+    symbology, text = data.get("symbology"), data.get("text")
+    try:
+        raw = base64.b64decode(data.get("bytes", ""), validate=True)
+    except ValueError:
+        raw = None
+    if raw != str(text).encode("utf-8"):
+        problems.append(f"bytes {raw!r} are not the UTF-8 of text {text!r}")
+    if (symbology, text) in codes[device]:
+        if symbology in ("ean13", "ean8", "upca", "upce") and data.get("gtin") != text.zfill(13):
+            problems.append(f"gtin {data.get('gtin')!r} for {symbology} {text!r}")
+    elif symbology == "upca" and ("ean13", "0" + str(text)) in codes[device]:
+        # An EAN-13 starting with 0 is the same bars as a UPC-A; zbar reads it as one and the
+        # protocol reports symbologies as read, with the GTIN-13 alongside.
+        if data.get("gtin") != "0" + text:
+            problems.append(f"gtin {data.get('gtin')!r} for upca {text!r}")
+    else:
+        problems.append(f"{symbology} {text!r} is not a code of {device} in the manifest")
+    return problems
