@@ -43,6 +43,8 @@ public final class EventLog: Sendable {
         public var events: UInt64 = 0
         /// Wall time of the last commits (BEGIN to COMMIT returned), seconds; a ring of the newest 4096.
         public var recentDurations: [Double] = []
+        /// Every commit's wall time, seconds.
+        public var durations = Histogram()
     }
 
     private enum Job {
@@ -147,6 +149,14 @@ public final class EventLog: Sendable {
     }
 
     public var stats: CommitStats { commitStats.withLock { $0 } }
+
+    /// Bytes the log takes on disk: the database and its write-ahead log.
+    public var sizeOnDisk: UInt64 {
+        [path, path + "-wal"].reduce(0) { total, file in
+            var info = stat()
+            return stat(file, &info) == 0 ? total + UInt64(info.st_size) : total
+        }
+    }
 
     /// Up to `limit` events with sequence > `after`, whose topic matches `pattern` (all when nil).
     ///
@@ -285,6 +295,7 @@ public final class EventLog: Sendable {
             stats.events += UInt64(accepted.count)
             if stats.recentDurations.count >= 4096 { stats.recentDurations.removeFirst(1024) }
             stats.recentDurations.append(seconds)
+            stats.durations.record(seconds)
         }
         if let last = accepted.last {
             bounds.withLock { bounds in

@@ -39,8 +39,10 @@ public struct Hub: Sendable {
         }
         self.pipelines = pipelines
         let statusPage = config.statusPage.map { configDirectory.appendingPathComponent($0).standardizedFileURL.path }
+        let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date())
         server = HubServer(
-            listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage, logger: logger)
+            listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
+            metrics: { metrics.render() }, logger: logger)
     }
 
     private static func pipeline(

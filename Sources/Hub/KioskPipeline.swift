@@ -112,6 +112,7 @@ struct KioskPipeline: Sendable {
             }
             if !drafts.isEmpty {
                 let stored = try await log.append(drafts)
+                registry.recordLatency(descriptor.id, seconds: Date().timeIntervalSince(frame.captureTime))
                 for (scan, event) in zip(scans, stored) {
                     registry.recordScan(scan, time: Timestamp.iso8601(Date()))
                     logger.debug("device \(descriptor.id) scanned \(scan.symbology) (sequence \(event.sequence))")

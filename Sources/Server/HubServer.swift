@@ -24,6 +24,8 @@ public struct HubServer: Sendable {
     public var devices: any DeviceStatusProvider
     /// Folder of the status page, or nil.
     public var statusPage: String?
+    /// The Prometheus text for GET /metrics, or nil for no such route.
+    public var metrics: (@Sendable () -> String)?
     public var logger: Logger
     let started = Date()
 
@@ -33,8 +35,9 @@ public struct HubServer: Sendable {
 
     public init(
         listen: HubConfig.Listen, bus: Bus, tokens: TokenStore, devices: any DeviceStatusProvider, statusPage: String?,
-        logger: Logger
+        metrics: (@Sendable () -> String)? = nil, logger: Logger
     ) {
+        self.metrics = metrics
         self.listen = listen
         self.bus = bus
         self.tokens = tokens
@@ -218,6 +221,15 @@ public struct HubServer: Sendable {
             }
             body.append(contentsOf: #"],"next":\#(events.last?.sequence ?? scanned)}"#.utf8)
             return Self.json(bytes: body)
+        }
+        if let metrics {
+            // Any role may read it: Prometheus scrapes with a service token (bearer_token in its scrape config).
+            router.get("/metrics") { request, _ -> Response in
+                _ = try server.authorize(request)
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+            }
         }
         if statusPage == nil {
             router.get("/") { _, _ -> Response in
