@@ -51,6 +51,7 @@ public final class EventLog: Sendable {
         case append([EventDraft], @Sendable (Result<[StoredEvent], any Error>) -> Void)
         case acknowledge(consumer: String, sequence: UInt64)
         case retention(now: Date, CheckedContinuation<Int, any Error>)
+        case probe(@Sendable (Result<Void, any Error>) -> Void)
         case close
     }
 
@@ -183,6 +184,13 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Asks the writer to take the write lock and commit (an empty transaction when nothing else is queued);
+    /// `completion` runs on the writer thread with the outcome. The hub's watchdog uses it: a writer that cannot
+    /// commit (a wedged disk, a database locked by another process) means the hub is not healthy.
+    public func probe(_ completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        enqueue(.probe(completion), orFail: { completion(.failure(LogClosedError())) })
+    }
+
     /// Commits what is queued, stops the writer and closes the database. Appends after this fail.
     public func close() {
         let first = queue.withLock { queue -> Bool in
@@ -272,6 +280,8 @@ public final class EventLog: Sendable {
                     try statements.acknowledge.run()
                 case .retention(let now, _):
                     removed += try retain(now: now, connection: connection)
+                case .probe:
+                    break
                 case .close:
                     closing = true
                 }
@@ -284,6 +294,7 @@ public final class EventLog: Sendable {
                 switch job {
                 case .append(_, let completion): completion(.failure(error))
                 case .retention(_, let continuation): continuation.resume(throwing: error)
+                case .probe(let completion): completion(.failure(error))
                 case .acknowledge, .close: break
                 }
             }
@@ -316,6 +327,8 @@ public final class EventLog: Sendable {
                 offset += drafts.count
             case .retention(_, let continuation):
                 continuation.resume(returning: removed)
+            case .probe(let completion):
+                completion(.success(()))
             case .acknowledge, .close:
                 break
             }

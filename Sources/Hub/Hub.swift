@@ -38,7 +38,10 @@ public struct Hub: Sendable {
                     for: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger))
         }
         self.pipelines = pipelines
-        let statusPage = config.statusPage.map { configDirectory.appendingPathComponent($0).standardizedFileURL.path }
+        // Relative to the config's folder (the demo), or absolute (an installed hub's /usr/share/storehub/status).
+        let statusPage = config.statusPage.map {
+            URL(fileURLWithPath: $0, relativeTo: configDirectory).standardizedFileURL.path
+        }
         let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date())
         server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
@@ -82,12 +85,19 @@ public struct Hub: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then stops devices, closes clients and flushes the log.
     public func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
-        let application = server.makeApplication(onListening: onListening)
+        let notifier = SystemdNotifier()
+        let registry = self.registry
+        let application = server.makeApplication { port in
+            await onListening(port)
+            notifier.send("READY=1\nSTATUS=serving on port \(port); \(Supervisor.status(registry.deviceSummaries()))")
+        }
         let devices = DeviceService(pipelines: pipelines, bus: bus, log: log, logger: logger)
-        // Services stop in reverse order: devices first (their last status events are committed), then the server.
+        let supervisor = Supervisor(notifier: notifier, registry: registry, log: log, logger: logger)
+        // Services stop in reverse order: the supervisor (STOPPING=1), devices (their last status events are
+        // committed), then the server.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application), .init(service: devices)],
+                services: [.init(service: application), .init(service: devices), .init(service: supervisor)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { log.close() }
         try await group.run()

@@ -113,24 +113,26 @@ class HubFactory:
         index = len(self.launched)
         return self.root / f"hub{index}-{name}.stdout", self.root / f"hub{index}-{name}.stderr"
 
-    def launch(self, args, name="run"):
-        """Starts `storehub ARGS` with cwd = repo root; stdout and stderr go to files in tmp_path."""
+    def launch(self, args, name="run", env=None):
+        """Starts `storehub ARGS` with cwd = repo root; stdout and stderr go to files in tmp_path.
+        `env` adds variables to the environment."""
         if not BINARY.is_file():
             pytest.fail(f"no storehub binary at {BINARY}: run `swift build` or set STOREHUB_BIN")
         stdout_path, stderr_path = self._paths(name)
         with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
             process = subprocess.Popen(
-                [str(BINARY), *args], cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                [str(BINARY), *args], cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                env={**os.environ, **env} if env else None)
         self.launched.append((process, stdout_path, stderr_path))
         return process, stdout_path, stderr_path
 
-    def start(self, state_dir=None, extra_args=()):
+    def start(self, state_dir=None, extra_args=(), env=None):
         """Starts the demo hub and waits for its ready line."""
         if state_dir is None:
             state_dir = self.root / f"state{len(self.launched)}"
         state_dir = Path(state_dir)
         process, stdout_path, stderr_path = self.launch(
-            ["run", "--state", str(state_dir), "--port", "0", *extra_args])
+            ["run", "--state", str(state_dir), "--port", "0", *extra_args], env=env)
         lines = wait_for_line(process, stdout_path, stderr_path, READY_PREFIX, READY_TIMEOUT)
         admin = staff = url = None
         for line in lines:
