@@ -6,7 +6,8 @@ PYTHON := .venv/bin/python
 BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
 
-.PHONY: run test deps media build build-tests build-release unit integration vm lint bench bench-capture format clean
+.PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
+	bench bench-capture format clean
 
 run: deps media build
 	$(BIN) run
@@ -41,6 +42,28 @@ vm: build-tests
 	scripts/vm-test --binary $(CURDIR)/$(BIN) --log test-artifacts/vm-smoke.log
 	scripts/vm-test --payload scripts/vm/cameras --binary $(CURDIR)/$(BIN) --timeout 600 \
 		--log test-artifacts/vm-cameras.log
+
+# An installable build: release, with the Swift runtime linked in (the shop's box has no Swift toolchain).
+STATIC_BIN := .build-vm/release/storehub
+
+build-static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-vm --product storehub
+
+# Binary, systemd unit, sysusers/tmpfiles snippets, udev rules, status page, docs and an example config
+# (only when /etc/storehub/hub.json does not exist yet). DESTDIR stages it elsewhere.
+install: build-static
+	scripts/install-files $(STATIC_BIN) $(DESTDIR)
+	@if [ -z "$(DESTDIR)" ]; then \
+		systemd-sysusers storehub.conf && systemd-tmpfiles --create storehub.conf || true; \
+		udevadm control --reload-rules 2>/dev/null || true; \
+		[ -d /run/systemd/system ] && systemctl daemon-reload || true; \
+	fi
+
+uninstall:
+	scripts/install-files --uninstall $(DESTDIR)
+
+deb: build-static
+	scripts/build-deb $(STATIC_BIN) test-artifacts
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
