@@ -5,8 +5,9 @@ SWIFT ?= swift
 PYTHON := .venv/bin/python
 BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
+TESTKIT := .build/debug/storehub-testkit
 
-.PHONY: run test deps media build build-tests build-release unit integration vm lint bench format clean
+.PHONY: run test deps media build build-tests build-release unit integration vm lint bench bench-scanners format clean
 
 run: deps media build
 	$(BIN) run
@@ -41,6 +42,8 @@ vm: build-tests
 	scripts/vm-test --binary $(CURDIR)/$(BIN) --log test-artifacts/vm-smoke.log
 	scripts/vm-test --payload scripts/vm/cameras --binary $(CURDIR)/$(BIN) --timeout 600 \
 		--log test-artifacts/vm-cameras.log
+	scripts/vm-test --payload scripts/vm/scanners --binary $(CURDIR)/$(BIN) --tool $(CURDIR)/$(TESTKIT) \
+		--timeout 900 --log test-artifacts/vm-scanners.log
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
@@ -50,6 +53,11 @@ format:
 
 bench: deps media build-release
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
+	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
+
+# Serial scanner latency through a pseudo-terminal (about 10 s); part of `make bench`.
+bench-scanners: deps build-release
+	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .venv Assets/demo/media test-artifacts
