@@ -5,9 +5,10 @@ SWIFT ?= swift
 PYTHON := .venv/bin/python
 BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
+TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture format clean
+	bench bench-capture bench-scanners format clean
 
 run: deps media build
 	$(BIN) run
@@ -42,6 +43,8 @@ vm: build-tests
 	scripts/vm-test --binary $(CURDIR)/$(BIN) --log test-artifacts/vm-smoke.log
 	scripts/vm-test --payload scripts/vm/cameras --binary $(CURDIR)/$(BIN) --timeout 600 \
 		--log test-artifacts/vm-cameras.log
+	scripts/vm-test --payload scripts/vm/scanners --binary $(CURDIR)/$(BIN) --tool $(CURDIR)/$(TESTKIT) \
+		--timeout 900 --log test-artifacts/vm-scanners.log
 
 # An installable build: release, with the Swift runtime linked in (the shop's box has no Swift toolchain).
 STATIC_BIN := .build-vm/release/storehub
@@ -73,6 +76,11 @@ format:
 
 bench: deps media build-release bench-capture
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
+	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
+
+# Serial scanner latency through a pseudo-terminal (about 10 s); part of `make bench`.
+bench-scanners: deps build-release
+	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
 
 # Capture overhead and frame-to-bus latency, measured inside the VM on vivid (figures on BENCH lines).
 bench-capture: build-release

@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CZBar", path: "Sources/CZBar", pkgConfig: "zbar"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg"),
+        .systemLibrary(name: "CXKBCommon", path: "Sources/CXKBCommon", pkgConfig: "xkbcommon"),
+        .systemLibrary(name: "CLinuxInput", path: "Sources/CLinuxInput"),
 
         .target(name: "HubCore", swiftSettings: swiftSettings),
         .target(
@@ -35,6 +37,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Barcode", dependencies: ["HubCore", "CZBar"], swiftSettings: swiftSettings),
+        .target(
+            name: "Scanners",
+            dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "EventLog",
             dependencies: ["HubCore", "CSQLite", .product(name: "Logging", package: "swift-log")],
@@ -60,7 +67,7 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "HubCore", "Capture", "Barcode", "EventLog", "Bus", "Server",
+                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -70,11 +77,19 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode",
+                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test tool for the VM: a uinput keyboard that types barcodes under a layout, and an event reader.
+        .executableTarget(
+            name: "storehub-testkit",
+            dependencies: [
+                "Scanners", "CLinuxInput", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -87,6 +102,8 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ScannersTests", dependencies: ["Scanners", "Barcode", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),
     ]

@@ -5,6 +5,7 @@ import EventLog
 import Foundation
 import HubCore
 import Logging
+import Scanners
 import Server
 import ServiceLifecycle
 import UnixSignals
@@ -16,7 +17,7 @@ public struct Hub: Sendable {
     public let tokens: TokenStore
     let bus: Bus
     let registry = DeviceRegistry()
-    let pipelines: [KioskPipeline]
+    let pipelines: [any DevicePipeline]
     let server: HubServer
     let logger: Logger
 
@@ -31,7 +32,7 @@ public struct Hub: Sendable {
         log = try EventLog(path: databasePath, settings: config.log, logger: logger)
         tokens = try TokenStore(path: databasePath)
         bus = Bus(log: log, settings: config.bus, hubID: config.hub, authenticator: tokens, logger: logger)
-        var pipelines: [KioskPipeline] = []
+        var pipelines: [any DevicePipeline] = []
         for descriptor in devices {
             pipelines.append(
                 try Self.pipeline(
@@ -50,12 +51,22 @@ public struct Hub: Sendable {
 
     private static func pipeline(
         for descriptor: DeviceDescriptor, hubID: String, log: EventLog, registry: DeviceRegistry, logger: Logger
-    ) throws -> KioskPipeline {
-        guard descriptor.kind == .kiosk else {
+    ) throws -> any DevicePipeline {
+        let reporter = DeviceReporter(
+            descriptor: descriptor, hubID: hubID, log: log, registry: registry, logger: logger)
+        switch descriptor.kind {
+        case .kiosk: return try kioskPipeline(descriptor, reporter)
+        case .scanner: return try scannerPipeline(descriptor, reporter)
+        case .mirror:
             throw ConfigError(
                 file: descriptor.file, keyPath: "kind",
-                problem: "\(descriptor.kind.rawValue) devices are not supported by this version yet (kiosk is)")
+                problem: "mirror devices are not supported by this version yet (kiosk and scanner are)")
         }
+    }
+
+    private static func kioskPipeline(_ descriptor: DeviceDescriptor, _ reporter: DeviceReporter) throws
+        -> KioskPipeline
+    {
         let symbologies: [Symbology]
         do {
             symbologies = try Symbology.parse(descriptor.decoder.symbologies)
@@ -77,10 +88,38 @@ public struct Hub: Sendable {
         case nil:
             throw ConfigError(file: descriptor.file, keyPath: "camera", problem: "a kiosk needs a camera")
         }
-        return KioskPipeline(
-            descriptor: descriptor, source: source, symbologies: symbologies, hubID: hubID, log: log,
-            registry: registry,
-            logger: logger)
+        return KioskPipeline(reporter: reporter, source: source, symbologies: symbologies)
+    }
+
+    private static func scannerPipeline(_ descriptor: DeviceDescriptor, _ reporter: DeviceReporter) throws
+        -> ScannerPipeline
+    {
+        guard let settings = descriptor.scanner else {
+            throw ConfigError(file: descriptor.file, keyPath: "scanner", problem: "a scanner needs a scanner section")
+        }
+        guard AIMIdentifier.symbologyNames.contains(settings.symbology) else {
+            throw ConfigError(
+                file: descriptor.file, keyPath: "scanner.symbology",
+                problem:
+                    "unknown symbology '\(settings.symbology)' (known: \(AIMIdentifier.symbologyNames.sorted().joined(separator: ", ")))"
+            )
+        }
+        let source: any ScannerSource
+        switch settings.connection {
+        case .hid(let hid):
+            let keymap: XKBKeymap
+            do {
+                keymap = try XKBKeymap(layout: hid.layout, variant: hid.variant)
+            } catch {
+                throw ConfigError(
+                    file: descriptor.file, keyPath: hid.variant == nil ? "scanner.layout" : "scanner.variant",
+                    problem: error.message)
+            }
+            source = HIDScanner.source(settings: settings, hid: hid, keymap: keymap)
+        case .serial(let serial):
+            source = SerialScanner.source(settings: settings, serial: serial)
+        }
+        return ScannerPipeline(reporter: reporter, source: source)
     }
 
     /// Runs until SIGTERM or SIGINT, then stops devices, closes clients and flushes the log.
@@ -107,7 +146,7 @@ public struct Hub: Sendable {
 
 /// Runs every device pipeline and the log's retention until graceful shutdown.
 struct DeviceService: Service {
-    let pipelines: [KioskPipeline]
+    let pipelines: [any DevicePipeline]
     let bus: Bus
     let log: EventLog
     let logger: Logger

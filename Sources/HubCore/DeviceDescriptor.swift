@@ -7,6 +7,8 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     /// For staff: "Pickup counter kiosk".
     public var name: String
     public var camera: CameraSource?
+    /// A scanner's connection and how its output becomes scans; present exactly for kind `scanner`.
+    public var scanner: ScannerSettings?
     public var decoder: DecoderSettings
     /// The file it was read from, for messages.
     public var file: String = ""
@@ -53,7 +55,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, decoder }
+    enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, scanner, decoder }
     enum CameraKeys: String, CodingKey, CaseIterable {
         case type, path, fps, loop, hold, width, height, format, controls, stallSeconds
     }
@@ -126,9 +128,33 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         } else {
             camera = nil
         }
+        scanner = try c.decodeIfPresent(ScannerSettings.self, forKey: .scanner)
         if kind == .kiosk && camera == nil {
             throw DecodingError.keyNotFound(
                 CodingKeys.camera, .init(codingPath: c.codingPath, debugDescription: "a kiosk needs a camera"))
+        }
+        if kind == .scanner {
+            guard scanner != nil else {
+                throw DecodingError.keyNotFound(
+                    CodingKeys.scanner,
+                    .init(codingPath: c.codingPath, debugDescription: "a scanner needs a scanner section"))
+            }
+            if camera != nil {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .camera, in: c, debugDescription: "a scanner has no camera; remove this section")
+            }
+            if c.contains(.decoder),
+                try c.nestedContainer(keyedBy: DecoderSettings.CodingKeys.self, forKey: .decoder).contains(.symbologies)
+            {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: [CodingKeys.decoder, DecoderSettings.CodingKeys.symbologies],
+                        debugDescription:
+                            "a scanner reports what it read; set scanner.symbology or scanner.aimIdentifiers instead"))
+            }
+        } else if scanner != nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: .scanner, in: c, debugDescription: "only devices of kind \"scanner\" take a scanner section")
         }
     }
 }

@@ -31,11 +31,17 @@ public struct DeviceStatus: Sendable, Codable, Equatable {
     public var restarts: UInt64
     /// The last error, kept after the device recovered; absent while nothing went wrong since the hub started.
     public var lastError: String?
+    /// Scanners only: input cut short or running on (a partial scan, an over-long line), dropped unpublished.
+    public var scansDropped: UInt64?
+    /// Scanners only: unreadable input dropped (noise, non-printable bytes, bytes outside a frame).
+    public var errors: UInt64?
+    /// Scanners only: what the last dropped input was, never its content (e.g. "over-long line (300 bytes)").
+    public var lastProblem: String?
 
     public init(
         device: DeviceID, kind: DeviceKind, name: String, state: DeviceState, reason: String, since: Date,
         framesDelivered: UInt64 = 0, framesProcessed: UInt64 = 0, framesDropped: UInt64 = 0, restarts: UInt64 = 0,
-        lastError: String? = nil
+        lastError: String? = nil, scansDropped: UInt64? = nil, errors: UInt64? = nil, lastProblem: String? = nil
     ) {
         self.device = device
         self.kind = kind
@@ -48,6 +54,9 @@ public struct DeviceStatus: Sendable, Codable, Equatable {
         self.framesDropped = framesDropped
         self.restarts = restarts
         self.lastError = lastError
+        self.scansDropped = scansDropped
+        self.errors = errors
+        self.lastProblem = lastProblem
     }
 }
 
@@ -62,10 +71,10 @@ public struct ScanData: Sendable, Codable, Equatable {
     public var bytes: String
     /// GTIN-13 for EAN/UPC symbols.
     public var gtin: String?
-    /// Corners of the symbol in frame pixels.
+    /// Corners of the symbol in frame pixels; empty for scanners.
     public var polygon: [[Int]]
     public var quality: Int
-    /// ISO 8601; when the frame was captured.
+    /// ISO 8601; when the frame was captured (scanners: when the scan ended).
     public var frameTime: String
 
     public init(

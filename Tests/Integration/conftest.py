@@ -154,6 +154,25 @@ class HubFactory:
         self.hubs.append(hub)
         return hub
 
+    def start_config(self, config, state_dir=None, name="run"):
+        """Starts `storehub run --config CONFIG` (a hub with its own devices folder) and waits for its ready line.
+
+        The returned Hub has the admin token printed on the state directory's first run and no staff token.
+        """
+        if state_dir is None:
+            state_dir = self.root / f"state{len(self.launched)}"
+        state_dir = Path(state_dir)
+        process, stdout_path, stderr_path = self.launch(
+            ["run", "--config", str(config), "--state", str(state_dir), "--port", "0"], name)
+        lines = wait_for_line(process, stdout_path, stderr_path, READY_PREFIX, READY_TIMEOUT)
+        url = next(line[len(READY_PREFIX):].strip() for line in lines if line.startswith(READY_PREFIX))
+        for line in lines:
+            if line.startswith(ADMIN_PREFIX):
+                self.admin_tokens[str(state_dir)] = line[len(ADMIN_PREFIX):].strip()
+        hub = Hub(process, state_dir, url, self.admin_tokens.get(str(state_dir)), None, stdout_path, stderr_path)
+        self.hubs.append(hub)
+        return hub
+
     def run_to_exit(self, args, timeout=20.0, name="run"):
         """Runs storehub expecting it to exit by itself. A hub that becomes ready is stopped at once.
 

@@ -21,6 +21,32 @@ public enum PathWatcher {
         }
     }
 
+    /// Returns `.appeared` as soon as an entry is created in (or moved into) `folder`, `.timedOut` after
+    /// `timeout`: for devices found by what they are rather than by path (a scanner matched by vendor:product).
+    public static func waitForNewEntry(in folder: String, timeout: Duration) async -> Outcome {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: blockingWaitForEntry(folder, timeout: timeout))
+            }
+        }
+    }
+
+    private static func blockingWaitForEntry(_ folder: String, timeout: Duration) -> Outcome {
+        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { return .timedOut }
+        defer { close(fd) }
+        guard inotify_add_watch(fd, folder, UInt32(IN_CREATE | IN_MOVED_TO | IN_ATTRIB)) >= 0 else {
+            return .timedOut
+        }
+        var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return Glibc.poll(&poll, 1, milliseconds(timeout)) > 0 ? .appeared : .timedOut
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000 + 1
+        return Int32(max(0, min(Int64(Int32.max), ms)))
+    }
+
     private static func blockingWait(_ path: String, timeout: Duration) -> Outcome {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))

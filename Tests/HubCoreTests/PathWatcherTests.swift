@@ -1,5 +1,5 @@
-import Capture
 import Foundation
+import HubCore
 import Testing
 
 @Suite struct PathWatcherTests {

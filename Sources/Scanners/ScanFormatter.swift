@@ -1,0 +1,178 @@
+import Barcode
+import Foundation
+import HubCore
+
+/// A complete scan read from a scanner, ready to become a `storehub.scan` event.
+public struct ScannerRead: Sendable, Equatable {
+    public var symbology: String
+    public var bytes: [UInt8]
+    public var text: String
+    /// GTIN-13 for EAN/UPC payloads with a right check digit.
+    public var gtin: String?
+    /// When the scan ended (its terminator, or its last character).
+    public var endTime: Date
+
+    public init(symbology: String, bytes: [UInt8], text: String, gtin: String?, endTime: Date) {
+        self.symbology = symbology
+        self.bytes = bytes
+        self.text = text
+        self.gtin = gtin
+        self.endTime = endTime
+    }
+}
+
+/// Input that was read but is not a scan. `message` says what was wrong, never what the input held.
+public struct ScannerProblem: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// Cut short or running on: a partial scan, an over-long line. Counted as `scansDropped`.
+        case incomplete
+        /// Unreadable: noise, non-printable bytes, a wrong baud rate. Counted as `errors`.
+        case unreadable
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// What a scanner source delivers.
+public enum ScannerOutput: Sendable, Equatable {
+    case scan(ScannerRead)
+    case dropped(ScannerProblem)
+}
+
+/// Input between two terminators, before prefix, suffix and AIM identifier are taken off.
+public enum AssembledInput: Sendable, Equatable {
+    case complete([UInt8], at: Date)
+    case dropped(ScannerProblem)
+}
+
+/// Turns a scanner's raw input into a scan: strips the configured prefix and suffix, reads the AIM symbology
+/// identifier when the scanner sends them, and fills in the GTIN for EAN/UPC payloads.
+public struct ScanFormatter: Sendable {
+    public var prefix: [UInt8]
+    public var suffix: [UInt8]
+    public var aimIdentifiers: Bool
+    /// Reported when no AIM identifier says otherwise.
+    public var symbology: String
+
+    public init(prefix: String = "", suffix: String = "", aimIdentifiers: Bool = false, symbology: String = "unknown") {
+        self.prefix = Array(prefix.utf8)
+        self.suffix = Array(suffix.utf8)
+        self.aimIdentifiers = aimIdentifiers
+        self.symbology = symbology
+    }
+
+    public init(_ settings: ScannerSettings) {
+        self.init(
+            prefix: settings.prefix, suffix: settings.suffix, aimIdentifiers: settings.aimIdentifiers,
+            symbology: settings.symbology)
+    }
+
+    /// The scan, or why this input is not one.
+    public func format(_ input: AssembledInput) -> ScannerOutput {
+        switch input {
+        case .dropped(let problem): return .dropped(problem)
+        case .complete(let raw, let time):
+            var bytes = raw[...]
+            if !prefix.isEmpty, bytes.starts(with: prefix) { bytes = bytes.dropFirst(prefix.count) }
+            if !suffix.isEmpty, bytes.count >= suffix.count, bytes.suffix(suffix.count).elementsEqual(suffix) {
+                bytes = bytes.dropLast(suffix.count)
+            }
+            var symbology = self.symbology
+            if aimIdentifiers {
+                guard let identifier = AIMIdentifier(Array(bytes.prefix(3))) else {
+                    return .dropped(
+                        ScannerProblem(
+                            .unreadable,
+                            "scan without an AIM symbology identifier (expected ]cm first, e.g. ]E0); "
+                                + "turn AIM identifiers on in the scanner or aimIdentifiers off in the descriptor"))
+                }
+                bytes = bytes.dropFirst(3)
+                symbology = identifier.symbology(payloadLength: bytes.count)
+            }
+            guard !bytes.isEmpty else {
+                return .dropped(ScannerProblem(.unreadable, "empty scan (only prefix, suffix or identifier)"))
+            }
+            let payload = Array(bytes)
+            return .scan(
+                ScannerRead(
+                    symbology: symbology, bytes: payload, text: Payload.text(payload),
+                    gtin: Self.gtin(symbology: symbology, payload), endTime: time))
+        }
+    }
+
+    /// GTIN-13 of an EAN/UPC payload; an EAN-13 with an add-on (`]E3`) uses its first 13 digits.
+    static func gtin(symbology name: String, _ payload: [UInt8]) -> String? {
+        guard let symbology = Symbology(rawValue: name), payload.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            return nil
+        }
+        let digits = String(decoding: payload, as: UTF8.self)
+        if let gtin = Payload.gtin13(symbology: symbology, digits: digits) { return gtin }
+        if symbology == .ean13, digits.count == 15 || digits.count == 18 {
+            return Payload.gtin13(symbology: .ean13, digits: String(digits.prefix(13)))
+        }
+        return nil
+    }
+}
+
+/// An AIM symbology identifier, `]` + code character + modifier, which scanners can send before each payload
+/// (ISO/IEC 15424). The code character names the symbology; the modifier refines it.
+public struct AIMIdentifier: Sendable, Equatable {
+    public var code: Character
+    public var modifier: Character
+
+    /// Parses the first three bytes; nil when they are not an identifier.
+    public init?(_ bytes: [UInt8]) {
+        guard bytes.count == 3, bytes[0] == UInt8(ascii: "]"),
+            bytes[1] < 0x80, Character(Unicode.Scalar(bytes[1])).isLetter,
+            bytes[2] < 0x80,
+            Character(Unicode.Scalar(bytes[2])).isLetter || Character(Unicode.Scalar(bytes[2])).isNumber
+        else { return nil }
+        code = Character(Unicode.Scalar(bytes[1]))
+        modifier = Character(Unicode.Scalar(bytes[2]))
+    }
+
+    /// The StoreHub symbology name. EAN/UPC (`E`) is told apart by modifier and payload length, because
+    /// `]E0` covers EAN-13, UPC-A and UPC-E alike.
+    public func symbology(payloadLength: Int) -> String {
+        switch (code, modifier) {
+        case ("E", "4"): return "ean8"
+        case ("E", "0"), ("E", "3"):
+            switch payloadLength {
+            case 12: return "upca"
+            case 8: return "upce"
+            default: return "ean13"
+            }
+        case ("E", _): return "ean-addon"
+        case ("C", "1"): return "gs1-128"
+        case ("C", _): return "code128"
+        case ("Q", _): return "qr"
+        case ("d", _): return "datamatrix"
+        case ("A", _): return "code39"
+        case ("G", _): return "code93"
+        case ("I", _): return "i25"
+        case ("F", _): return "codabar"
+        case ("e", _): return "databar"
+        case ("L", _): return "pdf417"
+        case ("z", _): return "aztec"
+        case ("U", _): return "maxicode"
+        case ("H", _): return "code11"
+        case ("M", _): return "msi"
+        case ("S", _), ("R", _): return "2of5"
+        default: return "unknown"
+        }
+    }
+
+    /// Every name `symbology(payloadLength:)` can give, plus `unknown`: what `scanner.symbology` may be set to.
+    public static let symbologyNames: Set<String> = [
+        "unknown", "ean13", "ean8", "upca", "upce", "ean-addon", "gs1-128", "code128", "qr", "datamatrix", "code39",
+        "code93", "i25", "codabar", "databar", "databar-exp", "pdf417", "aztec", "maxicode", "code11", "msi", "2of5",
+    ]
+}

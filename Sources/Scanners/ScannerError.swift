@@ -1,0 +1,40 @@
+import Foundation
+
+/// A scanner failure: what happened, what staff can do, the system's own words, and whether retrying may help.
+public struct ScannerError: Error, Sendable, CustomStringConvertible {
+    /// For staff: what is wrong and what to do about it.
+    public var message: String
+    /// The underlying cause (an errno text, a library's answer), when there is one.
+    public var cause: String?
+    /// True when the device may come back by itself (unplugged); the supervisor retries with backoff.
+    public var isTransient: Bool
+
+    public init(_ message: String, cause: String? = nil, isTransient: Bool) {
+        self.message = message
+        self.cause = cause
+        self.isTransient = isTransient
+    }
+
+    public var description: String { cause.map { "\(message) (\($0))" } ?? message }
+
+    /// The text of an errno value.
+    static func text(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// Why a device node could not be opened, with the fix for the common cases.
+    static func open(_ path: String, _ code: Int32, what: String, group: String) -> ScannerError {
+        switch code {
+        case ENOENT, ENODEV, ENXIO:
+            return ScannerError(
+                "\(path) does not exist (\(what) not plugged in?)", cause: text(code), isTransient: true)
+        case EACCES, EPERM:
+            return ScannerError(
+                "\(path): permission denied; add the user running storehub to the '\(group)' group",
+                cause: text(code), isTransient: true)
+        case EBUSY:
+            return ScannerError(
+                "\(path) is busy: another program holds the \(what)", cause: text(code), isTransient: true)
+        default:
+            return ScannerError("\(path) cannot be opened", cause: text(code), isTransient: true)
+        }
+    }
+}
