@@ -10,6 +10,7 @@ struct StoreHubCommand: AsyncParsableCommand {
         version: StoreHubVersion.current,
         subcommands: [
             RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, TailCommand.self,
+            DoctorCommand.self,
             BenchLogCommand.self, BenchCaptureCommand.self,
         ],
         defaultSubcommand: RunCommand.self
