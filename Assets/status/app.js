@@ -14,7 +14,9 @@
     login: $('login'), form: $('login-form'), input: $('token'), loginError: $('login-error'),
     dashboard: $('dashboard'), notice: $('notice'), devices: $('devices'), empty: $('no-devices'),
     feed: $('feed'), conn: $('connection'), logout: $('logout'),
+    feedDevice: $('feed-device'), consumers: $('consumers'), noConsumers: $('no-consumers'),
   };
+  const FEED_KINDS = ['scan', 'status', 'note'];
 
   const cards = new Map(); // device id -> { root, f: field elements, name, kind }
   // Bumped on every sign-in and sign-out so that replies and timers of an old session do nothing.
@@ -97,6 +99,8 @@
       framesProcessed: el('dd', { text: '–' }),
       framesDropped: el('dd', { text: '–' }),
       restarts: el('dd', { text: '–' }),
+      rates: el('p', { class: 'rates muted', text: '' }),
+      lastError: el('p', { class: 'last-error', hidden: '' }),
       scan: el('p', { class: 'scan' }, 'No scans yet'),
     };
     const root = el('article', { class: 'card', 'data-device': id, 'data-state': 'unknown' },
@@ -107,10 +111,11 @@
       el('dl', { class: 'stats' },
         stat('Delivered', f.framesDelivered), stat('Processed', f.framesProcessed),
         stat('Dropped', f.framesDropped), stat('Restarts', f.restarts)),
-      f.scan);
-    c = { root, f, name: null, kind: null };
+      f.rates, f.lastError, f.scan);
+    c = { root, f, name: null, kind: null, sample: null };
     cards.set(id, c);
     ui.devices.append(root);
+    ui.feedDevice.append(el('option', { value: id, text: id }));
     ui.empty.hidden = true;
     return c;
   }
@@ -135,6 +140,28 @@
     for (const key of ['framesDelivered', 'framesProcessed', 'framesDropped', 'restarts']) {
       if (key in d) f[key].textContent = count(d[key]);
     }
+    if ('lastError' in d || 'lastProblem' in d) {
+      const problem = d.lastError || d.lastProblem || '';
+      f.lastError.replaceChildren(el('span', { class: 'label', text: 'Last problem' }), ' ', problem);
+      // While the problem is the current reason it is already shown above.
+      f.lastError.hidden = !problem || problem === f.reason.textContent;
+    }
+    // Rates come from two readings of the counters, at least five seconds apart.
+    if (typeof d.framesDelivered === 'number' && typeof d.framesProcessed === 'number') {
+      const now = Date.now();
+      const prev = c.sample;
+      if (!prev || now - prev.at >= 5000) {
+        if (prev && d.framesDelivered >= prev.delivered) {
+          const s = (now - prev.at) / 1000;
+          const what = c.kind === 'scanner' ? 'scans/min' : 'fps';
+          const scale = c.kind === 'scanner' ? 60 : 1;
+          const rate = (n) => ((n * scale) / s).toFixed(1);
+          f.rates.textContent = `${rate(d.framesDelivered - prev.delivered)} ${what} delivered, `
+            + `${rate(d.framesProcessed - prev.processed)} processed`;
+        }
+        c.sample = { at: now, delivered: d.framesDelivered, processed: d.framesProcessed };
+      }
+    }
   }
 
   function setScan(id, scan) {
@@ -151,12 +178,54 @@
       el('code', { text: mask(scan.text) }), ' ', when);
   }
 
-  function addFeed(iso, kind, text) {
+  function feedVisible(li) {
+    const device = ui.feedDevice.value;
+    return $(`show-${li.dataset.kind}`).checked && (!device || !li.dataset.device || li.dataset.device === device);
+  }
+
+  function applyFilters() {
+    for (const li of ui.feed.children) li.hidden = !feedVisible(li);
+  }
+
+  function addFeed(iso, kind, text, device) {
     const t = Date.parse(iso);
     const at = Number.isNaN(t) ? new Date() : new Date(t);
     const when = el('time', { datetime: at.toISOString(), text: at.toLocaleTimeString() });
-    ui.feed.prepend(el('li', { class: `feed-${kind}` }, when, ' ', el('span', { text })));
+    const li = el('li', { class: `feed-${kind}`, 'data-kind': kind }, when, ' ', el('span', { text }));
+    if (device) li.dataset.device = device;
+    li.hidden = !feedVisible(li);
+    ui.feed.prepend(li);
     while (ui.feed.children.length > FEED_MAX) ui.feed.lastElementChild.remove();
+  }
+
+  function bytes(n) {
+    if (typeof n !== 'number') return '–';
+    const units = ['B', 'KB', 'MB', 'GB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
+    return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+  }
+
+  async function loadHub(s) {
+    let hub;
+    try {
+      const res = await fetch('/api/v1/hub', { headers: { Authorization: `Bearer ${token()}` }, cache: 'no-store' });
+      if (s !== session || !res.ok) return;
+      hub = await res.json();
+    } catch {
+      return;
+    }
+    if (s !== session) return;
+    $('hub-version').textContent = hub.version || '–';
+    $('hub-uptime').textContent = duration((hub.uptimeSeconds || 0) * 1000);
+    $('hub-events').textContent = count(hub.retainedEvents);
+    $('hub-size').textContent = bytes(hub.logBytes);
+    $('hub-connections').textContent = count(hub.connections);
+    const consumers = Array.isArray(hub.consumers) ? hub.consumers : [];
+    ui.consumers.replaceChildren(...consumers.map((c) => el('li', { 'data-consumer': c.name },
+      el('span', { class: 'name', text: c.name }), ' ',
+      el('span', { class: c.behind > 1000 ? 'behind late' : 'behind', text: `${count(c.behind)} events behind` }))));
+    ui.noConsumers.hidden = consumers.length > 0;
   }
 
   function onEvent(ev) {
@@ -167,11 +236,11 @@
       applyStatus(d.device, d);
       // Status events also carry counter updates; only changes of state are worth a feed line.
       if (d.state && d.state !== before) {
-        addFeed(ev.time, 'status', `${d.device} is ${d.state}${d.reason ? ` (${d.reason})` : ''}`);
+        addFeed(ev.time, 'status', `${d.device} is ${d.state}${d.reason ? ` (${d.reason})` : ''}`, d.device);
       }
     } else if (ev.type === 'storehub.scan') {
       setScan(d.device, { symbology: d.symbology, text: d.text, time: ev.time });
-      addFeed(ev.time, 'scan', `${d.device} scanned ${d.symbology || '?'} ${mask(d.text)}`);
+      addFeed(ev.time, 'scan', `${d.device} scanned ${d.symbology || '?'} ${mask(d.text)}`, d.device);
     }
   }
 
@@ -285,6 +354,7 @@
     setConn('connecting');
     backoff = BACKOFF_MIN;
     devicesFresh = await loadDevices(s);
+    loadHub(s);
     if (s === session) connect(s);
   }
 
@@ -299,6 +369,7 @@
     }
     cards.clear();
     ui.devices.replaceChildren();
+    ui.feedDevice.replaceChildren(el('option', { value: '', text: 'all devices' }));
     ui.feed.replaceChildren();
     notice('');
     ui.dashboard.hidden = true;
@@ -321,9 +392,12 @@
     start();
   });
   ui.logout.addEventListener('click', () => signOut(''));
+  for (const kind of FEED_KINDS) $(`show-${kind}`).addEventListener('change', applyFilters);
+  ui.feedDevice.addEventListener('change', applyFilters);
+  setInterval(() => { if (token()) loadHub(session); }, 10000);
   setInterval(refreshTimes, 5000);
   // Status events come on changes of state, so the frame counters are refreshed from the API now and then.
-  setInterval(() => { if (socket && token()) loadDevices(session); }, 30000);
+  setInterval(() => { if (socket && token()) loadDevices(session); }, 10000);
 
   if (token()) start();
   else signOut('');

@@ -179,6 +179,26 @@ public struct HubServer: Sendable {
                     "lastSequence": .int(Int64(last)), "connections": .int(Int64(server.bus.sessionCount)),
                 ]))
         }
+        router.get("/api/v1/hub") { request, _ -> Response in
+            _ = try server.authorize(request)
+            let log = server.bus.log
+            let (first, last) = log.sequenceBounds
+            let consumers = log.consumers().sorted { $0.key < $1.key }.map { name, acked -> JSONValue in
+                .object([
+                    "name": .string(name), "acked": .int(Int64(acked)),
+                    "behind": .int(Int64(last > acked ? last - acked : 0)),
+                ])
+            }
+            return Self.json(
+                .object([
+                    "version": .string(StoreHubVersion.current),
+                    "uptimeSeconds": .int(Int64(Date().timeIntervalSince(server.started))),
+                    "lastSequence": .int(Int64(last)),
+                    "retainedEvents": .int(Int64(last >= first ? last - first + 1 : 0)),
+                    "logBytes": .int(Int64(log.sizeOnDisk)), "connections": .int(Int64(server.bus.sessionCount)),
+                    "consumers": .array(consumers),
+                ]))
+        }
         router.get(RouterPath(Self.busPath)) { request, _ -> Response in
             _ = try server.authorize(request)
             throw HTTPError(.badRequest, message: "this is the WebSocket bus: connect with a WebSocket client")

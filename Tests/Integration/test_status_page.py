@@ -1,0 +1,137 @@
+"""The staff status page in a real headless Chromium (Debian's chromium and chromium-driver, Selenium): sign in
+with a staff token, device cards, live scans in the feed, a scanner going offline, the hub panel and the feed
+filters. Screenshots go to test-artifacts/status-page/."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import BINARY, REPO
+from test_serial_scanner import PtyScanner
+
+SHOTS = REPO / "test-artifacts" / "status-page"
+WAIT = 20
+
+
+@pytest.fixture
+def browser():
+    driver_path = shutil.which("chromedriver")
+    if driver_path is None:
+        pytest.fail("chromedriver missing: scripts/install-deps installs chromium-driver")
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                     "--no-proxy-server"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def store(hub_factory, tmp_path):
+    """A hub with the demo's pickup kiosk and a serial scanner on a pseudo-terminal, and a staff token."""
+    scanner = PtyScanner(tmp_path)
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "kiosk-pickup.json").write_text(json.dumps({
+        "id": "kiosk-pickup", "kind": "kiosk", "name": "Pickup counter kiosk",
+        "camera": {"type": "replay", "path": str(REPO / "Assets/demo/media/kiosk-pickup"), "fps": 8, "hold": 4},
+        "decoder": {"symbologies": ["qr"], "duplicateWindowSeconds": 3}}))
+    (devices / "scanner-till.json").write_text(json.dumps({
+        "id": "scanner-till", "kind": "scanner", "name": "Till handheld",
+        "scanner": {"type": "serial", "path": str(scanner.link), "framing": "cr"}}))
+    config = tmp_path / "hub.json"
+    config.write_text(json.dumps({"hub": "browser-test", "listen": {"port": 0}, "devices": "devices",
+                                  "statusPage": str(REPO / "Assets/status")}))
+    state = tmp_path / "state"
+    staff = subprocess.run([str(BINARY), "token", "create", "--role", "staff", "--state", str(state)],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    hub = hub_factory.start_config(config, state_dir=state)
+    yield hub, staff, scanner
+    scanner.close()
+
+
+def wait(driver, condition, what, timeout=WAIT):
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+    except Exception:
+        driver.save_screenshot(str(SHOTS / "failure.png"))
+        raise AssertionError(f"{what} within {timeout} s (screenshot: test-artifacts/status-page/failure.png)")
+
+
+def card_state(driver, device):
+    cards = driver.find_elements(By.CSS_SELECTOR, f'article.card[data-device="{device}"]')
+    return cards[0].get_attribute("data-state") if cards else None
+
+
+def feed_texts(driver, kind):
+    return [li.text for li in driver.find_elements(By.CSS_SELECTOR, f"#feed li.feed-{kind}") if li.is_displayed()]
+
+
+def sign_in(driver, hub, token):
+    driver.get(hub.url)
+    field = driver.find_element(By.ID, "token")
+    field.send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    assert token not in driver.current_url, "the token must never be in the URL"
+
+
+def test_staff_see_cards_live_scans_and_a_device_going_offline(browser, store):
+    hub, staff, scanner = store
+    sign_in(browser, hub, staff)
+    wait(browser, lambda d: card_state(d, "kiosk-pickup") == "online" and card_state(d, "scanner-till") == "online",
+         "both device cards online")
+    browser.save_screenshot(str(SHOTS / "cards.png"))
+
+    wait(browser, lambda d: any("kiosk-pickup scanned" in t for t in feed_texts(d, "scan")),
+         "a kiosk scan in the live feed")
+    scanner.write(b"4006381333931\r")
+    wait(browser, lambda d: any("scanner-till scanned" in t and "4006" in t for t in feed_texts(d, "scan")),
+         "the serial scanner's scan in the live feed")
+    card = browser.find_element(By.CSS_SELECTOR, 'article.card[data-device="scanner-till"]')
+    wait(browser, lambda d: "4006" in card.find_element(By.CSS_SELECTOR, ".scan").text, "the card's last scan")
+    assert "4006381333931" not in card.text, "payloads are shown masked"
+    browser.save_screenshot(str(SHOTS / "scans.png"))
+
+    scanner.unplug()
+    wait(browser, lambda d: card_state(d, "scanner-till") == "offline", "the scanner's card turning offline")
+    reason = card.find_element(By.CSS_SELECTOR, ".reason")
+    assert reason.is_displayed() and reason.text, "an offline card says why"
+    wait(browser, lambda d: any("scanner-till is offline" in t for t in feed_texts(d, "status")),
+         "the status change in the feed")
+    assert card_state(browser, "kiosk-pickup") == "online"
+    browser.save_screenshot(str(SHOTS / "offline.png"))
+
+
+def test_hub_panel_and_feed_filters(browser, store):
+    hub, staff, scanner = store
+    sign_in(browser, hub, staff)
+    version = subprocess.run([str(BINARY), "--version"], capture_output=True, text=True).stdout.strip()
+    wait(browser, lambda d: d.find_element(By.ID, "hub-version").text == version, "the hub's version in its panel")
+    assert browser.find_element(By.ID, "hub-connections").text not in ("", "–")
+    wait(browser, lambda d: feed_texts(d, "scan"), "a scan in the feed")
+    browser.find_element(By.ID, "show-scan").click()
+    assert feed_texts(browser, "scan") == [], "unticking Scans hides scan lines"
+    browser.find_element(By.ID, "show-scan").click()
+    assert feed_texts(browser, "scan"), "ticking Scans shows them again"
+    browser.set_window_size(800, 1100)  # a tablet held upright
+    browser.save_screenshot(str(SHOTS / "tablet.png"))
+    cards = browser.find_elements(By.CSS_SELECTOR, "article.card")
+    assert all(c.size["width"] <= 800 for c in cards), "cards fit a tablet's width"
+
+
+def test_a_wrong_token_is_refused_on_the_page(browser, store):
+    hub, _, _ = store
+    sign_in(browser, hub, "shb_00000000_" + "A" * 43)
+    error = wait(browser, lambda d: d.find_element(By.ID, "login-error") if d.find_element(By.ID, "login-error")
+                 .is_displayed() else None, "the sign-in error")
+    assert "not accepted" in error.text
+    assert not browser.find_element(By.ID, "dashboard").is_displayed()
