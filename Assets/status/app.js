@@ -102,7 +102,13 @@
       rates: el('p', { class: 'rates muted', text: '' }),
       lastError: el('p', { class: 'last-error', hidden: '' }),
       scan: el('p', { class: 'scan' }, 'No scans yet'),
+      preview: el('img', { class: 'preview', alt: `Live picture from ${id}`, hidden: '' }),
+      restart: el('button', { type: 'button', class: 'action', text: 'Restart' }),
+      snapshot: el('button', { type: 'button', class: 'action', text: 'Snapshot', hidden: '' }),
+      actionNote: el('p', { class: 'action-note muted', role: 'status' }),
     };
+    f.restart.addEventListener('click', () => restartDevice(id));
+    f.snapshot.addEventListener('click', () => takeSnapshot(id));
     const root = el('article', { class: 'card', 'data-device': id, 'data-state': 'unknown' },
       el('header', { class: 'card-head' },
         el('div', {}, f.name, f.meta),
@@ -111,7 +117,8 @@
       el('dl', { class: 'stats' },
         stat('Delivered', f.framesDelivered), stat('Processed', f.framesProcessed),
         stat('Dropped', f.framesDropped), stat('Restarts', f.restarts)),
-      f.rates, f.lastError, f.scan);
+      f.preview, f.rates, f.lastError, f.scan,
+      el('div', { class: 'actions' }, f.restart, f.snapshot), f.actionNote);
     c = { root, f, name: null, kind: null, sample: null };
     cards.set(id, c);
     ui.devices.append(root);
@@ -160,6 +167,54 @@
             + `${rate(d.framesProcessed - prev.processed)} processed`;
         }
         c.sample = { at: now, delivered: d.framesDelivered, processed: d.framesProcessed };
+      }
+    }
+  }
+
+  const auth = () => ({ Authorization: `Bearer ${token()}` });
+
+  async function restartDevice(id) {
+    const { f } = card(id);
+    f.actionNote.textContent = 'Restarting…';
+    try {
+      const res = await fetch(`/api/v1/devices/${encodeURIComponent(id)}/restart`, { method: 'POST', headers: auth() });
+      f.actionNote.textContent = res.ok ? 'Restart requested; the card shows when it is back.'
+        : `Restart refused (HTTP ${res.status}).`;
+    } catch (err) {
+      f.actionNote.textContent = `Restart failed: ${err.message}`;
+    }
+  }
+
+  async function takeSnapshot(id) {
+    const { f } = card(id);
+    f.actionNote.textContent = 'Taking a snapshot…';
+    try {
+      const res = await fetch(`/api/v1/devices/${encodeURIComponent(id)}/snapshot`, { method: 'POST', headers: auth() });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const url = URL.createObjectURL(await res.blob());
+      const link = el('a', { href: url, download: `${id}-${new Date().toISOString().replace(/[:.]/g, '-')}.jpg`,
+        class: 'snapshot-link', text: 'Download the snapshot' });
+      f.actionNote.replaceChildren(link);
+    } catch (err) {
+      f.actionNote.textContent = `No snapshot: ${err.message}`;
+    }
+  }
+
+  // Camera thumbnails: fetched with the token (an <img src> cannot carry it) and shown from a blob URL.
+  async function refreshPreviews(s) {
+    for (const [id, c] of cards) {
+      if (c.kind === 'scanner' || c.root.dataset.state !== 'online' && c.root.dataset.state !== 'degraded') continue;
+      try {
+        const res = await fetch(`/api/v1/devices/${encodeURIComponent(id)}/preview.jpg`, { headers: auth(), cache: 'no-store' });
+        if (s !== session || !res.ok) continue;
+        const url = URL.createObjectURL(await res.blob());
+        const old = c.f.preview.src;
+        c.f.preview.src = url;
+        c.f.preview.hidden = false;
+        c.f.snapshot.hidden = false;
+        if (old.startsWith('blob:')) URL.revokeObjectURL(old);
+      } catch {
+        // The next round tries again.
       }
     }
   }
@@ -395,6 +450,7 @@
   for (const kind of FEED_KINDS) $(`show-${kind}`).addEventListener('change', applyFilters);
   ui.feedDevice.addEventListener('change', applyFilters);
   setInterval(() => { if (token()) loadHub(session); }, 10000);
+  setInterval(() => { if (token()) refreshPreviews(session); }, 2000);
   setInterval(refreshTimes, 5000);
   // Status events come on changes of state, so the frame counters are refreshed from the API now and then.
   setInterval(() => { if (socket && token()) loadDevices(session); }, 10000);

@@ -45,6 +45,13 @@ extension DevicePipeline {
                 await report(.offline, endedReason, &health)
             } catch is CancellationError {
                 break
+            } catch is RestartRequested {
+                reporter.logger.notice("device \(descriptor.id): restarting at staff's request")
+                await report(.offline, "restarting at staff's request", &health)
+                close()
+                health.restarts += 1
+                backoff.reset()
+                continue
             } catch {
                 if let message = permanentFailure(error) {
                     reporter.logger.error("device \(descriptor.id) failed: \(message)")
@@ -91,6 +98,9 @@ extension DevicePipeline {
         await reporter.publish(status(health))
     }
 }
+
+/// Thrown from a pipeline's `work` when staff asked for the device to be restarted (status page, REST).
+struct RestartRequested: Error {}
 
 /// What every pipeline needs to tell the world: the device, the hub, the log and the registry.
 struct DeviceReporter: Sendable {

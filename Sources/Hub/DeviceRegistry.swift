@@ -1,3 +1,4 @@
+import Capture
 import Foundation
 import HubCore
 import Server
@@ -16,7 +17,90 @@ public final class DeviceRegistry: DeviceStatusProvider {
         var scanLatency = Histogram()
     }
 
+    /// Staff requests to devices and what the cameras show, by device.
+    private let controls = Mutex<[DeviceID: DeviceControl]>([:])
+
+    /// A device's pending staff requests and its latest thumbnail.
+    struct DeviceControl: Sendable {
+        var restartRequested = false
+        var snapshotWaiters: [CheckedContinuation<[UInt8]?, Never>] = []
+        /// A quarter-size grey JPEG, refreshed about once a second while frames flow.
+        var preview: [UInt8]?
+        var previewAt: ContinuousClock.Instant?
+    }
+
+    /// How often a camera's thumbnail is refreshed.
+    static let previewInterval: Duration = .seconds(1)
+
     public init() {}
+
+    // MARK: staff actions and pictures
+
+    public func requestRestart(_ device: DeviceID) -> Bool {
+        guard entries.withLock({ $0[device] != nil }) else { return false }
+        controls.withLock { $0[device, default: DeviceControl()].restartRequested = true }
+        return true
+    }
+
+    /// True once per restart request; the pipeline then closes and reopens its device.
+    func takeRestartRequest(_ device: DeviceID) -> Bool {
+        controls.withLock { controls in
+            guard controls[device]?.restartRequested == true else { return false }
+            controls[device]?.restartRequested = false
+            return true
+        }
+    }
+
+    public func preview(_ device: DeviceID) -> [UInt8]? {
+        controls.withLock { $0[device]?.preview }
+    }
+
+    /// Waits for the device's next frame and returns it as a full-size JPEG, or nil after `timeout` (a device that
+    /// delivers no frames, or one that is not a camera).
+    public func snapshot(_ device: DeviceID, timeout: Duration) async -> [UInt8]? {
+        guard entries.withLock({ $0[device]?.status.kind }) != .scanner else { return nil }
+        return await withTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    self.controls.withLock { $0[device, default: DeviceControl()].snapshotWaiters.append(continuation) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if Task.isCancelled { return nil }
+                let waiters = self.controls.withLock { controls -> [CheckedContinuation<[UInt8]?, Never>] in
+                    defer { controls[device]?.snapshotWaiters = [] }
+                    return controls[device]?.snapshotWaiters ?? []
+                }
+                for waiter in waiters { waiter.resume(returning: nil) }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            await group.waitForAll()
+            return first
+        }
+    }
+
+    /// Called by a camera pipeline with every frame; one lock when nothing is due. Encodes the thumbnail once a
+    /// second and a full-size snapshot when staff asked for one.
+    func offer(_ frame: Frame, device: DeviceID) {
+        let now = ContinuousClock.now
+        let (previewDue, waiters) = controls.withLock { controls -> (Bool, [CheckedContinuation<[UInt8]?, Never>]) in
+            let due = controls[device]?.previewAt.map { now - $0 >= Self.previewInterval } ?? true
+            if due { controls[device, default: DeviceControl()].previewAt = now }
+            let waiters = controls[device]?.snapshotWaiters ?? []
+            if !waiters.isEmpty { controls[device]?.snapshotWaiters = [] }
+            return (due, waiters)
+        }
+        if previewDue, let jpeg = JPEGEncoder.grey(frame, shrink: 4, quality: 70) {
+            controls.withLock { $0[device]?.preview = jpeg }
+        }
+        if !waiters.isEmpty {
+            let full = JPEGEncoder.grey(frame, quality: 90)
+            for waiter in waiters { waiter.resume(returning: full) }
+        }
+    }
 
     public func deviceSummaries() -> [DeviceSummary] {
         entries.withLock { $0.values.sorted { $0.status.device < $1.status.device } }

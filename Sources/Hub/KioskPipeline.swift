@@ -77,6 +77,8 @@ struct KioskPipeline: DevicePipeline {
                     gtin: symbol.gtin, polygon: symbol.polygon, quality: symbol.quality, frameTime: frame.captureTime)
             }
             try await reporter.publish(scans: scans, capturedAt: frame.captureTime)
+            reporter.registry.offer(frame, device: descriptor.id)
+            if reporter.registry.takeRestartRequest(descriptor.id) { throw RestartRequested() }
             let now = ContinuousClock.now
             if now - lastHealth >= healthInterval {
                 lastHealth = now

@@ -43,6 +43,7 @@ struct ScannerPipeline: DevicePipeline {
         var filter = DuplicateFilter(window: descriptor.decoder.duplicateWindowSeconds)
         var lastDropReport: ContinuousClock.Instant?
         while !Task.isCancelled {
+            if reporter.registry.takeRestartRequest(descriptor.id) { throw RestartRequested() }
             switch try await source.next() {
             case .scan(let read):
                 health.processed += 1

@@ -12,6 +12,18 @@ import NIOWebSocket
 /// What the server shows about devices; the hub's supervisor provides it.
 public protocol DeviceStatusProvider: Sendable {
     func deviceSummaries() -> [DeviceSummary]
+    /// A camera's latest thumbnail (JPEG), or nil.
+    func preview(_ device: DeviceID) -> [UInt8]?
+    /// The camera's next frame as a full-size JPEG, or nil when none came within `timeout`.
+    func snapshot(_ device: DeviceID, timeout: Duration) async -> [UInt8]?
+    /// Asks the device's pipeline to close and reopen it; false for an unknown device.
+    func requestRestart(_ device: DeviceID) -> Bool
+}
+
+extension DeviceStatusProvider {
+    public func preview(_ device: DeviceID) -> [UInt8]? { nil }
+    public func snapshot(_ device: DeviceID, timeout: Duration) async -> [UInt8]? { nil }
+    public func requestRestart(_ device: DeviceID) -> Bool { false }
 }
 
 /// The hub's HTTP and WebSocket transport: REST API, the bus endpoint and the status page.
@@ -179,6 +191,32 @@ public struct HubServer: Sendable {
                     "lastSequence": .int(Int64(last)), "connections": .int(Int64(server.bus.sessionCount)),
                 ]))
         }
+        router.get("/api/v1/devices/:id/preview.jpg") { request, context -> Response in
+            _ = try server.authorize(request, roles: [.staff, .admin])
+            let device = try Self.device(context)
+            guard let jpeg = server.devices.preview(device) else {
+                throw HTTPError(.notFound, message: "no picture from \(device) yet (not a camera, or no frame so far)")
+            }
+            return Self.jpeg(jpeg)
+        }
+        router.post("/api/v1/devices/:id/snapshot") { request, context -> Response in
+            _ = try server.authorize(request, roles: [.staff, .admin])
+            let device = try Self.device(context)
+            guard let jpeg = await server.devices.snapshot(device, timeout: .seconds(5)) else {
+                throw HTTPError(
+                    .serviceUnavailable, message: "\(device) delivered no frame within 5 s (not a camera, or offline)")
+            }
+            return Self.jpeg(jpeg)
+        }
+        router.post("/api/v1/devices/:id/restart") { request, context -> Response in
+            let principal = try server.authorize(request, roles: [.staff, .admin])
+            let device = try Self.device(context)
+            guard server.devices.requestRestart(device) else {
+                throw HTTPError(.notFound, message: "no device \(device)")
+            }
+            server.logger.notice("device \(device): restart requested by a \(principal.role.rawValue) token")
+            return Self.json(.object(["restarting": .string(device.rawValue)]))
+        }
         router.get("/api/v1/hub") { request, _ -> Response in
             _ = try server.authorize(request)
             let log = server.bus.log
@@ -256,6 +294,28 @@ public struct HubServer: Sendable {
                 throw HTTPError(.notFound, message: "no status page configured (set statusPage in the hub config)")
             }
         }
+    }
+
+    /// Like `authorize(_:)`, and the token's role must be one of `roles`.
+    private func authorize(_ request: Request, roles: Set<Role>) throws -> Principal {
+        let principal = try authorize(request)
+        guard roles.contains(principal.role) else {
+            throw HTTPError(.forbidden, message: "role \(principal.role.rawValue) may not do this")
+        }
+        return principal
+    }
+
+    private static func device(_ context: BasicRequestContext) throws -> DeviceID {
+        guard let text = context.parameters.get("id"), let device = try? DeviceID(validating: text) else {
+            throw HTTPError(.badRequest, message: "not a device id")
+        }
+        return device
+    }
+
+    static func jpeg(_ bytes: [UInt8]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     private func authorize(_ request: Request) throws -> Principal {

@@ -3,6 +3,7 @@ with a staff token, device cards, live scans in the feed, a scanner going offlin
 filters. Screenshots go to test-artifacts/status-page/."""
 
 import json
+import urllib.error
 import os
 import shutil
 import subprocess
@@ -135,3 +136,60 @@ def test_a_wrong_token_is_refused_on_the_page(browser, store):
                  .is_displayed() else None, "the sign-in error")
     assert "not accepted" in error.text
     assert not browser.find_element(By.ID, "dashboard").is_displayed()
+
+
+def test_camera_thumbnail_snapshot_and_restart_from_the_card(browser, store):
+    hub, staff, _ = store
+    sign_in(browser, hub, staff)
+    card = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, 'article.card[data-device="kiosk-pickup"]'),
+                "the kiosk card")
+    preview = card.find_element(By.CSS_SELECTOR, "img.preview")
+    wait(browser, lambda d: preview.is_displayed() and d.execute_script("return arguments[0].naturalWidth", preview) > 0,
+         "the camera's live thumbnail")
+    assert browser.execute_script("return arguments[0].naturalWidth", preview) == 320  # a quarter of 1280
+
+    card.find_element(By.XPATH, ".//button[text()='Snapshot']").click()
+    link = wait(browser, lambda d: card.find_elements(By.CSS_SELECTOR, "a.snapshot-link"), "the snapshot link")[0]
+    assert link.get_attribute("download").startswith("kiosk-pickup-")
+
+    restarts_before = int(card.find_element(By.XPATH, ".//dt[text()='Restarts']/following-sibling::dd").text)
+    card.find_element(By.XPATH, ".//button[text()='Restart']").click()
+    wait(browser, lambda d: any("kiosk-pickup is offline (restarting at staff's request)" in t
+                                for t in feed_texts(d, "status")), "the restart in the feed")
+    wait(browser, lambda d: card_state(d, "kiosk-pickup") == "online", "the kiosk back online")
+    wait(browser, lambda d: int(card.find_element(By.XPATH, ".//dt[text()='Restarts']/following-sibling::dd").text)
+         > restarts_before, "the restart counted", timeout=30)
+    browser.save_screenshot(str(SHOTS / "actions.png"))
+
+
+def test_snapshot_is_a_full_size_jpeg_and_services_may_not_restart(store):
+    import io
+    import urllib.request
+
+    from PIL import Image
+
+    from conftest import _http
+
+    hub, staff, _ = store
+    request = urllib.request.Request(hub.url + "api/v1/devices/kiosk-pickup/snapshot", method="POST",
+                                     headers={"Authorization": f"Bearer {staff}"})
+    with _http.open(request, timeout=15) as response:
+        assert response.headers["Content-Type"] == "image/jpeg"
+        image = Image.open(io.BytesIO(response.read()))
+    assert image.size == (1280, 720) and image.mode == "L"
+    service = subprocess.run([str(BINARY), "token", "create", "--role", "service", "--state", str(hub.state_dir)],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    request = urllib.request.Request(hub.url + "api/v1/devices/kiosk-pickup/restart", method="POST",
+                                     headers={"Authorization": f"Bearer {service}"})
+    try:
+        _http.open(request, timeout=10)
+        raise AssertionError("a service token restarted a device")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403
+    request = urllib.request.Request(hub.url + "api/v1/devices/scanner-till/snapshot", method="POST",
+                                     headers={"Authorization": f"Bearer {staff}"})
+    try:
+        _http.open(request, timeout=15)
+        raise AssertionError("a scanner gave a snapshot")
+    except urllib.error.HTTPError as error:
+        assert error.code == 503 and b"not a camera" in error.read()
