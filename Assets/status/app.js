@@ -82,6 +82,23 @@
     return `${chars.slice(0, 4).join('')}••••${chars.slice(-2).join('')}`;
   }
 
+  // What a shop assistant can do about the hub's technical reasons; the hub's own words stay one click away.
+  const PLAIN = [
+    [/does not exist|not plugged in/i, 'Not plugged in. Check the USB cable, or plug the device back in.'],
+    [/hung up|went away|unplugged|no such device/i, 'The device was unplugged. Plug it back in; StoreHub picks it up again.'],
+    [/permission denied|cannot be read|cannot be opened/i, 'StoreHub is not allowed to use this device. Ask IT to fix its permissions.'],
+    [/is busy|another program/i, 'Another program is using this device. Close it, or ask IT.'],
+    [/no frame|stalled/i, 'The camera stopped sending pictures. StoreHub restarted it; if this repeats, replug the camera.'],
+    [/control '/i, 'A camera setting could not be applied. Scanning still works; tell IT.'],
+    [/restarting at staff/i, 'Restarting, as requested.'],
+    [/hub stopping/i, 'The hub is stopping.'],
+  ];
+
+  function plainWords(reason) {
+    const hit = PLAIN.find(([pattern]) => pattern.test(reason || ''));
+    return hit ? hit[1] : null;
+  }
+
   const count = (n) => (typeof n === 'number' ? n.toLocaleString() : '–');
 
   const stat = (label, dd) => el('div', {}, el('dt', { text: label }), dd);
@@ -141,7 +158,14 @@
     }
     if ('since' in d) setTime(f.since, d.since, 'for');
     if ('reason' in d) {
-      f.reason.textContent = d.reason || '';
+      const plain = d.state === 'online' ? null : plainWords(d.reason);
+      if (plain) {
+        f.reason.replaceChildren(el('span', { class: 'plain', text: plain }),
+          el('details', {}, el('summary', { text: 'Details' }), el('span', { class: 'detail', text: d.reason })));
+      } else {
+        f.reason.textContent = d.reason || '';
+      }
+      f.reason.dataset.raw = d.reason || '';
       f.reason.hidden = !d.reason;
     }
     for (const key of ['framesDelivered', 'framesProcessed', 'framesDropped', 'restarts']) {
@@ -151,7 +175,7 @@
       const problem = d.lastError || d.lastProblem || '';
       f.lastError.replaceChildren(el('span', { class: 'label', text: 'Last problem' }), ' ', problem);
       // While the problem is the current reason it is already shown above.
-      f.lastError.hidden = !problem || problem === f.reason.textContent;
+      f.lastError.hidden = !problem || problem === f.reason.dataset.raw;
     }
     // Rates come from two readings of the counters, at least five seconds apart.
     if (typeof d.framesDelivered === 'number' && typeof d.framesProcessed === 'number') {

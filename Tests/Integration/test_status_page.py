@@ -105,7 +105,9 @@ def test_staff_see_cards_live_scans_and_a_device_going_offline(browser, store):
     scanner.unplug()
     wait(browser, lambda d: card_state(d, "scanner-till") == "offline", "the scanner's card turning offline")
     reason = card.find_element(By.CSS_SELECTOR, ".reason")
-    assert reason.is_displayed() and reason.text, "an offline card says why"
+    assert reason.is_displayed(), "an offline card says why"
+    assert reason.find_element(By.CSS_SELECTOR, ".plain").text.startswith("The device was unplugged"), reason.text
+    assert "hung up" in reason.find_element(By.CSS_SELECTOR, ".detail").get_attribute("textContent")
     wait(browser, lambda d: any("scanner-till is offline" in t for t in feed_texts(d, "status")),
          "the status change in the feed")
     assert card_state(browser, "kiosk-pickup") == "online"
