@@ -268,6 +268,13 @@ public final class BusSession: Sendable {
         requestClose(code: 4401, reason: "authentication failed")
     }
 
+    /// A browser page from another site opened the connection (cross-site WebSocket hijacking): an error, then
+    /// close code 4403, before any event.
+    public func refuseOrigin(_ message: String) {
+        enqueueControl(Wire.error(.forbidden, message))
+        requestClose(code: 4403, reason: "origin not allowed")
+    }
+
     /// Handles a binary message, which the protocol does not have.
     public func receiveBinary() {
         enqueueControl(Wire.error(.badRequest, "binary messages are not part of the protocol; send JSON text"))

@@ -17,19 +17,28 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public struct Listen: Sendable, Decodable, Equatable {
         public var host: String
         public var port: Int
+        /// Web origins (`https://kiosk.example`) whose pages may open the bus besides the hub's own status page.
+        public var allowedOrigins: [String]
 
-        public init(host: String = "127.0.0.1", port: Int = 8080) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, allowedOrigins: [String] = []) {
             self.host = host
             self.port = port
+            self.allowedOrigins = allowedOrigins
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port, allowedOrigins }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
             port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 8080
+            allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins) ?? []
+            if let bad = allowedOrigins.first(where: { !($0.hasPrefix("http://") || $0.hasPrefix("https://")) }) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .allowedOrigins, in: c,
+                    debugDescription: "expected origins like https://kiosk.example, found \"\(bad)\"")
+            }
             guard (0...65535).contains(port) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .port, in: c, debugDescription: "expected a port 0-65535")

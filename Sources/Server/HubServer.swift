@@ -69,6 +69,7 @@ public struct HubServer: Sendable {
         let tokens = self.tokens
         let logger = self.logger
         let maxMessage = bus.settings.maxMessageBytes
+        let allowedOrigins = listen.allowedOrigins
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(
@@ -91,9 +92,18 @@ public struct HubServer: Sendable {
                 let peer = channel.remoteAddress?.description ?? "unknown"
                 let authenticated = principal
                 let refuse = refused
+                let foreignOrigin = request.headerFields[.origin].flatMap { origin in
+                    Self.originAllowed(origin, host: request.authority, allowed: allowedOrigins) ? nil : origin
+                }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    let session = bus.openSession(principal: authenticated, peer: peer)
-                    if refuse { session.refuseAuthentication("token not accepted") }
+                    let session = bus.openSession(principal: foreignOrigin == nil ? authenticated : nil, peer: peer)
+                    if let foreignOrigin {
+                        logger.warning("bus connection from \(peer) refused: a page from \(foreignOrigin) opened it")
+                        session.refuseOrigin(
+                            "pages from \(foreignOrigin) may not use this bus; add the origin to listen.allowedOrigins")
+                    } else if refuse {
+                        session.refuseAuthentication("token not accepted")
+                    }
                     await Self.serve(
                         session, inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
                 }
@@ -102,6 +112,14 @@ public struct HubServer: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
+    }
+
+    /// Browsers send Origin on WebSocket upgrades; programs usually do not. A page may use the bus when it comes
+    /// from the hub itself (the status page) or from a configured origin.
+    static func originAllowed(_ origin: String, host: String?, allowed: [String]) -> Bool {
+        if allowed.contains(origin) { return true }
+        guard let host, !host.isEmpty else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
     }
 
     static func bearer(_ header: String) -> String? {
