@@ -36,9 +36,12 @@ public final class Bus: Sendable {
         log.onCommit { [weak self] events in self?.fanOut(events) }
     }
 
-    /// A new connection's session. `principal` is set when the transport already authenticated it.
-    public func openSession(principal: Principal?, peer: String) -> BusSession {
-        let session = BusSession(bus: self, principal: principal, peer: peer)
+    /// A new connection's session. `principal` is set when the transport already authenticated it;
+    /// `onRefusedToken` runs when the client's `auth` message carries a token that is not accepted.
+    public func openSession(
+        principal: Principal?, peer: String, onRefusedToken: (@Sendable () -> Void)? = nil
+    ) -> BusSession {
+        let session = BusSession(bus: self, principal: principal, peer: peer, onRefusedToken: onRefusedToken)
         sessions.withLock { $0[ObjectIdentifier(session)] = session }
         return session
     }

@@ -55,9 +55,13 @@ public final class BusSession: Sendable {
     /// Control messages a client may leave unread before the hub gives up on it.
     static let controlLimit = 4096
 
-    init(bus: Bus, principal: Principal?, peer: String) {
+    /// Told about refused `auth` tokens, so the transport can slow down an address that guesses.
+    private let onRefusedToken: (@Sendable () -> Void)?
+
+    init(bus: Bus, principal: Principal?, peer: String, onRefusedToken: (@Sendable () -> Void)?) {
         self.bus = bus
         self.peer = peer
+        self.onRefusedToken = onRefusedToken
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var initial = State(principal: principal)
         initial.control.append(
@@ -108,6 +112,7 @@ public final class BusSession: Sendable {
     private func authenticate(_ fields: Fields) throws(RequestError) {
         let token = try fields.string("token")
         guard let principal = bus.authenticator.authenticate(token: token) else {
+            onRefusedToken?()
             refuseAuthentication("token not accepted")
             return
         }

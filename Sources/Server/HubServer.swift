@@ -39,6 +39,8 @@ public struct HubServer: Sendable {
     /// The Prometheus text for GET /metrics, or nil for no such route.
     public var metrics: (@Sendable () -> String)?
     public var logger: Logger
+    /// Refused tokens by address, shared by REST and the bus.
+    public let throttle = AuthThrottle()
     let started = Date()
 
     /// How long a connection may stay unauthenticated.
@@ -60,7 +62,7 @@ public struct HubServer: Sendable {
 
     /// The Hummingbird application; run it as a service. `onListening` gets the bound port.
     public func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: HubRequestContext.self)
         addRoutes(to: router)
         if let statusPage {
             router.middlewares.add(FileMiddleware(statusPage, searchForIndexHtml: true, logger: logger))
@@ -70,6 +72,7 @@ public struct HubServer: Sendable {
         let logger = self.logger
         let maxMessage = bus.settings.maxMessageBytes
         let allowedOrigins = listen.allowedOrigins
+        let throttle = self.throttle
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(
@@ -85,9 +88,12 @@ public struct HubServer: Sendable {
                 // the WebSocket stack can only answer a refused upgrade with a bare 400.
                 var principal: Principal?
                 var refused = false
-                if let header = request.headerFields[.authorization] {
+                let address = AuthThrottle.address(channel.remoteAddress)
+                let wait = throttle.blocked(address)
+                if wait == nil, let header = request.headerFields[.authorization] {
                     principal = Self.bearer(header).flatMap(tokens.authenticate)
                     refused = principal == nil
+                    if refused { throttle.recordFailure(address) }
                 }
                 let peer = channel.remoteAddress?.description ?? "unknown"
                 let authenticated = principal
@@ -96,8 +102,13 @@ public struct HubServer: Sendable {
                     Self.originAllowed(origin, host: request.authority, allowed: allowedOrigins) ? nil : origin
                 }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    let session = bus.openSession(principal: foreignOrigin == nil ? authenticated : nil, peer: peer)
-                    if let foreignOrigin {
+                    let session = bus.openSession(
+                        principal: foreignOrigin == nil && wait == nil ? authenticated : nil, peer: peer,
+                        onRefusedToken: { throttle.recordFailure(address) })
+                    if let wait {
+                        session.refuseAuthentication(
+                            "too many refused tokens from this address; try again in \(wait.components.seconds + 1) s")
+                    } else if let foreignOrigin {
                         logger.warning("bus connection from \(peer) refused: a page from \(foreignOrigin) opened it")
                         session.refuseOrigin(
                             "pages from \(foreignOrigin) may not use this bus; add the origin to listen.allowedOrigins")
@@ -116,8 +127,10 @@ public struct HubServer: Sendable {
 
     /// Browsers send Origin on WebSocket upgrades; programs usually do not. A page may use the bus when it comes
     /// from the hub itself (the status page) or from a configured origin.
+    /// Some WebSocket libraries send their own URL's scheme and host (`ws://...`) as Origin; a browser always
+    /// sends the page's web origin, so those are programs, not pages.
     static func originAllowed(_ origin: String, host: String?, allowed: [String]) -> Bool {
-        if allowed.contains(origin) { return true }
+        if allowed.contains(origin) || origin.hasPrefix("ws://") || origin.hasPrefix("wss://") { return true }
         guard let host, !host.isEmpty else { return false }
         return origin == "http://\(host)" || origin == "https://\(host)"
     }
@@ -198,7 +211,7 @@ public struct HubServer: Sendable {
 
     // MARK: REST
 
-    private func addRoutes(to router: Router<BasicRequestContext>) {
+    private func addRoutes(to router: Router<HubRequestContext>) {
         let server = self
         router.get("/healthz") { _, _ -> Response in
             let (_, last) = server.bus.log.sequenceBounds
@@ -210,7 +223,7 @@ public struct HubServer: Sendable {
                 ]))
         }
         router.get("/api/v1/devices/:id/preview.jpg") { request, context -> Response in
-            _ = try server.authorize(request, roles: [.staff, .admin])
+            _ = try server.authorize(request, context, roles: [.staff, .admin])
             let device = try Self.device(context)
             guard let jpeg = server.devices.preview(device) else {
                 throw HTTPError(.notFound, message: "no picture from \(device) yet (not a camera, or no frame so far)")
@@ -218,7 +231,7 @@ public struct HubServer: Sendable {
             return Self.jpeg(jpeg)
         }
         router.post("/api/v1/devices/:id/snapshot") { request, context -> Response in
-            _ = try server.authorize(request, roles: [.staff, .admin])
+            _ = try server.authorize(request, context, roles: [.staff, .admin])
             let device = try Self.device(context)
             guard let jpeg = await server.devices.snapshot(device, timeout: .seconds(5)) else {
                 throw HTTPError(
@@ -227,7 +240,7 @@ public struct HubServer: Sendable {
             return Self.jpeg(jpeg)
         }
         router.post("/api/v1/devices/:id/restart") { request, context -> Response in
-            let principal = try server.authorize(request, roles: [.staff, .admin])
+            let principal = try server.authorize(request, context, roles: [.staff, .admin])
             let device = try Self.device(context)
             guard server.devices.requestRestart(device) else {
                 throw HTTPError(.notFound, message: "no device \(device)")
@@ -235,8 +248,8 @@ public struct HubServer: Sendable {
             server.logger.notice("device \(device): restart requested by a \(principal.role.rawValue) token")
             return Self.json(.object(["restarting": .string(device.rawValue)]))
         }
-        router.get("/api/v1/hub") { request, _ -> Response in
-            _ = try server.authorize(request)
+        router.get("/api/v1/hub") { request, context -> Response in
+            _ = try server.authorize(request, context)
             let log = server.bus.log
             let (first, last) = log.sequenceBounds
             let consumers = log.consumers().sorted { $0.key < $1.key }.map { name, acked -> JSONValue in
@@ -255,12 +268,12 @@ public struct HubServer: Sendable {
                     "consumers": .array(consumers),
                 ]))
         }
-        router.get(RouterPath(Self.busPath)) { request, _ -> Response in
-            _ = try server.authorize(request)
+        router.get(RouterPath(Self.busPath)) { request, context -> Response in
+            _ = try server.authorize(request, context)
             throw HTTPError(.badRequest, message: "this is the WebSocket bus: connect with a WebSocket client")
         }
-        router.get("/api/v1/devices") { request, _ -> Response in
-            _ = try server.authorize(request)
+        router.get("/api/v1/devices") { request, context -> Response in
+            _ = try server.authorize(request, context)
             let summaries = server.devices.deviceSummaries()
             var rows: [JSONValue] = []
             for summary in summaries {
@@ -271,8 +284,8 @@ public struct HubServer: Sendable {
             }
             return Self.json(.object(["devices": .array(rows)]))
         }
-        router.get("/api/v1/events") { request, _ -> Response in
-            let principal = try server.authorize(request)
+        router.get("/api/v1/events") { request, context -> Response in
+            let principal = try server.authorize(request, context)
             let query = request.uri.queryParameters
             let topic = query.get("topic") ?? ">"
             let pattern: TopicPattern
@@ -300,8 +313,8 @@ public struct HubServer: Sendable {
         }
         if let metrics {
             // Any role may read it: Prometheus scrapes with a service token (bearer_token in its scrape config).
-            router.get("/metrics") { request, _ -> Response in
-                _ = try server.authorize(request)
+            router.get("/metrics") { request, context -> Response in
+                _ = try server.authorize(request, context)
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
@@ -315,15 +328,15 @@ public struct HubServer: Sendable {
     }
 
     /// Like `authorize(_:)`, and the token's role must be one of `roles`.
-    private func authorize(_ request: Request, roles: Set<Role>) throws -> Principal {
-        let principal = try authorize(request)
+    private func authorize(_ request: Request, _ context: HubRequestContext, roles: Set<Role>) throws -> Principal {
+        let principal = try authorize(request, context)
         guard roles.contains(principal.role) else {
             throw HTTPError(.forbidden, message: "role \(principal.role.rawValue) may not do this")
         }
         return principal
     }
 
-    private static func device(_ context: BasicRequestContext) throws -> DeviceID {
+    private static func device(_ context: HubRequestContext) throws -> DeviceID {
         guard let text = context.parameters.get("id"), let device = try? DeviceID(validating: text) else {
             throw HTTPError(.badRequest, message: "not a device id")
         }
@@ -336,11 +349,20 @@ public struct HubServer: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    private func authorize(_ request: Request) throws -> Principal {
+    /// The token's principal. Refusals count against the peer's address; an address with too many is refused
+    /// outright for a while (429), so tokens cannot be guessed at speed.
+    private func authorize(_ request: Request, _ context: HubRequestContext) throws -> Principal {
+        let address = AuthThrottle.address(context.remoteAddress)
+        if let wait = throttle.blocked(address) {
+            throw HTTPError(
+                .tooManyRequests, headers: [.retryAfter: "\(wait.components.seconds + 1)"],
+                message: "too many refused tokens from this address; try again in \(wait.components.seconds + 1) s")
+        }
         guard let header = request.headers[.authorization] else {
             throw HTTPError(.unauthorized, message: "missing Authorization: Bearer <token> header")
         }
         guard let token = Self.bearer(header), let principal = tokens.authenticate(token: token) else {
+            throttle.recordFailure(address)
             throw HTTPError(.unauthorized, message: "token not accepted")
         }
         return principal

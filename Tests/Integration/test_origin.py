@@ -71,3 +71,8 @@ def test_an_origin_that_is_not_a_web_origin_is_a_config_error(hub_factory, tmp_p
     code, _, err, ready = hub_factory.run_to_exit(["run", "--config", str(path), "--port", "0"])
     assert code == 78 and not ready
     assert "listen.allowedOrigins" in err and "https://kiosk.example" in err
+
+
+def test_a_websocket_library_that_sends_its_own_ws_url_as_origin_is_a_program_not_a_page(shared_hub):
+    seen, code = run_async(first_messages(shared_hub, shared_hub.staff_token, "ws://127.0.0.1"))
+    assert code is None and any(m["op"] == "event" for m in seen), seen

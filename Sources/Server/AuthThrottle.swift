@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// Slows down guessing: an address with too many refused tokens in a short time is refused outright for a while,
+/// before its token is even looked at.
+public final class AuthThrottle: Sendable {
+    /// Refusals from one address within `window` after which it is blocked.
+    public let limit: Int
+    public let window: Duration
+    /// Refusals by address, newest last; entries older than `window` are dropped as new ones come.
+    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+
+    public init(limit: Int = 10, window: Duration = .seconds(60)) {
+        self.limit = limit
+        self.window = window
+    }
+
+    /// How long `address` must still wait, or nil when it may try a token.
+    public func blocked(_ address: String) -> Duration? {
+        let now = ContinuousClock.now
+        return failures.withLock { failures in
+            guard let times = failures[address]?.filter({ now - $0 < window }), times.count >= limit else { return nil }
+            return window - (now - times[times.count - limit])
+        }
+    }
+
+    public func recordFailure(_ address: String) {
+        let now = ContinuousClock.now
+        failures.withLock { failures in
+            var times = failures[address, default: []].filter { now - $0 < window }
+            times.append(now)
+            failures[address] = Array(times.suffix(limit))
+            // Bounded memory under a spray of addresses: forget the ones with no recent refusal.
+            if failures.count > 4096 { failures = failures.filter { $0.value.contains { now - $0 < window } } }
+        }
+    }
+
+    /// The address part of a peer (no port): every connection from one machine counts together.
+    public static func address(_ peer: SocketAddress?) -> String {
+        peer?.ipAddress ?? "unknown"
+    }
+}
+
+/// The request context of the hub's routes: Hummingbird's, plus the peer's address for throttling.
+public struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
