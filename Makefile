@@ -8,7 +8,7 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners format clean
+	bench bench-capture bench-scanners soak format clean
 
 run: deps media build
 	$(BIN) run
@@ -77,6 +77,10 @@ format:
 bench: deps media build-release bench-capture
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
 	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
+
+# The SIGKILL soak with 200 kills instead of `make test`'s 30 (about 5 minutes).
+soak: build-tests
+	STOREHUB_SOAK_KILLS=200 STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration/test_kill9_soak.py -q -s
 
 # Serial scanner latency through a pseudo-terminal (about 10 s); part of `make bench`.
 bench-scanners: deps build-release
