@@ -75,12 +75,15 @@ public final class BusSession: Sendable {
     // MARK: client → hub
 
     /// Handles one text message from the client.
+    /// A refused request's `error` carries the request's `ref` when it had one, so clients can match it.
     public func receive(_ text: String) {
+        var ref: JSONValue?
         do {
             let fields = try Fields(text: text)
+            ref = fields.object["ref"]
             try handle(fields)
         } catch {
-            enqueueControl(Wire.error(error.code, error.message))
+            enqueueControl(Wire.error(error.code, error.message, ref: ref))
         }
     }
 
@@ -129,9 +132,9 @@ public final class BusSession: Sendable {
         } catch {
             throw RequestError(code: .badRequest, message: "subscribe: \(error.reason)")
         }
-        guard principal.role.maySubscribe(pattern) else {
+        guard principal.maySubscribe(pattern) else {
             throw RequestError(
-                code: .forbidden, message: "role \(principal.role.rawValue) may not subscribe to '\(topic)'")
+                code: .forbidden, message: "a \(principal.description) may not subscribe to '\(topic)'")
         }
         let consumer = fields.object["durable"] == nil ? nil : try fields.name("durable")
         let from = try fields.optionalUInt("from")
@@ -236,9 +239,9 @@ public final class BusSession: Sendable {
         } catch {
             throw RequestError(code: .badRequest, message: "publish: \(error.reason)")
         }
-        guard principal.role.mayPublish(topic) else {
+        guard principal.mayPublish(topic) else {
             throw RequestError(
-                code: .forbidden, message: "role \(principal.role.rawValue) may not publish on '\(topic)'")
+                code: .forbidden, message: "a \(principal.description) may not publish on '\(topic)'")
         }
         let type = try fields.string("type")
         guard !type.isEmpty, type.utf8.count <= 128 else {

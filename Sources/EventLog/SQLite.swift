@@ -95,6 +95,10 @@ package final class SQLiteConnection {
             storehub_sqlite3_bind_text_transient(handle, index, value, -1)
         }
 
+        package func bindNull(_ index: Int32) {
+            sqlite3_bind_null(handle, index)
+        }
+
         package func bind(_ index: Int32, bytes: [UInt8]) {
             bytes.withUnsafeBytes { raw in
                 _ = storehub_sqlite3_bind_blob_transient(handle, index, raw.baseAddress, Int32(raw.count))

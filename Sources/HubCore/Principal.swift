@@ -6,6 +6,9 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     case staff
     /// Order and sharing services: read scans, try-on results and device status.
     case service
+    /// One device outside the hub (an external face tracker, a kiosk screen's app): publishes only on its own
+    /// device's topics and reads only the commands sent to it. The device is the token's, see `Principal`.
+    case device
 
     /// Whether this role may subscribe to `pattern` (every topic it could match must be readable).
     public func maySubscribe(_ pattern: TopicPattern) -> Bool {
@@ -14,6 +17,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
             return true
         case .service:
             return Role.serviceReadable.contains { pattern.isCovered(by: $0) }
+        case .device:
+            return false  // only through its Principal, which knows the device
         }
     }
 
@@ -24,13 +29,13 @@ public enum Role: String, Sendable, Codable, CaseIterable {
             return true
         case .staff:
             return Role.staffPublishable.contains { $0.matches(topic) }
-        case .service:
+        case .service, .device:
             return false
         }
     }
 
-    /// May read the REST API's device list and event history.
-    public var mayReadAPI: Bool { true }
+    /// May read the REST API's device list, hub panel and metrics (device tokens may not).
+    public var mayReadAPI: Bool { self != .device }
 
     private static let serviceReadable = ["scan.>", "tryon.>", "device.status.>"].map {
         try! TopicPattern(validating: $0)
@@ -45,10 +50,38 @@ public struct Principal: Sendable, Equatable {
     /// The token's public id (never the secret).
     public var tokenID: String
     public var role: Role
+    /// For `device` tokens: the device they speak for.
+    public var device: DeviceID?
 
-    public init(tokenID: String, role: Role) {
+    public init(tokenID: String, role: Role, device: DeviceID? = nil) {
         self.tokenID = tokenID
         self.role = role
+        self.device = device
+    }
+
+    /// Whether this token may subscribe to `pattern`: its role's rule, and for a device token the commands sent to
+    /// its own device (`mirror.command.<device>`, `device.command.<device>`).
+    public func maySubscribe(_ pattern: TopicPattern) -> Bool {
+        guard role == .device else { return role.maySubscribe(pattern) }
+        guard let device else { return false }
+        return ["mirror.command.\(device)", "device.command.\(device)"].contains { topic in
+            (try? TopicPattern(validating: topic)).map { pattern.isCovered(by: $0) } ?? false
+        }
+    }
+
+    /// Whether this token may publish on `topic`: its role's rule, and for a device token any topic of its own
+    /// device (last segment) except commands.
+    public func mayPublish(_ topic: String) -> Bool {
+        guard role == .device else { return role.mayPublish(topic) }
+        guard let device else { return false }
+        let segments = topic.split(separator: ".")
+        return segments.count >= 2 && segments.last.map(String.init) == device.rawValue
+            && !segments.contains("command")
+    }
+
+    /// "device token for mirror-1", "staff token": for error messages.
+    public var description: String {
+        role == .device ? "device token for \(device?.rawValue ?? "?")" : "\(role.rawValue) token"
     }
 }
 

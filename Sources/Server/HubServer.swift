@@ -245,11 +245,11 @@ public struct HubServer: Sendable {
             guard server.devices.requestRestart(device) else {
                 throw HTTPError(.notFound, message: "no device \(device)")
             }
-            server.logger.notice("device \(device): restart requested by a \(principal.role.rawValue) token")
+            server.logger.notice("device \(device): restart requested by a \(principal.description)")
             return Self.json(.object(["restarting": .string(device.rawValue)]))
         }
         router.get("/api/v1/hub") { request, context -> Response in
-            _ = try server.authorize(request, context)
+            _ = try server.authorize(request, context, roles: [.admin, .staff, .service])
             let log = server.bus.log
             let (first, last) = log.sequenceBounds
             let consumers = log.consumers().sorted { $0.key < $1.key }.map { name, acked -> JSONValue in
@@ -273,7 +273,7 @@ public struct HubServer: Sendable {
             throw HTTPError(.badRequest, message: "this is the WebSocket bus: connect with a WebSocket client")
         }
         router.get("/api/v1/devices") { request, context -> Response in
-            _ = try server.authorize(request, context)
+            _ = try server.authorize(request, context, roles: [.admin, .staff, .service])
             let summaries = server.devices.deviceSummaries()
             var rows: [JSONValue] = []
             for summary in summaries {
@@ -294,8 +294,8 @@ public struct HubServer: Sendable {
             } catch {
                 throw HTTPError(.badRequest, message: "topic: \(error)")
             }
-            guard principal.role.maySubscribe(pattern) else {
-                throw HTTPError(.forbidden, message: "role \(principal.role.rawValue) may not read '\(topic)'")
+            guard principal.maySubscribe(pattern) else {
+                throw HTTPError(.forbidden, message: "a \(principal.description) may not read '\(topic)'")
             }
             guard let after = Self.number(query.get("after"), default: 0),
                 let limit = Self.number(query.get("limit"), default: 100), (1...1000).contains(limit)
@@ -314,7 +314,7 @@ public struct HubServer: Sendable {
         if let metrics {
             // Any role may read it: Prometheus scrapes with a service token (bearer_token in its scrape config).
             router.get("/metrics") { request, context -> Response in
-                _ = try server.authorize(request, context)
+                _ = try server.authorize(request, context, roles: [.admin, .staff, .service])
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
@@ -331,7 +331,7 @@ public struct HubServer: Sendable {
     private func authorize(_ request: Request, _ context: HubRequestContext, roles: Set<Role>) throws -> Principal {
         let principal = try authorize(request, context)
         guard roles.contains(principal.role) else {
-            throw HTTPError(.forbidden, message: "role \(principal.role.rawValue) may not do this")
+            throw HTTPError(.forbidden, message: "a \(principal.description) may not do this")
         }
         return principal
     }

@@ -18,6 +18,7 @@ public final class TokenStore: Authenticator {
     struct Entry: Sendable {
         var role: Role
         var hash: [UInt8]
+        var device: DeviceID?
     }
 
     /// A token just created: the full text (show it once) and its public id.
@@ -39,6 +40,9 @@ public final class TokenStore: Authenticator {
                 label TEXT NOT NULL,
                 created_ms INTEGER NOT NULL);
             """)
+        // Device tokens came later: a state directory from before gets the column.
+        let hasDevice = try connection.scalar("SELECT count(*) FROM pragma_table_info('tokens') WHERE name = 'device'")
+        if hasDevice == 0 { try connection.execute("ALTER TABLE tokens ADD COLUMN device TEXT") }
         database = Mutex(connection)
         try reload()
     }
@@ -46,8 +50,12 @@ public final class TokenStore: Authenticator {
     /// How many tokens exist.
     public var count: Int { cache.withLock { $0.count } }
 
-    /// Creates a token for `role`. `label` says what it is for ("order-service", "demo-session").
-    public func create(role: Role, label: String) throws -> Issued {
+    /// Creates a token for `role`. `label` says what it is for ("order-service", "demo-session"); `device` names the
+    /// device a `device` token speaks for (required for that role, refused for the others).
+    public func create(role: Role, label: String, device: DeviceID? = nil) throws -> Issued {
+        guard (role == .device) == (device != nil) else {
+            throw TokenError(role == .device ? "a device token needs --device" : "only device tokens name a device")
+        }
         var idBytes = [UInt8](repeating: 0, count: 4)
         var secretBytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
@@ -58,15 +66,17 @@ public final class TokenStore: Authenticator {
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let hash = Array(SHA256.hash(data: Array(secret.utf8)))
         try database.withLock { db throws(SQLiteError) in
-            let insert = try db.prepare("INSERT INTO tokens(id, role, hash, label, created_ms) VALUES(?, ?, ?, ?, ?)")
+            let insert = try db.prepare(
+                "INSERT INTO tokens(id, role, hash, label, created_ms, device) VALUES(?, ?, ?, ?, ?, ?)")
             insert.bind(1, id)
             insert.bind(2, role.rawValue)
             insert.bind(3, bytes: hash)
             insert.bind(4, label)
             insert.bind(5, Int64(Date().timeIntervalSince1970 * 1000))
+            if let device { insert.bind(6, device.rawValue) } else { insert.bindNull(6) }
             try insert.run()
         }
-        cache.withLock { $0[id] = Entry(role: role, hash: hash) }
+        cache.withLock { $0[id] = Entry(role: role, hash: hash, device: device) }
         return Issued(token: "shb_\(id)_\(secret)", id: id, role: role)
     }
 
@@ -95,7 +105,7 @@ public final class TokenStore: Authenticator {
         guard presented.count == entry.hash.count else { return nil }
         var difference: UInt8 = 0
         for (a, b) in zip(presented, entry.hash) { difference |= a ^ b }
-        return difference == 0 ? Principal(tokenID: id, role: entry.role) : nil
+        return difference == 0 ? Principal(tokenID: id, role: entry.role, device: entry.device) : nil
     }
 
     private static func split(_ token: String) -> (id: String, secret: String)? {
@@ -108,14 +118,23 @@ public final class TokenStore: Authenticator {
 
     private func reload() throws(SQLiteError) {
         let entries = try database.withLock { db throws(SQLiteError) -> [String: Entry] in
-            let select = try db.prepare("SELECT id, role, hash FROM tokens")
+            let select = try db.prepare("SELECT id, role, hash, device FROM tokens")
             var entries: [String: Entry] = [:]
             while try select.step() {
                 guard let role = Role(rawValue: select.text(1)) else { continue }
-                entries[select.text(0)] = Entry(role: role, hash: select.bytes(2))
+                let device = select.isNull(3) ? nil : try? DeviceID(validating: select.text(3))
+                // A device token whose device no longer parses is not loaded: it would speak for nobody.
+                if role == .device && device == nil { continue }
+                entries[select.text(0)] = Entry(role: role, hash: select.bytes(2), device: device)
             }
             return entries
         }
         cache.withLock { $0 = entries }
     }
+}
+
+/// A token that cannot be made as asked.
+public struct TokenError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -11,8 +11,11 @@ struct TokenCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a token and print it once. Only its hash is stored.")
 
-        @Option(name: .long, help: "admin, staff or service.")
+        @Option(name: .long, help: "admin, staff, service or device.")
         var role: String
+
+        @Option(name: .long, help: "For --role device: the device id the token speaks for.")
+        var device: String?
 
         @Option(name: .long, help: "What the token is for, e.g. order-service.")
         var label: String = "cli"
@@ -27,7 +30,21 @@ struct TokenCommand: ParsableCommand {
             let state = URL(fileURLWithPath: stateOptions.state ?? ".storehub")
             try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
             let store = try TokenStore(path: state.appendingPathComponent("hub.sqlite").path)
-            print(try store.create(role: role, label: label).token)
+            var deviceID: DeviceID?
+            if let device {
+                do {
+                    deviceID = try DeviceID(validating: device)
+                } catch {
+                    printError("--device '\(device)': \(error)")
+                    throw ExitCode(64)
+                }
+            }
+            do {
+                print(try store.create(role: role, label: label, device: deviceID).token)
+            } catch let error as TokenError {
+                printError("\(error)")
+                throw ExitCode(64)
+            }
         }
     }
 }

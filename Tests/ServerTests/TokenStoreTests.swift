@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 import HubCore
 import Server
@@ -14,6 +15,38 @@ import Testing
         let issued = try store.create(role: .service, label: "order-service")
         #expect(issued.token.hasPrefix("shb_\(issued.id)_"))
         #expect(store.authenticate(token: issued.token) == Principal(tokenID: issued.id, role: .service))
+    }
+
+    @Test func aDeviceTokenCarriesItsDeviceAcrossARestart() throws {
+        let device = try DeviceID(validating: "mirror-1")
+        let issued = try TokenStore(path: path).create(role: .device, label: "tracker", device: device)
+        let reopened = try TokenStore(path: path)
+        #expect(
+            reopened.authenticate(token: issued.token) == Principal(tokenID: issued.id, role: .device, device: device))
+    }
+
+    @Test func aDeviceTokenNeedsItsDeviceAndOnlyDeviceTokensHaveOne() throws {
+        let store = try TokenStore(path: path)
+        #expect(throws: TokenError.self) { try store.create(role: .device, label: "x") }
+        #expect(throws: TokenError.self) {
+            try store.create(role: .staff, label: "x", device: try DeviceID(validating: "mirror-1"))
+        }
+    }
+
+    @Test func aStateDirectoryFromBeforeDeviceTokensGetsTheColumnAndKeepsItsTokens() throws {
+        do {
+            let old = try SQLiteConnection(path: path)
+            try old.execute(
+                """
+                CREATE TABLE tokens(id TEXT PRIMARY KEY, role TEXT NOT NULL, hash BLOB NOT NULL, label TEXT NOT NULL,
+                    created_ms INTEGER NOT NULL);
+                INSERT INTO tokens VALUES('0000abcd', 'staff', x'00', 'old', 0);
+                """)
+        }
+        let store = try TokenStore(path: path)
+        #expect(store.count == 1)
+        let issued = try store.create(role: .device, label: "new", device: try DeviceID(validating: "kiosk-1"))
+        #expect(store.authenticate(token: issued.token)?.device?.rawValue == "kiosk-1")
     }
 
     @Test func wrongSecretOrMalformedTokenIsRefused() throws {
