@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
 
-.PHONY: run test deps media build build-tests build-release unit integration vm lint bench format clean
+.PHONY: run test deps media build build-tests build-release unit integration vm lint bench bench-decode format clean
 
 run: deps media build
 	$(BIN) run
@@ -51,5 +51,10 @@ format:
 bench: deps media build-release
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
 
+# Decoding: storehub vs zbarimg vs zxing-cpp on a generated corpus (.cache/decode-corpus, made on first run),
+# the strategy ablation, live video CPU at 30 fps, and RSS over 100,000 QR decodes. See docs/decoding.md.
+bench-decode: deps build-release
+	$(PYTHON) scripts/bench/decode_bench.py --binary $(RELEASE_BIN) --ablation
+
 clean:
-	rm -rf .build .venv Assets/demo/media test-artifacts
+	rm -rf .build .venv .cache/decode-corpus Assets/demo/media test-artifacts

@@ -5,14 +5,21 @@ import Foundation
 import HubCore
 import Logging
 
-/// One kiosk: camera → zbar → duplicate filter → scan events in the log, under its own supervision.
+/// One kiosk: camera → motion gate → zbar and decode strategies → duplicate filter → classes and GS1 →
+/// scan events in the log, under its own supervision.
 ///
 /// The pipeline never talks to a socket: it appends to the log, and the bus delivers from there. When the
 /// camera fails it reports offline with the reason and reopens it with backoff until the hub stops.
+///
+/// Keeping up with live video: frames where nothing moved are skipped (`MotionGate`), and after a frame was
+/// decoded the pipeline lets frames pass undecoded until the decoder's average use is back under
+/// `maxCpuShare` of one core. The source always hands over its newest frame, so nothing queues up.
 struct KioskPipeline: Sendable {
     let descriptor: DeviceDescriptor
     let source: any FrameSource
     let symbologies: [Symbology]
+    var strategies: [DecodeStrategy] = DecodeStrategy.recommended
+    var classifier = ScanClassifier()
     let hubID: String
     let log: EventLog
     let registry: DeviceRegistry
@@ -23,13 +30,16 @@ struct KioskPipeline: Sendable {
     func run() async {
         var health = Health()
         var backoff = Backoff()
+        // Lives across reconnects: once-per-session means once per hub run.
+        var filter = DuplicateFilter(
+            scope: descriptor.decoder.oncePerSession ? .session : .window(descriptor.decoder.duplicateWindowSeconds))
         while !Task.isCancelled {
             await report(.starting, "opening \(source.description)", &health)
             do {
                 try await source.open()
                 await report(.online, "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))", &health)
                 backoff.reset()
-                try await decodeFrames(&health)
+                try await decodeFrames(&health, &filter)
                 if Task.isCancelled { break }
                 await report(.offline, "the camera stream ended", &health)
             } catch is CancellationError {
@@ -55,21 +65,26 @@ struct KioskPipeline: Sendable {
         await report(.offline, "hub stopping", &health)
     }
 
-    private func decodeFrames(_ health: inout Health) async throws {
-        let scanner = try BarcodeScanner(symbologies: symbologies)
-        var filter = DuplicateFilter(window: descriptor.decoder.duplicateWindowSeconds)
+    private func decodeFrames(_ health: inout Health, _ filter: inout DuplicateFilter) async throws {
+        let settings = descriptor.decoder
+        let decoder = LiveDecoder(
+            reader: try BarcodeReader(symbologies: symbologies, strategies: strategies),
+            skipStillFrames: settings.skipStillFrames, maxCpuShare: settings.maxCpuShare)
+        let started = ContinuousClock.now
         var lastCounters = ContinuousClock.now
         var lastHealth = ContinuousClock.now
         while !Task.isCancelled {
             guard let frame = try await source.next() else { return }
-            let symbols = try scanner.scan(frame)
             health.processed += 1
+            guard let symbols = try decoder.process(frame, at: ContinuousClock.now - started) else {
+                await keepStatusFresh(&health, &lastHealth, &lastCounters)
+                continue
+            }
             var drafts: [EventDraft] = []
             var scans: [ScanData] = []
             for symbol in symbols where filter.admit(symbol, at: frame.captureTime) {
-                let scan = ScanData(
-                    device: descriptor.id, symbology: symbol.symbology.rawValue, text: symbol.text, bytes: symbol.bytes,
-                    gtin: symbol.gtin, polygon: symbol.polygon, quality: symbol.quality, frameTime: frame.captureTime)
+                let scan = Self.scanData(
+                    symbol, device: descriptor.id, frameTime: frame.captureTime, classifier: classifier)
                 let event = CloudEvent(
                     source: "storehub://\(hubID)/\(descriptor.id)", type: EventType.scan,
                     subject: Topic.scan(descriptor.id), data: try JSONValue.encoding(scan))
@@ -83,15 +98,42 @@ struct KioskPipeline: Sendable {
                     logger.debug("device \(descriptor.id) scanned \(scan.symbology) (sequence \(event.sequence))")
                 }
             }
-            let now = ContinuousClock.now
-            if now - lastHealth >= healthInterval {
-                lastHealth = now
-                await report(health.state, health.reason, &health)
-            } else if now - lastCounters > .seconds(1) {
-                lastCounters = now
-                let status = health.status(of: descriptor, counters: source.counters)
-                registry.update(status)
+            await keepStatusFresh(&health, &lastHealth, &lastCounters)
+        }
+    }
+
+    /// The scan event data for a decoded symbol: class, and GS1 elements for GS1 symbols.
+    static func scanData(_ symbol: DecodedSymbol, device: DeviceID, frameTime: Date, classifier: ScanClassifier)
+        -> ScanData
+    {
+        var gs1: [GS1Element]?
+        var gs1Error: String?
+        if symbol.isGS1 {
+            do {
+                gs1 = try GS1.parse(symbol.bytes)
+            } catch {
+                gs1Error = error.description
             }
+        }
+        return ScanData(
+            device: device, symbology: symbol.symbology.rawValue, text: symbol.text, bytes: symbol.bytes,
+            gtin: symbol.gtin, polygon: symbol.polygon, quality: symbol.quality, frameTime: frameTime,
+            payloadClass: classifier.classify(symbol), gs1: gs1, gs1Error: gs1Error, strategy: symbol.strategy.rawValue)
+    }
+
+    /// The 30-second status beat and the registry's per-second counters.
+    private func keepStatusFresh(
+        _ health: inout Health, _ lastHealth: inout ContinuousClock.Instant,
+        _ lastCounters: inout ContinuousClock.Instant
+    ) async {
+        let now = ContinuousClock.now
+        if now - lastHealth >= healthInterval {
+            lastHealth = now
+            await report(health.state, health.reason, &health)
+        } else if now - lastCounters > .seconds(1) {
+            lastCounters = now
+            let status = health.status(of: descriptor, counters: source.counters)
+            registry.update(status)
         }
     }
 

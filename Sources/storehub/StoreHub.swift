@@ -10,6 +10,7 @@ struct StoreHubCommand: AsyncParsableCommand {
         version: StoreHubVersion.current,
         subcommands: [
             RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, BenchLogCommand.self,
+            BenchLiveCommand.self, BenchDecodeMemoryCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

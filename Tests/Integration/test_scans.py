@@ -44,6 +44,18 @@ def scan_problems(event, codes):
             problems.append(f"gtin {data.get('gtin')!r} for upca {text!r}")
     else:
         problems.append(f"{symbology} {text!r} is not a code of {device} in the manifest")
+    # The demo descriptors' decoder.classes: pickup codes and retail codes are classified, the rest not.
+    if str(text).startswith("PICKUP:ORD-"):
+        expected_class = "pickup-order"
+    elif symbology in ("ean13", "ean8", "upca", "upce"):
+        expected_class = "product"
+    else:
+        expected_class = None
+    if data.get("class") != expected_class:
+        problems.append(f"class {data.get('class')!r} for {symbology} {text!r}, expected {expected_class!r}")
+    if data.get("strategy") not in ("plain", "inverted", "stretched", "sharpened", "upscaled", "rotated",
+                                  "binarized", "rectified"):
+        problems.append(f"strategy {data.get('strategy')!r}")
     return problems
 
 
