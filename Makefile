@@ -8,7 +8,7 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners soak format clean
+	bench bench-capture bench-scanners bench-decode soak format clean
 
 run: deps media build
 	$(BIN) run
@@ -92,5 +92,10 @@ bench-capture: build-release
 		--log test-artifacts/vm-camera-bench.log
 	@grep '^BENCH' test-artifacts/vm-camera-bench.log
 
+# Decoding: storehub vs zbarimg vs zxing-cpp on a generated corpus (.cache/decode-corpus, made on first run),
+# the strategy ablation, live video CPU at 30 fps, and RSS over 100,000 QR decodes. See docs/decoding.md.
+bench-decode: deps build-release
+	$(PYTHON) scripts/bench/decode_bench.py --binary $(RELEASE_BIN) --ablation
+
 clean:
-	rm -rf .build .venv Assets/demo/media test-artifacts
+	rm -rf .build .venv .cache/decode-corpus Assets/demo/media test-artifacts

@@ -29,11 +29,12 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg"),
         .systemLibrary(name: "CXKBCommon", path: "Sources/CXKBCommon", pkgConfig: "xkbcommon"),
         .systemLibrary(name: "CLinuxInput", path: "Sources/CLinuxInput"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
 
         .target(name: "HubCore", swiftSettings: swiftSettings),
         .target(
             name: "Capture",
-            dependencies: ["HubCore", "CTurboJPEG", "CV4L2"],
+            dependencies: ["HubCore", "CTurboJPEG", "CPNG", "CV4L2"],
             swiftSettings: swiftSettings
         ),
         .target(name: "Barcode", dependencies: ["HubCore", "CZBar"], swiftSettings: swiftSettings),
@@ -98,7 +99,8 @@ let package = Package(
         .testTarget(
             name: "CaptureTests", dependencies: ["Capture", "HubCore", "CTurboJPEG"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], swiftSettings: swiftSettings),
+            name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),

@@ -13,14 +13,23 @@ public struct DecodedSymbol: Sendable, Equatable {
     /// Corners in frame pixels.
     public var polygon: [[Int]]
     public var quality: Int
+    /// The symbol starts with FNC1 (GS1-128, GS1 QR): its payload is a GS1 element string.
+    public var isGS1: Bool
+    /// The decode strategy that found it (`plain` when zbar read the frame as it is).
+    public var strategy: DecodeStrategy
 
-    public init(symbology: Symbology, bytes: [UInt8], text: String, gtin: String?, polygon: [[Int]], quality: Int) {
+    public init(
+        symbology: Symbology, bytes: [UInt8], text: String, gtin: String?, polygon: [[Int]], quality: Int,
+        isGS1: Bool = false, strategy: DecodeStrategy = .plain
+    ) {
         self.symbology = symbology
         self.bytes = bytes
         self.text = text
         self.gtin = gtin
         self.polygon = polygon
         self.quality = quality
+        self.isGS1 = isGS1
+        self.strategy = strategy
     }
 }
 
@@ -95,6 +104,17 @@ public final class BarcodeScanner {
         return collect()
     }
 
+    /// Decodes every enabled symbol in a packed grey image; polygons are in the image's pixels.
+    public func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
+        try recycleIfDue()
+        let count = image.pixels.withUnsafeBytes { pixels in
+            scanPlane(pixels.baseAddress!, width: image.width, height: image.height)
+        }
+        guard count >= 0 else { throw BarcodeError("zbar failed on a \(image.width)x\(image.height) image") }
+        guard count > 0 else { return [] }
+        return collect()
+    }
+
     private func scanPlane(_ pixels: UnsafeRawPointer, width: Int, height: Int) -> Int32 {
         zbar_image_set_size(image, UInt32(width), UInt32(height))
         // zbar borrows the plane; no cleanup handler, the frame keeps owning it.
@@ -115,7 +135,7 @@ public final class BarcodeScanner {
                 zbar_symbol_get_data(current).map { pointer in
                     Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length))
                 } ?? []
-            let text = Payload.text(bytes)
+            let text = Payload.text(bytes, symbology: symbology)
             var gtin: String?
             if [.ean13, .ean8, .upca, .upce].contains(symbology) {
                 gtin = Payload.gtin13(symbology: symbology, digits: text)
@@ -131,7 +151,8 @@ public final class BarcodeScanner {
             symbols.append(
                 DecodedSymbol(
                     symbology: symbology, bytes: bytes, text: text, gtin: gtin, polygon: Self.outline(points),
-                    quality: Int(zbar_symbol_get_quality(current))))
+                    quality: Int(zbar_symbol_get_quality(current)),
+                    isGS1: zbar_symbol_get_modifiers(current) & (1 << ZBAR_MOD_GS1.rawValue) != 0))
         }
         return symbols
     }

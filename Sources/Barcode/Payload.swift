@@ -1,9 +1,45 @@
+import Foundation
+
 /// Turns decoded bytes into text and retail numbers.
 public enum Payload {
     /// UTF-8 when the bytes are valid UTF-8, else ISO-8859-1 (every byte is a code point), never mojibake.
-    public static func text(_ bytes: [UInt8]) -> String {
+    ///
+    /// QR codes are the exception: zbar hands over Kanji-mode segments as Shift-JIS bytes, so QR bytes that are
+    /// not UTF-8 but are plausible Shift-JIS (see `looksLikeShiftJIS`) are decoded as Shift-JIS.
+    public static func text(_ bytes: [UInt8], symbology: Symbology? = nil) -> String {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
+        if symbology == .qr, looksLikeShiftJIS(bytes), let text = String(bytes: bytes, encoding: .shiftJIS) {
+            return text
+        }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+
+    /// Whether the bytes read as Shift-JIS text of the kind a QR Kanji segment holds, and not as ISO-8859-1 text.
+    ///
+    /// Every byte is printable ASCII or part of a double-byte character in the QR Kanji ranges (first byte
+    /// 0x81–0x9F or 0xE0–0xEB, second byte 0x40–0xFC except 0x7F), and at least one first byte is 0x81–0x9F:
+    /// those are control characters in ISO-8859-1, so no Latin text has them, while kana, punctuation and the
+    /// common kanji all start there. A Latin-1 word such as "Désirée" (0xE9 then a letter) stays Latin-1.
+    public static func looksLikeShiftJIS(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        var sawControlLead = false
+        var sawDoubleByte = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x09 || byte == 0x0A || byte == 0x0D || (0x20...0x7E).contains(byte) {
+                index += 1
+                continue
+            }
+            guard (0x81...0x9F).contains(byte) || (0xE0...0xEB).contains(byte), index + 1 < bytes.count else {
+                return false
+            }
+            let trail = bytes[index + 1]
+            guard (0x40...0xFC).contains(trail), trail != 0x7F else { return false }
+            sawDoubleByte = true
+            if byte <= 0x9F { sawControlLead = true }
+            index += 2
+        }
+        return sawDoubleByte && sawControlLead
     }
 
     /// Whether the last digit of `digits` is the GS1 check digit of the others.

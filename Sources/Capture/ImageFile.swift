@@ -1,8 +1,9 @@
+import CPNG
 import CTurboJPEG
 import Foundation
 import HubCore
 
-/// Decodes still images (JPEG, binary PGM) into grey frames for replay and `storehub decode`.
+/// Decodes still images (PNG, JPEG, binary PGM) into grey frames for replay and `storehub decode`.
 public enum ImageFile {
     /// Decodes the file's luma into a new buffer. Errors name the file and what is wrong with it.
     public static func loadGrey(_ url: URL) throws(CaptureError) -> Frame {
@@ -15,7 +16,8 @@ public enum ImageFile {
         let bytes = [UInt8](data)
         if bytes.starts(with: [0xFF, 0xD8]) { return try JPEG.decodeGrey(bytes, name: url.path) }
         if bytes.starts(with: [UInt8(ascii: "P"), UInt8(ascii: "5")]) { return try PGM.decode(bytes, name: url.path) }
-        throw CaptureError("\(url.path): not a JPEG or binary PGM image", isTransient: false)
+        if bytes.starts(with: PNG.signature) { return try PNG.decodeGrey(bytes, name: url.path) }
+        throw CaptureError("\(url.path): not a PNG, JPEG or binary PGM image", isTransient: false)
     }
 }
 
@@ -54,6 +56,45 @@ public enum JPEG {
         return Frame(
             format: .grey, width: Int(width), height: Int(height), bytesPerRow: stride, captureTime: Date(), index: 0,
             buffer: buffer)
+    }
+}
+
+/// PNG decoding with libpng's simplified API; colour and alpha are reduced to grey.
+public enum PNG {
+    static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    /// Larger images are refused rather than allocated (a damaged header can claim gigapixels).
+    static let maxPixels = 64 * 1024 * 1024
+
+    /// Decodes a PNG to 8-bit grey.
+    public static func decodeGrey(_ png: [UInt8], name: String) throws(CaptureError) -> Frame {
+        // libpng reads the memory until the image is finished, so both steps run inside one borrow of it.
+        let result: Result<Frame, CaptureError> = png.withUnsafeBytes { raw in
+            var image = png_image()
+            defer { png_image_free(&image) }
+            guard storehub_png_begin_grey(&image, raw.baseAddress, raw.count) != 0 else {
+                return .failure(CaptureError("\(name): not a readable PNG (\(message(image)))", isTransient: false))
+            }
+            let width = Int(image.width)
+            let height = Int(image.height)
+            guard width > 0, height > 0, width * height <= maxPixels else {
+                return .failure(
+                    CaptureError("\(name): PNG of \(width)x\(height) pixels is too large", isTransient: false))
+            }
+            let buffer = FrameBuffer(capacity: width * height)
+            guard storehub_png_finish(&image, buffer.bytes.baseAddress, Int32(width)) != 0 else {
+                return .failure(CaptureError("\(name): PNG data is damaged (\(message(image)))", isTransient: false))
+            }
+            return .success(
+                Frame(
+                    format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,
+                    buffer: buffer))
+        }
+        return try result.get()
+    }
+
+    private static func message(_ image: png_image) -> String {
+        var copy = image.message
+        return withUnsafeBytes(of: &copy) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }
 

@@ -75,6 +75,30 @@ public struct Hub: Sendable {
             throw ConfigError(
                 file: descriptor.file, keyPath: "decoder.symbologies[\(index)]", problem: error.description)
         }
+        var strategies = DecodeStrategy.recommended
+        if let names = descriptor.decoder.strategies {
+            strategies = []
+            for (index, name) in names.enumerated() {
+                do {
+                    strategies += try DecodeStrategy.parse([name])
+                } catch {
+                    throw ConfigError(
+                        file: descriptor.file, keyPath: "decoder.strategies[\(index)]", problem: error.message)
+                }
+            }
+        }
+        var rules: [ScanClassifier.Rule] = []
+        for (index, payloadClass) in descriptor.decoder.classes.enumerated() {
+            do {
+                rules.append(
+                    try ScanClassifier.Rule(
+                        name: payloadClass.name, pattern: payloadClass.pattern, symbologies: payloadClass.symbologies))
+            } catch {
+                let field = error.field.isEmpty ? "" : ".\(error.field)"
+                throw ConfigError(
+                    file: descriptor.file, keyPath: "decoder.classes[\(index)]\(field)", problem: error.message)
+            }
+        }
         let source: any FrameSource
         switch descriptor.camera {
         case .replay(let path, let fps, let loops, let hold)?:
@@ -88,7 +112,9 @@ public struct Hub: Sendable {
         case nil:
             throw ConfigError(file: descriptor.file, keyPath: "camera", problem: "a kiosk needs a camera")
         }
-        return KioskPipeline(reporter: reporter, source: source, symbologies: symbologies)
+        return KioskPipeline(
+            reporter: reporter, source: source, symbologies: symbologies, strategies: strategies,
+            classifier: ScanClassifier(rules: rules))
     }
 
     private static func scannerPipeline(_ descriptor: DeviceDescriptor, _ reporter: DeviceReporter) throws

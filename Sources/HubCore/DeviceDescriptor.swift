@@ -31,19 +31,89 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         public var symbologies: [String]
         /// The same payload from the same device within this many seconds counts once.
         public var duplicateWindowSeconds: Double
+        /// A payload counts once per hub run on this device (instead of once per window).
+        public var oncePerSession: Bool
+        /// Decode strategy names tried when zbar alone reads nothing; nil means the recommended set.
+        public var strategies: [String]?
+        /// Skip frames in which nothing moved.
+        public var skipStillFrames: Bool
+        /// The share of one CPU core the decoder may use on average (0.05...1).
+        public var maxCpuShare: Double
+        /// Payload classes, first match wins: carried in scan events as `class`.
+        public var classes: [PayloadClass]
 
-        public init(symbologies: [String] = ["qr", "ean13"], duplicateWindowSeconds: Double = 3) {
-            self.symbologies = symbologies
-            self.duplicateWindowSeconds = duplicateWindowSeconds
+        /// A named payload class: a regular expression searched in the text, symbologies, or both.
+        public struct PayloadClass: Sendable, Decodable, Equatable {
+            public var name: String
+            public var pattern: String?
+            public var symbologies: [String]?
+
+            public init(name: String, pattern: String? = nil, symbologies: [String]? = nil) {
+                self.name = name
+                self.pattern = pattern
+                self.symbologies = symbologies
+            }
+
+            enum CodingKeys: String, CodingKey, CaseIterable { case name, pattern, symbologies }
+
+            public init(from decoder: any Decoder) throws {
+                try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                name = try c.decode(String.self, forKey: .name)
+                pattern = try c.decodeIfPresent(String.self, forKey: .pattern)
+                symbologies = try c.decodeIfPresent([String].self, forKey: .symbologies)
+                guard !name.isEmpty else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .name, in: c, debugDescription: "expected a non-empty class name")
+                }
+                guard pattern != nil || symbologies != nil else {
+                    throw DecodingError.dataCorrupted(
+                        .init(
+                            codingPath: c.codingPath, debugDescription: "a class needs a pattern, symbologies or both"))
+                }
+                if let pattern {
+                    do {
+                        _ = try NSRegularExpression(pattern: pattern)
+                    } catch {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .pattern, in: c, debugDescription: "'\(pattern)' is not a valid regular expression")
+                    }
+                }
+                if let symbologies, symbologies.isEmpty {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .symbologies, in: c, debugDescription: "expected at least one symbology")
+                }
+            }
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case symbologies, duplicateWindowSeconds }
+        public init(
+            symbologies: [String] = ["qr", "ean13"], duplicateWindowSeconds: Double = 3, oncePerSession: Bool = false,
+            strategies: [String]? = nil, skipStillFrames: Bool = true, maxCpuShare: Double = 0.5,
+            classes: [PayloadClass] = []
+        ) {
+            self.symbologies = symbologies
+            self.duplicateWindowSeconds = duplicateWindowSeconds
+            self.oncePerSession = oncePerSession
+            self.strategies = strategies
+            self.skipStillFrames = skipStillFrames
+            self.maxCpuShare = maxCpuShare
+            self.classes = classes
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case symbologies, duplicateWindowSeconds, oncePerSession, strategies, skipStillFrames, maxCpuShare, classes
+        }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             symbologies = try c.decodeIfPresent([String].self, forKey: .symbologies) ?? ["qr", "ean13"]
             duplicateWindowSeconds = try c.decodeIfPresent(Double.self, forKey: .duplicateWindowSeconds) ?? 3
+            oncePerSession = try c.decodeIfPresent(Bool.self, forKey: .oncePerSession) ?? false
+            strategies = try c.decodeIfPresent([String].self, forKey: .strategies)
+            skipStillFrames = try c.decodeIfPresent(Bool.self, forKey: .skipStillFrames) ?? true
+            maxCpuShare = try c.decodeIfPresent(Double.self, forKey: .maxCpuShare) ?? 0.5
+            classes = try c.decodeIfPresent([PayloadClass].self, forKey: .classes) ?? []
             guard !symbologies.isEmpty else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .symbologies, in: c, debugDescription: "expected at least one symbology")
@@ -52,7 +122,31 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
                 throw DecodingError.dataCorruptedError(
                     forKey: .duplicateWindowSeconds, in: c, debugDescription: "expected zero or more seconds")
             }
+            guard (0.05...1).contains(maxCpuShare) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .maxCpuShare, in: c, debugDescription: "expected a share of one core from 0.05 to 1")
+            }
+            var names = Set<String>()
+            for (index, payloadClass) in classes.enumerated() where !names.insert(payloadClass.name).inserted {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: c.codingPath + [CodingKeys.classes, IndexKey(index), IndexKey.name],
+                        debugDescription: "class name '\(payloadClass.name)' is used twice"))
+            }
         }
+    }
+
+    /// A coding key for an array index or a nested name in error key paths.
+    struct IndexKey: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(_ index: Int) {
+            stringValue = "\(index)"
+            intValue = index
+        }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init(intValue: Int) { self.init(intValue) }
+        static let name = IndexKey(stringValue: "name")
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, scanner, decoder }

@@ -76,10 +76,19 @@ public struct ScanData: Sendable, Codable, Equatable {
     public var quality: Int
     /// ISO 8601; when the frame was captured (scanners: when the scan ended).
     public var frameTime: String
+    /// The payload class from the device's `decoder.classes` (JSON key `class`), when one matched.
+    public var payloadClass: String?
+    /// GS1 element strings (GS1-128, GS1 QR): the application identifiers and values, in symbol order.
+    public var gs1: [GS1Element]?
+    /// Why a GS1 symbol's element string could not be parsed (the scan is published all the same).
+    public var gs1Error: String?
+    /// How the decoder found it: `plain`, or the decode strategy that was needed (`inverted`, `rotated`, ...).
+    public var strategy: String?
 
     public init(
         device: DeviceID, symbology: String, text: String, bytes: [UInt8], gtin: String?, polygon: [[Int]],
-        quality: Int, frameTime: Date
+        quality: Int, frameTime: Date, payloadClass: String? = nil, gs1: [GS1Element]? = nil, gs1Error: String? = nil,
+        strategy: String? = nil
     ) {
         self.device = device
         self.symbology = symbology
@@ -89,6 +98,28 @@ public struct ScanData: Sendable, Codable, Equatable {
         self.polygon = polygon
         self.quality = quality
         self.frameTime = Timestamp.iso8601(frameTime)
+        self.payloadClass = payloadClass
+        self.gs1 = gs1
+        self.gs1Error = gs1Error
+        self.strategy = strategy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case device, symbology, text, bytes, gtin, polygon, quality, frameTime, gs1, gs1Error, strategy
+        case payloadClass = "class"
+    }
+}
+
+/// One GS1 application identifier and its value, e.g. `01` and a GTIN-14.
+public struct GS1Element: Sendable, Equatable, Codable {
+    /// The application identifier, 2 to 4 digits.
+    public var ai: String
+    /// Its value as encoded.
+    public var value: String
+
+    public init(ai: String, value: String) {
+        self.ai = ai
+        self.value = value
     }
 }
 

@@ -6,19 +6,40 @@ import HubCore
 
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "decode", abstract: "Decode barcodes in image files (JPEG, PGM); one JSON object per image.")
+        commandName: "decode",
+        abstract: "Decode barcodes in image files (PNG, JPEG, PGM) with the kiosk pipeline's decoder.",
+        discussion: """
+            Prints one JSON object per image: file, symbols (symbology, text, bytes as base64, quality, polygon, \
+            strategy, and gtin or gs1 where they apply), loadMs (reading and decoding the image file) and decodeMs \
+            (finding the codes), both measured inside the process.
+            """)
 
     @Option(name: .long, help: "Comma-separated symbologies.")
     var symbologies: String = "qr,ean13,ean8,upca,upce,code128"
+
+    @Option(
+        name: .long,
+        help: "Comma-separated decode strategies tried when zbar alone reads nothing, 'none', or 'recommended'.")
+    var strategies: String = "recommended"
+
+    @Flag(name: .long, help: "Read only the regions the detector finds, never the whole image.")
+    var regionsOnly = false
 
     @Argument(help: "Image files.")
     var files: [String]
 
     func run() throws {
         let names = symbologies.split(separator: ",").map(String.init)
-        let scanner: BarcodeScanner
+        let reader: BarcodeReader
         do {
-            scanner = try BarcodeScanner(symbologies: try Symbology.parse(names))
+            let chosen: [DecodeStrategy]
+            switch strategies {
+            case "recommended": chosen = DecodeStrategy.recommended
+            case "none", "": chosen = []
+            default: chosen = try DecodeStrategy.parse(strategies.split(separator: ",").map(String.init))
+            }
+            reader = try BarcodeReader(
+                symbologies: try Symbology.parse(names), strategies: chosen, regionsOnly: regionsOnly)
         } catch {
             printError("\(error)")
             throw ExitCode(64)
@@ -29,19 +50,14 @@ struct DecodeCommand: ParsableCommand {
         for file in files {
             var object: [String: JSONValue] = ["file": .string(file)]
             do {
+                let loadStart = ContinuousClock.now
                 let frame = try ImageFile.loadGrey(URL(fileURLWithPath: file))
-                let symbols = try scanner.scan(frame)
-                object["symbols"] = .array(
-                    symbols.map { symbol in
-                        var row: [String: JSONValue] = [
-                            "symbology": .string(symbol.symbology.rawValue), "text": .string(symbol.text),
-                            "bytes": .string(Data(symbol.bytes).base64EncodedString()),
-                            "quality": .int(Int64(symbol.quality)),
-                            "polygon": .array(symbol.polygon.map { .array($0.map { .int(Int64($0)) }) }),
-                        ]
-                        if let gtin = symbol.gtin { row["gtin"] = .string(gtin) }
-                        return .object(row)
-                    })
+                let decodeStart = ContinuousClock.now
+                let symbols = try reader.read(frame)
+                let end = ContinuousClock.now
+                object["loadMs"] = .double(Self.milliseconds(decodeStart - loadStart))
+                object["decodeMs"] = .double(Self.milliseconds(end - decodeStart))
+                object["symbols"] = .array(symbols.map(Self.json))
             } catch {
                 object["error"] = .string("\(error)")
                 failed = true
@@ -49,5 +65,37 @@ struct DecodeCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
         }
         if failed { throw ExitCode(65) }
+    }
+
+    static func json(_ symbol: DecodedSymbol) -> JSONValue {
+        var row: [String: JSONValue] = [
+            "symbology": .string(symbol.symbology.rawValue), "text": .string(symbol.text),
+            "bytes": .string(Data(symbol.bytes).base64EncodedString()),
+            "quality": .int(Int64(symbol.quality)),
+            "polygon": .array(symbol.polygon.map { .array($0.map { .int(Int64($0)) }) }),
+            "strategy": .string(symbol.strategy.rawValue),
+        ]
+        if let gtin = symbol.gtin { row["gtin"] = .string(gtin) }
+        if symbol.isGS1 {
+            do {
+                row["gs1"] = .array(
+                    try GS1.parse(symbol.bytes).map { .object(["ai": .string($0.ai), "value": .string($0.value)]) })
+            } catch {
+                row["gs1Error"] = .string(error.description)
+            }
+        }
+        return .object(row)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return (Double(seconds) * 1000 + Double(attoseconds) / 1e15).rounded(toPlaces: 3)
+    }
+}
+
+extension Double {
+    fileprivate func rounded(toPlaces places: Int) -> Double {
+        let scale = pow(10, Double(places))
+        return (self * scale).rounded() / scale
     }
 }

@@ -10,8 +10,8 @@ struct StoreHubCommand: AsyncParsableCommand {
         version: StoreHubVersion.current,
         subcommands: [
             RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, TailCommand.self,
-            DoctorCommand.self,
-            BenchLogCommand.self, BenchCaptureCommand.self,
+            DoctorCommand.self, BenchLogCommand.self, BenchCaptureCommand.self, BenchLiveCommand.self,
+            BenchDecodeMemoryCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

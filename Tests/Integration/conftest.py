@@ -478,6 +478,18 @@ def scan_problems(event, codes):
         raw = None
     if raw != str(text).encode("utf-8"):
         problems.append(f"bytes {raw!r} are not the UTF-8 of text {text!r}")
+    # The demo descriptors' decoder.classes: pickup codes and retail codes are classified, the rest not.
+    if str(text).startswith("PICKUP:ORD-"):
+        expected_class = "pickup-order"
+    elif symbology in ("ean13", "ean8", "upca", "upce"):
+        expected_class = "product"
+    else:
+        expected_class = None
+    if data.get("class") != expected_class:
+        problems.append(f"class {data.get('class')!r} for {symbology} {text!r}, expected {expected_class!r}")
+    if data.get("strategy") not in ("plain", "inverted", "stretched", "sharpened", "upscaled", "rotated",
+                                  "binarized", "rectified"):
+        problems.append(f"strategy {data.get('strategy')!r}")
     if (symbology, text) in codes[device]:
         if symbology in ("ean13", "ean8", "upca", "upce") and data.get("gtin") != text.zfill(13):
             problems.append(f"gtin {data.get('gtin')!r} for {symbology} {text!r}")

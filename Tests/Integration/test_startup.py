@@ -49,6 +49,13 @@ def kiosk_descriptor():
 DEVICE_MISTAKES = {
     "device-fps-is-a-string": ("camera", "fps", "8", "camera.fps", "expected"),
     "unknown-device-key": ("decoder", "duplicateWindowSecs", 1, "decoder.duplicateWindowSecs", "unknown key"),
+    "bad-class-pattern": ("decoder", "classes", [{"name": "pickup", "pattern": "^PU-[0-9"}],
+                          "decoder.classes[0].pattern", "not a valid regular expression"),
+    "unknown-class-symbology": ("decoder", "classes", [{"name": "p", "symbologies": ["qr", "aztec"]}],
+                                "decoder.classes[0].symbologies[1]", "unknown symbology 'aztec'"),
+    "unknown-strategy": ("decoder", "strategies", ["inverted", "sharpen"], "decoder.strategies[1]",
+                         "unknown decode strategy 'sharpen'"),
+    "cpu-share-out-of-range": ("decoder", "maxCpuShare", 2, "decoder.maxCpuShare", "share of one core"),
 }
 
 

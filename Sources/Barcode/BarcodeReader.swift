@@ -1,0 +1,175 @@
+import Foundation
+import HubCore
+
+/// A way of preparing an image before zbar reads it, tried when zbar alone finds nothing in a region.
+public enum DecodeStrategy: String, Sendable, CaseIterable, Codable {
+    /// zbar on the frame as it is.
+    case plain
+    /// Light on dark printed codes (zbar reads only dark on light).
+    case inverted
+    /// Contrast stretched: faint prints, low light.
+    case stretched
+    /// Unsharp mask: out-of-focus and motion-blurred codes.
+    case sharpened
+    /// Adaptive threshold: glare and uneven light.
+    case binarized
+    /// A 2D code seen at an angle mapped back onto a square (perspective).
+    case rectified
+    /// Enlarged 2–3x: codes with modules of about two pixels.
+    case upscaled
+    /// Turned so 1D bars stand upright: steep 1D angles, which zbar's horizontal and vertical scan lines miss.
+    case rotated
+
+    /// The strategies that pay on the decode corpus (docs/decoding.md), in the order they are tried.
+    public static let recommended: [DecodeStrategy] = [
+        .inverted, .stretched, .sharpened, .upscaled, .rotated, .binarized, .rectified,
+    ]
+
+    /// Parses configured names; the error lists the known ones.
+    public static func parse(_ names: [String]) throws(BarcodeError) -> [DecodeStrategy] {
+        try names.map { name throws(BarcodeError) in
+            guard let strategy = DecodeStrategy(rawValue: name), strategy != .plain else {
+                let known = allCases.filter { $0 != .plain }.map(\.rawValue).joined(separator: ", ")
+                throw BarcodeError("unknown decode strategy '\(name)' (known: \(known))")
+            }
+            return strategy
+        }
+    }
+}
+
+/// zbar plus the decode strategies, for one pipeline (not thread-safe).
+///
+/// zbar reads the whole frame first. When strategies are enabled, a cheap detector (`RegionFinder`) then
+/// looks for code-like regions that zbar left unread, and each such region is cropped and tried with the
+/// strategies in order until one reads it. With `regionsOnly` zbar never reads the whole frame, only the
+/// detected regions: frames without anything code-like cost only the detector.
+public final class BarcodeReader {
+    /// zbar, shared by the plain pass and the strategies.
+    public let scanner: BarcodeScanner
+    /// Tried in this order on each unread region.
+    public var strategies: [DecodeStrategy]
+    /// The detector of code-like regions.
+    public var finder = RegionFinder()
+    /// Read only detected regions, never the whole frame.
+    public var regionsOnly: Bool
+    /// Strategy attempts (zbar runs on a prepared crop) made so far, for measurements.
+    public private(set) var attempts = 0
+
+    public init(
+        symbologies: [Symbology], strategies: [DecodeStrategy] = DecodeStrategy.recommended, regionsOnly: Bool = false,
+        recycleInterval: Int = 500
+    ) throws(BarcodeError) {
+        scanner = try BarcodeScanner(symbologies: symbologies, recycleInterval: recycleInterval)
+        self.strategies = strategies.filter { $0 != .plain }
+        self.regionsOnly = regionsOnly
+    }
+
+    /// Every code found in the frame. Strategies stop being tried once `deadline` has passed.
+    public func read(_ frame: Frame, deadline: ContinuousClock.Instant? = nil) throws(BarcodeError) -> [DecodedSymbol] {
+        var found: [DecodedSymbol] = []
+        if !regionsOnly {
+            found = try scanner.scan(frame)
+            if strategies.isEmpty { return found }
+        }
+        let regions = finder.regions(in: frame).filter { region in
+            !found.contains { symbol in
+                Self.centre(of: symbol.polygon).map { region.rect.contains($0.0, $0.1) } ?? false
+            }
+        }
+        for region in regions {
+            if let deadline, ContinuousClock.now >= deadline { break }
+            let margin = max(16, min(region.rect.width, region.rect.height) / 4)
+            let crop = region.rect.expanded(by: margin).clamped(width: frame.width, height: frame.height)
+            let image = try LumaImage(frame: frame, region: crop)
+            let symbols = try read(image, region: region, deadline: deadline)
+            for var symbol in symbols {
+                symbol.polygon = symbol.polygon.map { [$0[0] + crop.x, $0[1] + crop.y] }
+                if !found.contains(where: { $0.symbology == symbol.symbology && $0.bytes == symbol.bytes }) {
+                    found.append(symbol)
+                }
+            }
+        }
+        return found
+    }
+
+    /// Tries plain (when only regions are read) and then each strategy on one cropped region.
+    private func read(_ image: LumaImage, region: CandidateRegion, deadline: ContinuousClock.Instant?)
+        throws(BarcodeError) -> [DecodedSymbol]
+    {
+        if regionsOnly {
+            let symbols = try scanner.scan(image)
+            if !symbols.isEmpty { return symbols }
+        }
+        for strategy in strategies {
+            if let deadline, ContinuousClock.now >= deadline { break }
+            guard let (prepared, map) = prepare(image, strategy, region) else { continue }
+            attempts += 1
+            let symbols = try scanner.scan(prepared)
+            if !symbols.isEmpty {
+                return symbols.map { symbol in
+                    var mapped = symbol
+                    mapped.strategy = strategy
+                    mapped.polygon = symbol.polygon.map { point in
+                        let (x, y) = map(Double(point[0]), Double(point[1]))
+                        return [
+                            max(0, min(image.width - 1, Int(x.rounded()))),
+                            max(0, min(image.height - 1, Int(y.rounded()))),
+                        ]
+                    }
+                    return mapped
+                }
+            }
+        }
+        return []
+    }
+
+    /// The prepared image and the map from its pixels back to the crop's; nil when the strategy does not apply.
+    func prepare(_ image: LumaImage, _ strategy: DecodeStrategy, _ region: CandidateRegion) -> (
+        LumaImage, (Double, Double) -> (Double, Double)
+    )? {
+        guard let (prepared, map) = preparedAffine(image, strategy, region) else {
+            guard strategy == .rectified, region.coherence < 0.5, let (square, homography) = image.rectified() else {
+                return nil
+            }
+            return (square, homography.apply)
+        }
+        return (prepared, map.apply)
+    }
+
+    private func preparedAffine(_ image: LumaImage, _ strategy: DecodeStrategy, _ region: CandidateRegion) -> (
+        LumaImage, AffineMap
+    )? {
+        let longSide = max(region.rect.width, region.rect.height)
+        switch strategy {
+        case .plain:
+            return (image, .identity)
+        case .inverted:
+            return (image.inverted(), .identity)
+        case .stretched:
+            return (image.smoothed().stretched(), .identity)
+        case .sharpened:
+            return (image.sharpened(), .identity)
+        case .binarized:
+            let window = max(15, min(image.width, image.height) / 6) | 1
+            return (image.binarized(window: window), .identity)
+        case .upscaled:
+            guard longSide <= 320 else { return nil }
+            let factor: Double = longSide <= 160 ? 3 : 2
+            return (image.stretched().scaled(by: factor), .scale(factor))
+        case .rotated:
+            // Bars across the dominant gradient; zbar reads them well when the gradient is near an axis.
+            guard region.coherence >= 0.5 else { return nil }
+            let offAxis = abs(region.angle.remainder(dividingBy: .pi / 2))
+            guard offAxis > 0.25 else { return nil }
+            let (rotated, map) = image.rotated(by: region.angle, fill: image.median)
+            return (rotated, map)
+        case .rectified:
+            return nil
+        }
+    }
+
+    private static func centre(of polygon: [[Int]]) -> (Int, Int)? {
+        guard !polygon.isEmpty else { return nil }
+        return (polygon.map { $0[0] }.reduce(0, +) / polygon.count, polygon.map { $0[1] }.reduce(0, +) / polygon.count)
+    }
+}
