@@ -68,6 +68,18 @@ public struct ScanClassifier: Sendable {
         rules.first { $0.matches(symbology, text) }?.name
     }
 
+    /// The class of a scan whose symbology is a name, as scanners report them (`gs1-128`, `unknown`, ...): a rule
+    /// with symbologies matches when one of them has that name.
+    public func classify(symbologyName: String, text: String) -> String? {
+        rules.first { rule in
+            if let symbologies = rule.symbologies, !symbologies.contains(where: { $0.rawValue == symbologyName }) {
+                return false
+            }
+            guard let pattern = rule.pattern else { return true }
+            return pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        }?.name
+    }
+
     /// The class of a decoded symbol.
     public func classify(_ symbol: DecodedSymbol) -> String? {
         classify(symbology: symbol.symbology, text: symbol.text)

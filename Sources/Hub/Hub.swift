@@ -87,18 +87,7 @@ public struct Hub: Sendable {
                 }
             }
         }
-        var rules: [ScanClassifier.Rule] = []
-        for (index, payloadClass) in descriptor.decoder.classes.enumerated() {
-            do {
-                rules.append(
-                    try ScanClassifier.Rule(
-                        name: payloadClass.name, pattern: payloadClass.pattern, symbologies: payloadClass.symbologies))
-            } catch {
-                let field = error.field.isEmpty ? "" : ".\(error.field)"
-                throw ConfigError(
-                    file: descriptor.file, keyPath: "decoder.classes[\(index)]\(field)", problem: error.message)
-            }
-        }
+        let rules = try classRules(descriptor)
         let source: any FrameSource
         switch descriptor.camera {
         case .replay(let path, let fps, let loops, let hold)?:
@@ -145,7 +134,25 @@ public struct Hub: Sendable {
         case .serial(let serial):
             source = SerialScanner.source(settings: settings, serial: serial)
         }
-        return ScannerPipeline(reporter: reporter, source: source)
+        return ScannerPipeline(
+            reporter: reporter, source: source, classifier: ScanClassifier(rules: try classRules(descriptor)))
+    }
+
+    /// The descriptor's `decoder.classes`, checked: a bad pattern or symbology names its key path.
+    private static func classRules(_ descriptor: DeviceDescriptor) throws -> [ScanClassifier.Rule] {
+        var rules: [ScanClassifier.Rule] = []
+        for (index, payloadClass) in descriptor.decoder.classes.enumerated() {
+            do {
+                rules.append(
+                    try ScanClassifier.Rule(
+                        name: payloadClass.name, pattern: payloadClass.pattern, symbologies: payloadClass.symbologies))
+            } catch {
+                let field = error.field.isEmpty ? "" : ".\(error.field)"
+                throw ConfigError(
+                    file: descriptor.file, keyPath: "decoder.classes[\(index)]\(field)", problem: error.message)
+            }
+        }
+        return rules
     }
 
     /// Runs until SIGTERM or SIGINT, then stops devices, closes clients and flushes the log.

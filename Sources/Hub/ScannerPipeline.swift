@@ -11,6 +11,8 @@ import Scanners
 struct ScannerPipeline: DevicePipeline {
     let reporter: DeviceReporter
     let source: any ScannerSource
+    /// The descriptor's payload classes, as for kiosks.
+    var classifier = ScanClassifier()
     /// A drop updates the registry at once; a status event for drops is published at most this often.
     var dropReportInterval: Duration = .seconds(1)
 
@@ -48,9 +50,20 @@ struct ScannerPipeline: DevicePipeline {
             case .scan(let read):
                 health.processed += 1
                 if filter.admit(symbology: read.symbology, bytes: read.bytes, at: read.endTime) {
+                    var gs1: [GS1Element]?
+                    var gs1Error: String?
+                    if read.isGS1 {
+                        do {
+                            gs1 = try GS1.parse(read.bytes)
+                        } catch {
+                            gs1Error = error.description
+                        }
+                    }
                     let scan = ScanData(
                         device: descriptor.id, symbology: read.symbology, text: read.text, bytes: read.bytes,
-                        gtin: read.gtin, polygon: [], quality: 0, frameTime: read.endTime)
+                        gtin: read.gtin, polygon: [], quality: 0, frameTime: read.endTime,
+                        payloadClass: classifier.classify(symbologyName: read.symbology, text: read.text), gs1: gs1,
+                        gs1Error: gs1Error)
                     try await reporter.publish(scans: [scan], capturedAt: read.endTime)
                 }
                 reporter.registry.update(status(health))

@@ -11,13 +11,16 @@ public struct ScannerRead: Sendable, Equatable {
     public var gtin: String?
     /// When the scan ended (its terminator, or its last character).
     public var endTime: Date
+    /// The AIM identifier said the payload is a GS1 element string (GS1-128, GS1 QR, GS1 DataMatrix, DataBar).
+    public var isGS1: Bool
 
-    public init(symbology: String, bytes: [UInt8], text: String, gtin: String?, endTime: Date) {
+    public init(symbology: String, bytes: [UInt8], text: String, gtin: String?, endTime: Date, isGS1: Bool = false) {
         self.symbology = symbology
         self.bytes = bytes
         self.text = text
         self.gtin = gtin
         self.endTime = endTime
+        self.isGS1 = isGS1
     }
 }
 
@@ -86,6 +89,7 @@ public struct ScanFormatter: Sendable {
                 bytes = bytes.dropLast(suffix.count)
             }
             var symbology = self.symbology
+            var isGS1 = symbology == "gs1-128"
             if aimIdentifiers {
                 guard let identifier = AIMIdentifier(Array(bytes.prefix(3))) else {
                     return .dropped(
@@ -96,6 +100,7 @@ public struct ScanFormatter: Sendable {
                 }
                 bytes = bytes.dropFirst(3)
                 symbology = identifier.symbology(payloadLength: bytes.count)
+                isGS1 = identifier.isGS1
             }
             guard !bytes.isEmpty else {
                 return .dropped(ScannerProblem(.unreadable, "empty scan (only prefix, suffix or identifier)"))
@@ -104,7 +109,7 @@ public struct ScanFormatter: Sendable {
             return .scan(
                 ScannerRead(
                     symbology: symbology, bytes: payload, text: Payload.text(payload),
-                    gtin: Self.gtin(symbology: symbology, payload), endTime: time))
+                    gtin: Self.gtin(symbology: symbology, payload), endTime: time, isGS1: isGS1))
         }
     }
 
@@ -137,6 +142,15 @@ public struct AIMIdentifier: Sendable, Equatable {
         else { return nil }
         code = Character(Unicode.Scalar(bytes[1]))
         modifier = Character(Unicode.Scalar(bytes[2]))
+    }
+
+    /// GS1 element strings by ISO/IEC 15424: `]C1` GS1-128, `]Q3` GS1 QR, `]d2` GS1 DataMatrix, and DataBar
+    /// (`]e`), which only carries GS1 data.
+    public var isGS1: Bool {
+        switch (code, modifier) {
+        case ("C", "1"), ("Q", "3"), ("Q", "4"), ("d", "2"), ("d", "5"), ("e", _): return true
+        default: return false
+        }
     }
 
     /// The StoreHub symbology name. EAN/UPC (`E`) is told apart by modifier and payload length, because

@@ -21,6 +21,13 @@ import Testing
         #expect(classifier.classify(symbology: .code128, text: "STOREHUB-42") == nil)
     }
 
+    @Test func scannerSymbologyNamesAreClassifiedByName() throws {
+        let classifier = ScanClassifier(rules: [try rule("product", nil, ["ean13"]), try rule("pickup", "^PU-")])
+        #expect(classifier.classify(symbologyName: "ean13", text: "4006381333931") == "product")
+        #expect(classifier.classify(symbologyName: "gs1-128", text: "4006381333931") == nil)
+        #expect(classifier.classify(symbologyName: "unknown", text: "PU-1") == "pickup")
+    }
+
     @Test func symbologiesAndPatternMustBothMatch() throws {
         let classifier = ScanClassifier(rules: [try rule("qr-pickup", "^PU-", ["qr"])])
         #expect(classifier.classify(symbology: .qr, text: "PU-1") == "qr-pickup")

@@ -45,14 +45,14 @@ class PtyScanner:
             self.unplug()
 
 
-def start(hub_factory, tmp_path, scanner, **settings):
+def start(hub_factory, tmp_path, scanner, decoder=None, **settings):
     serial = {"type": "serial", "path": str(scanner.link), "baud": 9600, "parity": "none", "dataBits": 8,
               "stopBits": 1, "flowControl": "none", "framing": "cr", "maxLength": 32, "frameTimeoutMs": 300}
     serial.update(settings)
     (tmp_path / "devices").mkdir()
     (tmp_path / "devices" / f"{DEVICE}.json").write_text(json.dumps({
         "id": DEVICE, "kind": "scanner", "name": "Till handheld", "scanner": serial,
-        "decoder": {"duplicateWindowSeconds": 0}}))
+        "decoder": {"duplicateWindowSeconds": 0, **(decoder or {})}}))
     config = tmp_path / "hub.json"
     config.write_text(json.dumps({"hub": "it-scanners", "listen": {"port": 0}, "devices": "devices"}))
     hub = hub_factory.start_config(config)
@@ -178,6 +178,37 @@ def test_stx_etx_framing_with_prefix_suffix_and_aim_identifiers(hub_factory, tmp
             scanner.write(b"\x02S1:4006381333931#\x03")
             current = wait_device(hub, lambda d: d["errors"] == before["errors"] + 2, "an error for a missing AIM id")
             assert "without an AIM symbology identifier" in current["lastProblem"], current
+
+        run_async(scenario())
+    finally:
+        scanner.close()
+
+
+def test_scanner_scans_get_payload_classes_and_gs1_elements_like_camera_scans(hub_factory, tmp_path):
+    scanner = PtyScanner(tmp_path)
+    try:
+        hub = start(hub_factory, tmp_path, scanner, aimIdentifiers=True, maxLength=64, decoder={"classes": [
+            {"name": "pickup-order", "pattern": "^PICKUP:"},
+            {"name": "product", "symbologies": ["ean13", "upca"]}]})
+
+        async def scenario():
+            client = await open_bus(hub, hub.admin_token)
+            await client.subscribe("scans", f"scan.{DEVICE}")
+            scanner.write(b"]Q1PICKUP:ORD-77\r")
+            data = await next_scan(client, "a pickup QR")
+            assert data["class"] == "pickup-order" and "gs1" not in data, data
+            scanner.write(b"]E04006381333931\r")
+            data = await next_scan(client, "an EAN-13")
+            assert data["class"] == "product", data
+            # GS1-128: GTIN, expiry, then the variable-length batch ended by the element string's end.
+            scanner.write(b"]C1010950600013435217261231\x1d10LOT42\r")
+            data = await next_scan(client, "a GS1-128 label")
+            assert data["symbology"] == "gs1-128" and "class" not in data, data
+            assert data["gs1"] == [{"ai": "01", "value": "09506000134352"}, {"ai": "17", "value": "261231"},
+                                   {"ai": "10", "value": "LOT42"}], data
+            scanner.write(b"]C101123\r")
+            data = await next_scan(client, "a GS1-128 label with a broken GTIN")
+            assert "gs1" not in data and "01" in data["gs1Error"], data
 
         run_async(scenario())
     finally:

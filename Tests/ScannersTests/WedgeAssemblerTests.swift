@@ -91,8 +91,10 @@ import Testing
         formatter.format(.complete(Array(text.utf8), at: time))
     }
 
-    private func read(_ text: String, _ symbology: String, gtin: String? = nil) -> ScannerOutput {
-        .scan(ScannerRead(symbology: symbology, bytes: Array(text.utf8), text: text, gtin: gtin, endTime: time))
+    private func read(_ text: String, _ symbology: String, gtin: String? = nil, gs1: Bool = false) -> ScannerOutput {
+        .scan(
+            ScannerRead(
+                symbology: symbology, bytes: Array(text.utf8), text: text, gtin: gtin, endTime: time, isGS1: gs1))
     }
 
     @Test func prefixAndSuffixAreStrippedWhenPresent() {
@@ -114,11 +116,13 @@ import Testing
             format("]E4006381333931", formatter) == read("006381333931", "ean8"), "]E4 is EAN-8; 12 digits are no EAN-8"
         )
         #expect(format("]Q1PICKUP:1", formatter) == read("PICKUP:1", "qr"))
-        #expect(format("]C1(01)09506000134352", formatter) == read("(01)09506000134352", "gs1-128"))
+        #expect(format("]C1(01)09506000134352", formatter) == read("(01)09506000134352", "gs1-128", gs1: true))
         #expect(format("]C0ABC-1", formatter) == read("ABC-1", "code128"))
-        #expect(format("]d2ABC", formatter) == read("ABC", "datamatrix"))
+        #expect(format("]d2ABC", formatter) == read("ABC", "datamatrix", gs1: true))
+        #expect(format("]d1ABC", formatter) == read("ABC", "datamatrix"))
+        #expect(format("]Q3ABC", formatter) == read("ABC", "qr", gs1: true))
         #expect(format("]A0CODE39", formatter) == read("CODE39", "code39"))
-        #expect(format("]e0010950600013435", formatter) == read("010950600013435", "databar"))
+        #expect(format("]e0010950600013435", formatter) == read("010950600013435", "databar", gs1: true))
         #expect(format("]E3400638133393112", formatter) == read("400638133393112", "ean13", gtin: "4006381333931"))
         #expect(format("]X0A", formatter) == read("A", "unknown"))
     }
