@@ -59,7 +59,7 @@ public final class V4L2Camera: FrameSource {
         let controls = self.controls
         let timeoutMs = Int32(
             stallTimeout.components.seconds * 1000 + stallTimeout.components.attoseconds / 1_000_000_000_000_000)
-        let stream = try await onQueue { () throws(CaptureError) -> Stream in
+        let stream = try await queue.run { () throws(CaptureError) -> Stream in
             try Stream.open(
                 path: path, width: width, height: height, fps: fps, format: format, controls: controls,
                 timeoutMs: timeoutMs)
@@ -108,19 +108,6 @@ public final class V4L2Camera: FrameSource {
         // Asynchronous: a driver can block STREAMOFF for a long time (vivid does after a re-bind), and that must
         // not hold up the pipeline or the hub's shutdown. A later open() queues behind it on the same queue.
         queue.async { stream.close() }
-    }
-
-    /// Runs blocking driver calls on this camera's own queue, off the cooperative thread pool.
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws(CaptureError) -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                do {
-                    continuation.resume(returning: try body())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
     }
 }
 

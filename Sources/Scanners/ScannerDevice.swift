@@ -57,7 +57,7 @@ public final class ScannerDevice: ScannerSource {
 
     public func open() async throws {
         let openPort = self.openPort
-        let session = try await onQueue { () throws(ScannerError) -> Session in
+        let session = try await queue.run { () throws(ScannerError) -> Session in
             let port = try openPort()
             let wake = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
             guard wake >= 0 else {
@@ -76,7 +76,7 @@ public final class ScannerDevice: ScannerSource {
         }
         let formatter = self.formatter
         let output = try await withTaskCancellationHandler {
-            try await onQueue { () throws(ScannerError) -> ScannerOutput? in
+            try await queue.run { () throws(ScannerError) -> ScannerOutput? in
                 try session.next().map { formatter.format($0) }
             }
         } onCancel: {
@@ -98,18 +98,6 @@ public final class ScannerDevice: ScannerSource {
 
     public func waitForDevice(upTo limit: Duration) async throws {
         try await waiter(limit)
-    }
-
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws(ScannerError) -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                do {
-                    continuation.resume(returning: try body())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
     }
 }
 
