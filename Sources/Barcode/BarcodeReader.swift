@@ -129,7 +129,7 @@ public final class BarcodeReader {
         LumaImage, (Double, Double) -> (Double, Double)
     )] {
         if let (prepared, map) = preparedAffine(image, strategy, region) { return [(prepared, map.apply)] }
-        guard strategy == .rectified, region.coherence < 0.5 else { return [] }
+        guard strategy == .rectified, region.coherence < 0.5, image.containsFinderLikeRun() else { return [] }
         var views: [(LumaImage, (Double, Double) -> (Double, Double))] = []
         let card = image.cardCorners()
         if let card, let (square, homography) = image.warped(onto: card) { views.append((square, homography.apply)) }

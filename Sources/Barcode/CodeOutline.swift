@@ -48,6 +48,51 @@ extension LumaImage {
         return quad
     }
 
+    /// Whether some row holds the dark-light-dark-light-dark runs of a QR finder pattern (1:1:3:1:1, each run
+    /// within half its share). Any line through a finder's centre shows that ratio, whatever the angle
+    /// or tilt, so a crop without one holds no readable QR code and is not worth rectifying.
+    func containsFinderLikeRun() -> Bool {
+        let threshold = otsuThreshold
+        for y in stride(from: 0, to: height, by: 2) {
+            var runs = [Int](repeating: 0, count: 5)
+            var count = 0
+            var dark = false
+            var length = 0
+            for x in 0...width {
+                let isDark = x < width && pixels[y * width + x] < threshold
+                if x < width && isDark == dark {
+                    length += 1
+                    continue
+                }
+                // A run ended: keep the last five, starting and ending dark.
+                if length > 0 {
+                    if count == 5 {
+                        runs.removeFirst()
+                        runs.append(length)
+                    } else {
+                        runs[count] = length
+                        count += 1
+                    }
+                    if count == 5 && dark && Self.finderRatio(runs) { return true }
+                }
+                dark = isDark
+                length = 1
+            }
+        }
+        return false
+    }
+
+    private static func finderRatio(_ runs: [Int]) -> Bool {
+        let total = runs.reduce(0, +)
+        guard total >= 7 else { return false }
+        let unit = Double(total) / 7
+        let shares = [1.0, 1, 3, 1, 1]
+        for (run, share) in zip(runs, shares) where abs(Double(run) - share * unit) > share * unit / 2 {
+            return false
+        }
+        return true
+    }
+
     /// The median length of horizontal dark runs: about one module of a code.
     private func typicalDarkRun(below threshold: UInt8) -> Int? {
         var runs: [Int] = []
