@@ -38,6 +38,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Barcode", dependencies: ["HubCore", "CZBar"], swiftSettings: swiftSettings),
+        // Face detector and face mesh models run natively: a TFLite reader, float32 SIMD kernels, the pipeline.
+        .target(name: "FaceMesh", dependencies: ["HubCore"], swiftSettings: swiftSettings),
         .target(
             name: "Scanners",
             dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
@@ -101,6 +103,7 @@ let package = Package(
         .testTarget(
             name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
