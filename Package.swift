@@ -88,6 +88,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Times the native face pipeline for scripts/bench/facemesh_bench.py (make bench-facemesh).
+        .executableTarget(name: "facemesh-bench", dependencies: ["FaceMesh", "HubCore"], swiftSettings: swiftSettings),
         // Test tool for the VM: a uinput keyboard that types barcodes under a layout, and an event reader.
         .executableTarget(
             name: "storehub-testkit",

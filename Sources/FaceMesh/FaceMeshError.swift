@@ -12,6 +12,8 @@ public struct FaceMeshError: Error, CustomStringConvertible, Sendable, Equatable
         case malformedModel
         /// The model uses an operator, tensor type or option this module does not implement.
         case unsupportedModel
+        /// A frame or image the pipeline cannot read (grey, or a buffer smaller than its size says).
+        case unsupportedInput
     }
 
     public let code: Code

@@ -42,7 +42,8 @@ final class Interpreter {
                 throw fail(index, op, "changes the element count")
             }
             let pointer = allocate(model.tensors[output].count)
-            Interpreter.decode(data, type: model.tensors[op.inputs[0]].type, count: model.tensors[output].count, into: pointer)
+            Interpreter.decode(
+                data, type: model.tensors[op.inputs[0]].type, count: model.tensors[output].count, into: pointer)
             storage[output] = pointer
             isConstant[output] = true
         }
@@ -269,7 +270,8 @@ final class Interpreter {
             else { throw fail(index, op, "needs a 4-D input and constant int32 paddings") }
             let values = Interpreter.int32s(raw)
             let before = [values[0], values[2], values[4], values[6]]
-            for axis in 0..<4 where values[2 * axis] < 0 || input[axis] + values[2 * axis] + values[2 * axis + 1] != out[axis] {
+            for axis in 0..<4
+            where values[2 * axis] < 0 || input[axis] + values[2 * axis] + values[2 * axis + 1] != out[axis] {
                 throw fail(index, op, "paddings \(values) do not turn \(input) into \(out)")
             }
             return .pad(ZeroPad(inShape: input, outShape: out, before: before), input: op.inputs[0], output: output)
@@ -299,7 +301,6 @@ final class Interpreter {
         }
     }
 
-
     private func window(
         _ options: FlatTable?, input: [Int], kernel: (Int, Int), strideFields: (Int, Int), dilationFields: (Int, Int)?,
         _ index: Int, _ op: TFLiteModel.Operator
@@ -327,7 +328,8 @@ final class Interpreter {
         var values: [Int] = []
         var i = data.startIndex
         while i + 4 <= data.endIndex {
-            let bits = UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16 | UInt32(data[i + 3]) << 24
+            let bits =
+                UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16 | UInt32(data[i + 3]) << 24
             values.append(Int(Int32(bitPattern: bits)))
             i += 4
         }
@@ -370,7 +372,8 @@ extension Addition {
     static func relu(count: Int, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         var i = 0
         while i < count {
-            Kernels.store(Kernels.activate(Kernels.load(input + i), .relu), output + i, count: min(count - i, Kernels.lanes))
+            Kernels.store(
+                Kernels.activate(Kernels.load(input + i), .relu), output + i, count: min(count - i, Kernels.lanes))
             i += Kernels.lanes
         }
     }

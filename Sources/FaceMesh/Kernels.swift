@@ -286,7 +286,8 @@ struct MaxPool {
                     var best = Kernels.Vec(repeating: -.infinity)
                     for ky in 0..<g.kernelHeight where iy0 + ky >= 0 && iy0 + ky < g.inHeight {
                         for kx in 0..<g.kernelWidth where ix0 + kx >= 0 && ix0 + kx < g.inWidth {
-                            best = pointwiseMax(best, Kernels.load(input + ((iy0 + ky) * g.inWidth + ix0 + kx) * channels + c))
+                            best = pointwiseMax(
+                                best, Kernels.load(input + ((iy0 + ky) * g.inWidth + ix0 + kx) * channels + c))
                         }
                     }
                     Kernels.store(Kernels.activate(best, activation), o + c, count: min(channels - c, Kernels.lanes))

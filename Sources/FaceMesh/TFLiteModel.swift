@@ -88,7 +88,8 @@ struct TFLiteModel {
                 guard data.count == tensor.count * size else {
                     throw FaceMeshError(
                         .malformedModel,
-                        "\(name): tensor \(tensorName) holds \(data.count) bytes, its shape \(shape) needs \(tensor.count * size)")
+                        "\(name): tensor \(tensorName) holds \(data.count) bytes, its shape \(shape) needs \(tensor.count * size)"
+                    )
                 }
             }
             tensors.append(tensor)
@@ -101,7 +102,8 @@ struct TFLiteModel {
             }
             guard let code = BuiltinOperator(rawValue: codes[opcode]) else {
                 throw FaceMeshError(
-                    .unsupportedModel, "\(name): operator \(index) is builtin operator \(codes[opcode]), not implemented")
+                    .unsupportedModel,
+                    "\(name): operator \(index) is builtin operator \(codes[opcode]), not implemented")
             }
             let inputs = try table.ints(1)
             let outputs = try table.ints(2)
