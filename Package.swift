@@ -6,6 +6,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let faceMeshCPU: [SwiftSetting] =
+    Context.environment["STOREHUB_CPU"].map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+
 let package = Package(
     name: "StoreHub",
     platforms: [.macOS(.v15)],
@@ -39,7 +42,9 @@ let package = Package(
         ),
         .target(name: "Barcode", dependencies: ["HubCore", "CZBar"], swiftSettings: swiftSettings),
         // Face detector and face mesh models run natively: a TFLite reader, float32 SIMD kernels, the pipeline.
-        .target(name: "FaceMesh", dependencies: ["HubCore"], swiftSettings: swiftSettings),
+        // STOREHUB_CPU=haswell (AVX2, FMA) at build time lets its kernels use wider vectors; the default build runs
+        // on any x86-64.
+        .target(name: "FaceMesh", dependencies: ["HubCore"], swiftSettings: swiftSettings + faceMeshCPU),
         .target(
             name: "Scanners",
             dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],

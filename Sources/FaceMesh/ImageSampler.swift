@@ -100,38 +100,29 @@ struct ImageSampler {
             let bottom = texel(x0, y0 + 1) * (1 - ax) + texel(x0 + 1, y0 + 1) * ax
             value = top * (1 - ay) + bottom * ay
         } else {
+            // At the edge: each of the four taps is clamped (replicate) or left out (zero, black).
             value = .zero
-            for (dy, wy) in [(0, 1 - ay), (1, ay)] {
-                for (dx, wx) in [(0, 1 - ax), (1, ax)] {
-                    var px = x0 + dx
-                    var py = y0 + dy
-                    if px < 0 || py < 0 || px >= width || py >= height {
-                        if border == .zero { continue }
-                        px = min(max(px, 0), width - 1)
-                        py = min(max(py, 0), height - 1)
-                    }
-                    value += texel(px, py) * (wx * wy)
+            var inside: Float = 0
+            for tap in 0..<4 {
+                let dx = tap & 1
+                let dy = tap >> 1
+                let weight = (dx == 0 ? 1 - ax : ax) * (dy == 0 ? 1 - ay : ay)
+                var px = x0 + dx
+                var py = y0 + dy
+                if px < 0 || py < 0 || px >= width || py >= height {
+                    if border == .zero { continue }
+                    px = min(max(px, 0), width - 1)
+                    py = min(max(py, 0), height - 1)
                 }
+                value += texel(px, py) * weight
+                inside += weight
             }
             if border == .zero && layout != .rgb {
                 // Black in YUV terms for the missing taps, so the converted colour is black, not green.
-                let missing = 1 - coverage(x0, y0, ax, ay)
-                value += SIMD4(16, 128, 128, 0) * missing
+                value += SIMD4(16, 128, 128, 0) * (1 - inside)
             }
         }
         return layout == .rgb ? value : ImageSampler.rgb(fromYUV: value)
-    }
-
-    private func coverage(_ x0: Int, _ y0: Int, _ ax: Float, _ ay: Float) -> Float {
-        var inside: Float = 0
-        for (dy, wy) in [(0, 1 - ay), (1, ay)] {
-            for (dx, wx) in [(0, 1 - ax), (1, ax)] {
-                let px = x0 + dx
-                let py = y0 + dy
-                if px >= 0 && py >= 0 && px < width && py < height { inside += wx * wy }
-            }
-        }
-        return inside
     }
 
     /// BT.601 limited range YUV to RGB, clamped to 0...255.

@@ -105,86 +105,54 @@ struct Convolution {
         }
     }
 
-    /// 1x1 convolution as a matrix product: four pixels by sixteen output channels held in registers.
+    /// 1x1 convolution as a matrix product: four pixels by eight output channels held in registers (eight SSE or
+    /// four AVX registers, so the block fits either without spilling).
     private func runPointwise(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, pixels: Int) {
         typealias Vec = Kernels.Vec
         let ic = inChannels
         let oc = outChannels
         var block = 0
         while block < oc {
-            let remaining = oc - block
-            let b0 = Kernels.load(bias + block)
-            let b1 = Kernels.load(bias + block + 8)
-            let wide = remaining > 8
+            let count = min(oc - block, Kernels.lanes)
+            let b = Kernels.load(bias + block)
             var p = 0
             while p + 4 <= pixels {
-                var a0 = b0, a1 = b0, a2 = b0, a3 = b0
-                var c0 = b1, c1 = b1, c2 = b1, c3 = b1
+                var a0 = b
+                var a1 = b
+                var a2 = b
+                var a3 = b
                 let i0 = input + p * ic
                 let i1 = i0 + ic
                 let i2 = i1 + ic
                 let i3 = i2 + ic
                 var w = UnsafePointer(weights + block)
-                if wide {
-                    for k in 0..<ic {
-                        let w0 = Kernels.load(w)
-                        let w1 = Kernels.load(w + 8)
-                        let x0 = Vec(repeating: i0[k])
-                        let x1 = Vec(repeating: i1[k])
-                        let x2 = Vec(repeating: i2[k])
-                        let x3 = Vec(repeating: i3[k])
-                        a0 += x0 * w0
-                        c0 += x0 * w1
-                        a1 += x1 * w0
-                        c1 += x1 * w1
-                        a2 += x2 * w0
-                        c2 += x2 * w1
-                        a3 += x3 * w0
-                        c3 += x3 * w1
-                        w += paddedOut
-                    }
-                } else {
-                    for k in 0..<ic {
-                        let w0 = Kernels.load(w)
-                        a0 += Vec(repeating: i0[k]) * w0
-                        a1 += Vec(repeating: i1[k]) * w0
-                        a2 += Vec(repeating: i2[k]) * w0
-                        a3 += Vec(repeating: i3[k]) * w0
-                        w += paddedOut
-                    }
-                }
-                let o = output + p * oc + block
-                let n0 = min(remaining, 8)
-                Kernels.store(Kernels.activate(a0, activation), o, count: n0)
-                Kernels.store(Kernels.activate(a1, activation), o + oc, count: n0)
-                Kernels.store(Kernels.activate(a2, activation), o + 2 * oc, count: n0)
-                Kernels.store(Kernels.activate(a3, activation), o + 3 * oc, count: n0)
-                if wide {
-                    let n1 = min(remaining - 8, 8)
-                    Kernels.store(Kernels.activate(c0, activation), o + 8, count: n1)
-                    Kernels.store(Kernels.activate(c1, activation), o + oc + 8, count: n1)
-                    Kernels.store(Kernels.activate(c2, activation), o + 2 * oc + 8, count: n1)
-                    Kernels.store(Kernels.activate(c3, activation), o + 3 * oc + 8, count: n1)
-                }
-                p += 4
-            }
-            while p < pixels {
-                var a0 = b0
-                var c0 = b1
-                let i0 = input + p * ic
-                var w = UnsafePointer(weights + block)
                 for k in 0..<ic {
-                    let x0 = Vec(repeating: i0[k])
-                    a0 += x0 * Kernels.load(w)
-                    if wide { c0 += x0 * Kernels.load(w + 8) }
+                    let w0 = Kernels.load(w)
+                    a0 += Vec(repeating: i0[k]) * w0
+                    a1 += Vec(repeating: i1[k]) * w0
+                    a2 += Vec(repeating: i2[k]) * w0
+                    a3 += Vec(repeating: i3[k]) * w0
                     w += paddedOut
                 }
                 let o = output + p * oc + block
-                Kernels.store(Kernels.activate(a0, activation), o, count: min(remaining, 8))
-                if wide { Kernels.store(Kernels.activate(c0, activation), o + 8, count: min(remaining - 8, 8)) }
+                Kernels.store(Kernels.activate(a0, activation), o, count: count)
+                Kernels.store(Kernels.activate(a1, activation), o + oc, count: count)
+                Kernels.store(Kernels.activate(a2, activation), o + 2 * oc, count: count)
+                Kernels.store(Kernels.activate(a3, activation), o + 3 * oc, count: count)
+                p += 4
+            }
+            while p < pixels {
+                var a0 = b
+                let i0 = input + p * ic
+                var w = UnsafePointer(weights + block)
+                for k in 0..<ic {
+                    a0 += Vec(repeating: i0[k]) * Kernels.load(w)
+                    w += paddedOut
+                }
+                Kernels.store(Kernels.activate(a0, activation), output + p * oc + block, count: count)
                 p += 1
             }
-            block += 16
+            block += Kernels.lanes
         }
     }
 
