@@ -62,7 +62,6 @@ public final class FaceLandmarker {
     private let meshPoints: UnsafeMutableBufferPointer<Float>
     private let meshScore: UnsafeMutableBufferPointer<Float>
     private var tracked: RotatedRect?
-    private var scratch = FaceLandmarks()
 
     /// Loads both models from `modelsDirectory` (scripts/fetch-assets puts them in .cache/models).
     ///
@@ -91,7 +90,6 @@ public final class FaceLandmarker {
         else { throw FaceMeshError(.unsupportedModel, "\(model.name): outputs are not 1404 coordinates and a score") }
         meshPoints = mesh.output(pointsOutput)
         meshScore = mesh.output(scoreOutput)
-        scratch.points = Array(repeating: .zero, count: FaceLandmarker.landmarkCount)
     }
 
     /// Whether the next frame starts from the previous landmarks instead of the detector.
@@ -101,13 +99,13 @@ public final class FaceLandmarker {
     public func reset() { tracked = nil }
 
     /// The face's landmarks in an NV12 or YUYV frame, or nil when there is no face (or the frame is grey or
-    /// damaged; `update` says which).
+    /// damaged; `update` says which). Allocates the result; a live loop uses `update(_:for:)`.
     public func landmarks(for frame: Frame) -> FaceLandmarks? {
         var result = FaceLandmarks()
         return (try? update(&result, for: frame)) == true ? result : nil
     }
 
-    /// The face's landmarks in a packed 8-bit RGB image.
+    /// The face's landmarks in a packed 8-bit RGB image. Allocates the result.
     public func landmarks(rgb: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerRow: Int) -> FaceLandmarks? {
         var result = FaceLandmarks()
         guard let image = try? ImageSampler(rgb: rgb, width: width, height: height, bytesPerRow: bytesPerRow) else {

@@ -186,8 +186,7 @@ final class Interpreter {
                 Convolution(
                     geometry: geometry, inChannels: input[3], outChannels: out[3], paddedOut: paddedOut,
                     weights: packed, bias: packedBias,
-                    activation: try activation(try options?.uint8(3) ?? 0, index, op),
-                    scratch: allocate(paddedOut)),
+                    activation: try activation(try options?.uint8(3) ?? 0, index, op)),
                 input: op.inputs[0], output: output)
         case .depthwiseConv2D:
             try need(3)

@@ -89,8 +89,6 @@ struct Convolution {
     let weights: UnsafeMutablePointer<Float>
     let bias: UnsafeMutablePointer<Float>
     let activation: FusedActivation
-    /// One output pixel's accumulators for the general path.
-    let scratch: UnsafeMutablePointer<Float>
 
     var isPointwise: Bool {
         geometry.kernelHeight == 1 && geometry.kernelWidth == 1 && geometry.strideX == 1 && geometry.strideY == 1
@@ -156,37 +154,39 @@ struct Convolution {
         }
     }
 
-    /// Any kernel size, stride and padding: each output pixel sums kernel taps of (input channel x all outputs).
+    /// Any kernel size, stride and padding: per output pixel and block of eight outputs, the taps (kernel position
+    /// x input channel) accumulate in one register.
     private func runGeneral(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let g = geometry
-        let chunks = paddedOut / Kernels.lanes
         for oy in 0..<g.outHeight {
+            let iy0 = oy * g.strideY - g.padTop
+            let kyStart = max(0, (-iy0 + g.dilationY - 1) / g.dilationY)
+            let kyEnd = min(g.kernelHeight, (g.inHeight - iy0 + g.dilationY - 1) / g.dilationY)
             for ox in 0..<g.outWidth {
-                scratch.update(from: bias, count: paddedOut)
-                for ky in 0..<g.kernelHeight {
-                    let iy = oy * g.strideY - g.padTop + ky * g.dilationY
-                    if iy < 0 || iy >= g.inHeight { continue }
-                    for kx in 0..<g.kernelWidth {
-                        let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
-                        if ix < 0 || ix >= g.inWidth { continue }
-                        let pixel = input + (iy * g.inWidth + ix) * inChannels
-                        var w = UnsafePointer(weights + (ky * g.kernelWidth + kx) * inChannels * paddedOut)
-                        for k in 0..<inChannels {
-                            let x = Kernels.Vec(repeating: pixel[k])
-                            for chunk in 0..<chunks {
-                                let at = scratch + chunk * Kernels.lanes
-                                let sum = Kernels.load(at) + x * Kernels.load(w + chunk * Kernels.lanes)
-                                UnsafeMutableRawPointer(at).storeBytes(of: sum, as: Kernels.Vec.self)
+                let ix0 = ox * g.strideX - g.padLeft
+                let kxStart = max(0, (-ix0 + g.dilationX - 1) / g.dilationX)
+                let kxEnd = min(g.kernelWidth, (g.inWidth - ix0 + g.dilationX - 1) / g.dilationX)
+                let o = output + (oy * g.outWidth + ox) * outChannels
+                var block = 0
+                while block < outChannels {
+                    var acc = Kernels.load(bias + block)
+                    if kyStart < kyEnd && kxStart < kxEnd {
+                        for ky in kyStart..<kyEnd {
+                            for kx in kxStart..<kxEnd {
+                                let pixel =
+                                    input + ((iy0 + ky * g.dilationY) * g.inWidth + ix0 + kx * g.dilationX) * inChannels
+                                var w = UnsafePointer(
+                                    weights + (ky * g.kernelWidth + kx) * inChannels * paddedOut + block)
+                                for k in 0..<inChannels {
+                                    acc += Kernels.Vec(repeating: pixel[k]) * Kernels.load(w)
+                                    w += paddedOut
+                                }
                             }
-                            w += paddedOut
                         }
                     }
-                }
-                let o = output + (oy * g.outWidth + ox) * outChannels
-                for chunk in 0..<chunks {
-                    let c = chunk * Kernels.lanes
-                    let value = Kernels.activate(Kernels.load(scratch + c), activation)
-                    Kernels.store(value, o + c, count: min(outChannels - c, Kernels.lanes))
+                    let count = min(outChannels - block, Kernels.lanes)
+                    Kernels.store(Kernels.activate(acc, activation), o + block, count: count)
+                    block += Kernels.lanes
                 }
             }
         }
