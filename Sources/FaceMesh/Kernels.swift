@@ -80,6 +80,26 @@ struct WindowGeometry {
     }
 }
 
+extension WindowGeometry {
+    /// For output row `oy`: the input row of kernel row 0, and the kernel rows that fall inside the input.
+    @inline(__always)
+    func rows(_ oy: Int) -> (origin: Int, taps: Range<Int>) {
+        let origin = oy * strideY - padTop
+        let first = max(0, (-origin + dilationY - 1) / dilationY)
+        let end = min(kernelHeight, (inHeight - origin + dilationY - 1) / dilationY)
+        return (origin, first..<max(first, end))
+    }
+
+    /// For output column `ox`: the input column of kernel column 0, and the kernel columns inside the input.
+    @inline(__always)
+    func columns(_ ox: Int) -> (origin: Int, taps: Range<Int>) {
+        let origin = ox * strideX - padLeft
+        let first = max(0, (-origin + dilationX - 1) / dilationX)
+        let end = min(kernelWidth, (inWidth - origin + dilationX - 1) / dilationX)
+        return (origin, first..<max(first, end))
+    }
+}
+
 /// CONV_2D. Weights are repacked at load from OHWI to [kh][kw][in][out rounded up to 8 lanes].
 struct Convolution {
     let geometry: WindowGeometry
@@ -159,28 +179,21 @@ struct Convolution {
     private func runGeneral(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let g = geometry
         for oy in 0..<g.outHeight {
-            let iy0 = oy * g.strideY - g.padTop
-            let kyStart = max(0, (-iy0 + g.dilationY - 1) / g.dilationY)
-            let kyEnd = min(g.kernelHeight, (g.inHeight - iy0 + g.dilationY - 1) / g.dilationY)
+            let (iy0, kyRange) = g.rows(oy)
             for ox in 0..<g.outWidth {
-                let ix0 = ox * g.strideX - g.padLeft
-                let kxStart = max(0, (-ix0 + g.dilationX - 1) / g.dilationX)
-                let kxEnd = min(g.kernelWidth, (g.inWidth - ix0 + g.dilationX - 1) / g.dilationX)
+                let (ix0, kxRange) = g.columns(ox)
                 let o = output + (oy * g.outWidth + ox) * outChannels
                 var block = 0
                 while block < outChannels {
                     var acc = Kernels.load(bias + block)
-                    if kyStart < kyEnd && kxStart < kxEnd {
-                        for ky in kyStart..<kyEnd {
-                            for kx in kxStart..<kxEnd {
-                                let pixel =
-                                    input + ((iy0 + ky * g.dilationY) * g.inWidth + ix0 + kx * g.dilationX) * inChannels
-                                var w = UnsafePointer(
-                                    weights + (ky * g.kernelWidth + kx) * inChannels * paddedOut + block)
-                                for k in 0..<inChannels {
-                                    acc += Kernels.Vec(repeating: pixel[k]) * Kernels.load(w)
-                                    w += paddedOut
-                                }
+                    for ky in kyRange {
+                        for kx in kxRange {
+                            let pixel =
+                                input + ((iy0 + ky * g.dilationY) * g.inWidth + ix0 + kx * g.dilationX) * inChannels
+                            var w = UnsafePointer(weights + (ky * g.kernelWidth + kx) * inChannels * paddedOut + block)
+                            for k in 0..<inChannels {
+                                acc += Kernels.Vec(repeating: pixel[k]) * Kernels.load(w)
+                                w += paddedOut
                             }
                         }
                     }
@@ -206,26 +219,20 @@ struct DepthwiseConvolution {
         let paddedChannels = Kernels.roundUp(channels)
         let kw = g.kernelWidth
         for oy in 0..<g.outHeight {
-            let iy0 = oy * g.strideY - g.padTop
-            let kyStart = max(0, (-iy0 + g.dilationY - 1) / g.dilationY)
-            let kyEnd = min(g.kernelHeight, (g.inHeight - iy0 + g.dilationY - 1) / g.dilationY)
+            let (iy0, kyRange) = g.rows(oy)
             for ox in 0..<g.outWidth {
-                let ix0 = ox * g.strideX - g.padLeft
-                let kxStart = max(0, (-ix0 + g.dilationX - 1) / g.dilationX)
-                let kxEnd = min(kw, (g.inWidth - ix0 + g.dilationX - 1) / g.dilationX)
+                let (ix0, kxRange) = g.columns(ox)
                 let o = output + (oy * g.outWidth + ox) * channels
                 var c = 0
                 while c < channels {
                     var acc = Kernels.load(bias + c)
-                    if kyStart < kyEnd && kxStart < kxEnd {
-                        for ky in kyStart..<kyEnd {
-                            let row = input + ((iy0 + ky * g.dilationY) * g.inWidth) * channels + c
-                            let wRow = weights + ky * kw * paddedChannels + c
-                            for kx in kxStart..<kxEnd {
-                                acc +=
-                                    Kernels.load(row + (ix0 + kx * g.dilationX) * channels)
-                                    * Kernels.load(wRow + kx * paddedChannels)
-                            }
+                    for ky in kyRange {
+                        let row = input + ((iy0 + ky * g.dilationY) * g.inWidth) * channels + c
+                        let wRow = weights + ky * kw * paddedChannels + c
+                        for kx in kxRange {
+                            acc +=
+                                Kernels.load(row + (ix0 + kx * g.dilationX) * channels)
+                                * Kernels.load(wRow + kx * paddedChannels)
                         }
                     }
                     Kernels.store(Kernels.activate(acc, activation), o + c, count: min(channels - c, Kernels.lanes))
