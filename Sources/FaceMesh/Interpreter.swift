@@ -58,7 +58,16 @@ final class Interpreter {
         for op in model.operators where op.code == .reshape {
             if let output = op.outputs.first, let source = aliases[output] { storage[output] = storage[source] }
         }
-        for (index, op) in model.operators.enumerated() { steps.append(try compile(op, index: index)) }
+        for (index, op) in model.operators.enumerated() {
+            if op.code != .dequantize {
+                // Every tensor a step reads or writes must be float32 with a buffer (PAD's paddings are int32).
+                let read = op.code == .pad ? Array(op.inputs.prefix(1)) : op.inputs.filter { $0 >= 0 }
+                for tensor in read + op.outputs where storage[tensor] == nil {
+                    throw fail(index, op, "uses tensor \(model.tensors[tensor].name), which is not float32")
+                }
+            }
+            steps.append(try compile(op, index: index))
+        }
     }
 
     deinit { for pointer in owned { pointer.deallocate() } }

@@ -78,7 +78,9 @@ struct TFLiteModel {
                 throw FaceMeshError(.malformedModel, "\(name): tensor \(tensorName) names buffer \(bufferIndex)")
             }
             let shape = try table.ints(0)
-            guard shape.allSatisfy({ $0 > 0 }) else {
+            // Positive dimensions, and at most 2^28 elements so sizes cannot overflow.
+            let elements = shape.reduce(1) { total, dimension in total <= 1 << 28 ? total * max(dimension, 0) : total }
+            guard shape.allSatisfy({ $0 > 0 }), elements <= 1 << 28 else {
                 throw FaceMeshError(.unsupportedModel, "\(name): tensor \(tensorName) has shape \(shape)")
             }
             let data = bufferIndex < buffers.count ? buffers[bufferIndex] : nil

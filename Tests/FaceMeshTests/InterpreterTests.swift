@@ -53,3 +53,45 @@ struct InterpreterTests {
         }
     }
 }
+
+@Suite("TFLite reader on damaged files")
+struct DamagedModelTests {
+    @Test("a model with bytes overwritten in its structure loads or throws a FaceMeshError, never crashes")
+    func damagedBytesNeverCrash() throws {
+        let url = ReferenceFiles.models.appendingPathComponent("face_detection_short_range.tflite")
+        guard ReferenceFiles.available([url]) else { return }
+        let original = [UInt8](try Data(contentsOf: url))
+        var generator = SplitMix64(seed: 20_261_126)
+        var refused = 0
+        for trial in 0..<40 {
+            var bytes = original
+            // The flatbuffer's tables and vectors sit in the first and last few kilobytes; weights fill the middle.
+            for _ in 0..<4 {
+                let region = Bool.random(using: &generator) ? 0..<4096 : (bytes.count - 8192)..<bytes.count
+                bytes[Int.random(in: region, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            do {
+                _ = try Interpreter(model: try TFLiteModel(bytes: bytes, name: "trial \(trial)"))
+            } catch {
+                #expect(error.message.contains("trial \(trial)"))
+                refused += 1
+            }
+        }
+        print("FaceMeshTests: \(refused) of 40 damaged models refused, the rest loaded")
+    }
+}
+
+/// A small seeded generator (SplitMix64) so the damaged files are the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
