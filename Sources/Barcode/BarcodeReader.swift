@@ -101,11 +101,11 @@ public final class BarcodeReader {
             if !symbols.isEmpty { return symbols }
         }
         for strategy in strategies {
-            if let deadline, ContinuousClock.now >= deadline { break }
-            guard let (prepared, map) = prepare(image, strategy, region) else { continue }
-            attempts += 1
-            let symbols = try scanner.scan(prepared)
-            if !symbols.isEmpty {
+            for (prepared, map) in prepare(image, strategy, region) {
+                if let deadline, ContinuousClock.now >= deadline { return [] }
+                attempts += 1
+                let symbols = try scanner.scan(prepared)
+                guard !symbols.isEmpty else { continue }
                 return symbols.map { symbol in
                     var mapped = symbol
                     mapped.strategy = strategy
@@ -123,17 +123,34 @@ public final class BarcodeReader {
         return []
     }
 
-    /// The prepared image and the map from its pixels back to the crop's; nil when the strategy does not apply.
-    func prepare(_ image: LumaImage, _ strategy: DecodeStrategy, _ region: CandidateRegion) -> (
+    /// The prepared images, each with the map from its pixels back to the crop's; empty when the strategy does not
+    /// apply. Rectification offers up to two views: the quad of the code's card, then the code's own outline.
+    func prepare(_ image: LumaImage, _ strategy: DecodeStrategy, _ region: CandidateRegion) -> [(
         LumaImage, (Double, Double) -> (Double, Double)
-    )? {
-        guard let (prepared, map) = preparedAffine(image, strategy, region) else {
-            guard strategy == .rectified, region.coherence < 0.5, let (square, homography) = image.rectified() else {
-                return nil
-            }
-            return (square, homography.apply)
+    )] {
+        if let (prepared, map) = preparedAffine(image, strategy, region) { return [(prepared, map.apply)] }
+        guard strategy == .rectified, region.coherence < 0.5 else { return [] }
+        var views: [(LumaImage, (Double, Double) -> (Double, Double))] = []
+        let card = image.cardCorners()
+        if let card, let (square, homography) = image.warped(onto: card) { views.append((square, homography.apply)) }
+        if let outline = image.outlineCorners(around: (image.width / 2, image.height / 2)),
+            card.map({ !Self.sameQuadrilateral($0, outline) }) ?? true,
+            let (square, homography) = image.warped(onto: outline)
+        {
+            views.append((square, homography.apply))
         }
-        return (prepared, map.apply)
+        return views
+    }
+
+    /// Whether two clockwise quads have the same corners (in any rotation) within two pixels.
+    private static func sameQuadrilateral(_ a: [(Double, Double)], _ b: [(Double, Double)]) -> Bool {
+        (0..<4).contains { shift in
+            (0..<4).allSatisfy { index in
+                let p = a[index]
+                let q = b[(index + shift) % 4]
+                return abs(p.0 - q.0) <= 2 && abs(p.1 - q.1) <= 2
+            }
+        }
     }
 
     private func preparedAffine(_ image: LumaImage, _ strategy: DecodeStrategy, _ region: CandidateRegion) -> (

@@ -238,10 +238,15 @@ public struct LumaImage: Sendable, Equatable {
     }
 
     /// The grey level that best splits the pixels into dark and light (Otsu's method).
-    public var otsuThreshold: UInt8 {
+    public var otsuThreshold: UInt8 { otsuThreshold(from: 0) }
+
+    /// Otsu's split among the pixels at or above `floor` only: separates a white card from a lighter-than-ink
+    /// background once the ink is set apart.
+    func otsuThreshold(from floor: UInt8) -> UInt8 {
         var histogram = [Double](repeating: 0, count: 256)
-        for value in pixels { histogram[Int(value)] += 1 }
-        let total = Double(pixels.count)
+        for value in pixels where value >= floor { histogram[Int(value)] += 1 }
+        let total = histogram.reduce(0, +)
+        guard total > 0 else { return floor }
         let sum = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
         var weightDark = 0.0
         var sumDark = 0.0
@@ -263,23 +268,33 @@ public struct LumaImage: Sendable, Equatable {
     }
 
     /// A square view of a code seen at an angle: the quadrilateral spanned by the extreme dark pixels (the outer
-    /// corners of a 2D code's modules) is mapped onto a square with a quiet zone. Nil when there is no quad.
+    /// corners of a 2D code's modules) within the light card the code is printed on is mapped onto a square with
+    /// a quiet zone. Nil when there is no card or no quad.
     public func rectified() -> (image: LumaImage, toSource: Homography)? {
+        guard let corners = cardCorners() else { return nil }
+        return warped(onto: corners)
+    }
+
+    /// The outer corners of the dark modules inside the largest light area (the card), clockwise from top left.
+    func cardCorners() -> [(Double, Double)]? {
         let threshold = otsuThreshold
         // The card: the largest connected light area. Only dark pixels within its row and column spans belong to
-        // the code; darker scene around the card does not.
-        guard let card = largestLightComponent(threshold) else { return nil }
+        // the code; darker scene around the card does not. When that area reaches three edges of the crop it is the
+        // background around the card, not the card: the card is then what is lighter than the background.
+        guard var card = largestLightComponent(threshold) else { return nil }
+        if touchedEdges(card) >= 3, let lighter = largestLightComponent(otsuThreshold(from: threshold)),
+            touchedEdges(lighter) < 3
+        {
+            card = lighter
+        }
         var rowSpan = [(Int, Int)](repeating: (Int.max, Int.min), count: height)
         var columnSpan = [(Int, Int)](repeating: (Int.max, Int.min), count: width)
-        var lightTotal = 0
         for index in card {
             let x = index % width
             let y = index / width
             rowSpan[y] = (min(rowSpan[y].0, x), max(rowSpan[y].1, x))
             columnSpan[x] = (min(columnSpan[x].0, y), max(columnSpan[x].1, y))
-            lightTotal += Int(pixels[index])
         }
-        let lightCount = card.count
         var corners = [(Int, Int)](repeating: (0, 0), count: 4)
         var scores = [Int.max, Int.min, Int.min, Int.max]  // min x+y, max x-y, max x+y, min x-y
         for y in 0..<height {
@@ -293,11 +308,19 @@ public struct LumaImage: Sendable, Equatable {
                 if x - y < scores[3] { (scores[3], corners[3]) = (x - y, (x, y)) }
             }
         }
-        func distance(_ a: (Int, Int), _ b: (Int, Int)) -> Double {
-            Double((a.0 - b.0) * (a.0 - b.0) + (a.1 - b.1) * (a.1 - b.1)).squareRoot()
+        guard scores[0] != Int.max else { return nil }
+        return corners.map { (Double($0.0) + 0.5, Double($0.1) + 0.5) }
+    }
+
+    /// Maps the quadrilateral `corners` (clockwise in image coordinates) onto an upright square with a quiet zone
+    /// of the mean light level around it. Nil when the quadrilateral is too small or degenerate.
+    func warped(onto corners: [(Double, Double)]) -> (image: LumaImage, toSource: Homography)? {
+        guard corners.count == 4 else { return nil }
+        func distance(_ a: (Double, Double), _ b: (Double, Double)) -> Double {
+            ((a.0 - b.0) * (a.0 - b.0) + (a.1 - b.1) * (a.1 - b.1)).squareRoot()
         }
         let measured = (0..<4).map { distance(corners[$0], corners[($0 + 1) % 4]) }.reduce(0, +) / 4
-        guard measured >= 16, lightCount > 0 else { return nil }
+        guard measured >= 16 else { return nil }
         // Small codes are enlarged on the way: zbar wants a few pixels per module.
         let side = max(measured, 240)
         let margin = side / 8
@@ -305,11 +328,15 @@ public struct LumaImage: Sendable, Equatable {
         let square = [
             (margin, margin), (margin + side, margin), (margin + side, margin + side), (margin, margin + side),
         ]
-        guard
-            let map = Homography(
-                from: square, to: corners.map { (Double($0.0) + 0.5, Double($0.1) + 0.5) })
-        else { return nil }
-        let fill = UInt8(lightTotal / lightCount)
+        guard let map = Homography(from: square, to: corners) else { return nil }
+        let threshold = otsuThreshold
+        var lightTotal = 0
+        var lightCount = 0
+        for value in pixels where value >= threshold {
+            lightTotal += Int(value)
+            lightCount += 1
+        }
+        let fill = lightCount > 0 ? UInt8(lightTotal / lightCount) : 255
         var output = [UInt8](repeating: fill, count: size * size)
         for v in 0..<size {
             for u in 0..<size {
@@ -328,6 +355,20 @@ public struct LumaImage: Sendable, Equatable {
             }
         }
         return (LumaImage(width: size, height: size, pixels: output), map)
+    }
+
+    /// How many of the four image edges the pixels touch.
+    private func touchedEdges(_ indices: [Int]) -> Int {
+        var edges = (false, false, false, false)
+        for index in indices {
+            let x = index % width
+            let y = index / width
+            if x == 0 { edges.0 = true }
+            if x == width - 1 { edges.1 = true }
+            if y == 0 { edges.2 = true }
+            if y == height - 1 { edges.3 = true }
+        }
+        return [edges.0, edges.1, edges.2, edges.3].filter { $0 }.count
     }
 
     /// Pixel indices of the largest 4-connected area at or above `threshold`.

@@ -41,12 +41,28 @@ struct ScannerPipeline: DevicePipeline {
         return status
     }
 
+    /// The scanner's next output; throws `RestartRequested` as soon as staff ask for a restart, even while the
+    /// scanner is idle (the read is cancelled, which wakes the read loop).
+    private func nextOrRestart() async throws -> ScannerOutput {
+        let (source, registry, device) = (self.source, reporter.registry, descriptor.id)
+        if registry.takeRestartRequest(device) { throw RestartRequested() }
+        return try await withThrowingTaskGroup(of: ScannerOutput?.self) { group in
+            group.addTask { try await source.next() }
+            group.addTask {
+                while !registry.takeRestartRequest(device) { try await Task.sleep(for: .milliseconds(200)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let output = first else { throw RestartRequested() }
+            return output
+        }
+    }
+
     func work(_ health: inout Health) async throws {
         var filter = DuplicateFilter(window: descriptor.decoder.duplicateWindowSeconds)
         var lastDropReport: ContinuousClock.Instant?
         while !Task.isCancelled {
-            if reporter.registry.takeRestartRequest(descriptor.id) { throw RestartRequested() }
-            switch try await source.next() {
+            switch try await nextOrRestart() {
             case .scan(let read):
                 health.processed += 1
                 if filter.admit(symbology: read.symbology, bytes: read.bytes, at: read.endTime) {

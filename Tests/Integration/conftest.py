@@ -95,6 +95,9 @@ class Hub:
     def get(self, path, token=None):
         return http_get(self.url + path.lstrip("/"), token)
 
+    def post(self, path, token=None):
+        return http_get(self.url + path.lstrip("/"), token, method="POST")
+
     def stderr_text(self):
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
 
@@ -285,9 +288,10 @@ def pytest_runtest_makereport(item, call):
 # MARK: HTTP
 
 
-def http_get(url, token=None, timeout=10.0):
-    """GET; returns (status, decoded JSON or text). HTTP errors are returned, not raised."""
-    request = urllib.request.Request(url)
+def http_get(url, token=None, timeout=10.0, method="GET"):
+    """GET (or another bodiless method); returns (status, decoded JSON or text). HTTP errors are returned, not
+    raised."""
+    request = urllib.request.Request(url, method=method)
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:

@@ -76,6 +76,22 @@ def wait_device(hub, predicate, what):
         time.sleep(0.05)
 
 
+async def watch(hub):
+    """A bus client subscribed to the scanner's status and scans."""
+    client = await open_bus(hub, hub.admin_token)
+    await client.subscribe("status", f"device.status.{DEVICE}")
+    await client.subscribe("scans", f"scan.{DEVICE}")
+    return client
+
+
+async def next_state(client, state, what):
+    """The scanner's next status event with `state`, as the bus delivered it."""
+    message = await client.until(
+        lambda m: m["op"] == "event" and m["event"]["type"] == "storehub.device.status"
+        and m["event"]["data"]["state"] == state, WAIT, what)
+    return message["event"]["data"]
+
+
 async def next_scan(client, what):
     message = await client.until(lambda m: m["op"] == "event" and m["event"]["type"] == "storehub.scan", WAIT, what)
     return message["event"]["data"]
@@ -221,24 +237,18 @@ def test_hang_up_gives_offline_and_a_new_port_behind_the_same_path_resumes_scans
         hub = start(hub_factory, tmp_path, scanner)
 
         async def scenario():
-            client = await open_bus(hub, hub.admin_token)
-            await client.subscribe("status", f"device.status.{DEVICE}")
-            await client.subscribe("scans", f"scan.{DEVICE}")
+            client = await watch(hub)
             scanner.write(b"BEFORE\r")
             assert_scan(await next_scan(client, "BEFORE"), "BEFORE")
             scanner.unplug()
-            offline = await client.until(
-                lambda m: m["op"] == "event" and m["event"]["type"] == "storehub.device.status"
-                and m["event"]["data"]["state"] == "offline", WAIT, "an offline status")
-            assert "hung up" in offline["event"]["data"]["reason"], offline
+            offline = await next_state(client, "offline", "an offline status")
+            assert "hung up" in offline["reason"], offline
             status, health = hub.get("healthz")
             assert status == 200 and health["status"] == "ok", health
 
             scanner.plug()
-            online = await client.until(
-                lambda m: m["op"] == "event" and m["event"]["type"] == "storehub.device.status"
-                and m["event"]["data"]["state"] == "online", WAIT, "online again")
-            assert online["event"]["data"]["restarts"] >= 1, online
+            online = await next_state(client, "online", "online again")
+            assert online["restarts"] >= 1, online
             scanner.write(b"AFTER\r")
             assert_scan(await next_scan(client, "AFTER"), "AFTER")
 
@@ -258,3 +268,28 @@ def test_a_bad_scanner_descriptor_stops_the_hub_with_the_key_path(hub_factory, t
     code, _, stderr, ready = hub_factory.run_to_exit(["run", "--config", str(config), "--state", str(tmp_path / "s")])
     assert code == 78 and not ready, (code, stderr)
     assert "scanner-bad.json: at scanner.parity: expected one of \"none\", \"even\", \"odd\", found \"mark\"" in stderr
+
+
+def test_staff_restart_reopens_an_idle_scanner_at_once(hub_factory, tmp_path):
+    """A restart asked for on the status page (REST) closes and reopens a scanner that is sending nothing: the
+    read loop is woken, not left waiting for the next scan."""
+    scanner = PtyScanner(tmp_path)
+    try:
+        hub = start(hub_factory, tmp_path, scanner)
+
+        async def scenario():
+            client = await watch(hub)
+            before = device(hub)["restarts"]
+            status, body = hub.post(f"api/v1/devices/{DEVICE}/restart", hub.admin_token)
+            assert status in (200, 202), (status, body)
+            offline = await next_state(client, "offline", "offline for the restart, with no input sent")
+            assert "restarting at staff's request" in offline["reason"], offline
+            online = await next_state(client, "online", "online again after the restart")
+            assert online["restarts"] == before + 1, online
+            scanner.write(b"AFTER-RESTART\r")
+            assert_scan(await next_scan(client, "AFTER-RESTART"), "AFTER-RESTART")
+
+        run_async(scenario())
+        hub.stop()
+    finally:
+        scanner.close()
