@@ -8,7 +8,7 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners bench-decode soak format clean
+	bench bench-capture bench-scanners bench-decode bench-facemesh soak format clean
 
 run: deps media build
 	$(BIN) run
@@ -32,8 +32,9 @@ build-tests: deps
 build-release: deps
 	$(SWIFT) build -c release
 
+# STOREHUB_REQUIRE_MODELS=1: tests that need the face models fail, rather than skip, when set-up did not fetch them.
 unit: media build-tests
-	$(SWIFT) test --skip-build
+	STOREHUB_REQUIRE_MODELS=1 $(SWIFT) test --skip-build
 
 integration: media build-tests
 	STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration -q
@@ -96,6 +97,16 @@ bench-capture: build-release
 # the strategy ablation, live video CPU at 30 fps, and RSS over 100,000 QR decodes. See docs/decoding.md.
 bench-decode: deps build-release
 	$(PYTHON) scripts/bench/decode_bench.py --binary $(RELEASE_BIN) --ablation
+
+# Native face landmarks vs MediaPipe's Python pipeline on the portraits, one core each (scripts/setup-mediapipe makes
+# the reference venv, about 3 minutes the first time).
+# Two builds: the default (any x86-64) and STOREHUB_CPU=haswell (AVX2 + FMA), measured in the same run.
+bench-facemesh: deps
+	scripts/setup-mediapipe
+	$(SWIFT) build -c release --product facemesh-bench
+	STOREHUB_CPU=haswell $(SWIFT) build -c release --product facemesh-bench --scratch-path .build-facemesh-avx2
+	.venv-mediapipe/bin/python scripts/bench/facemesh_bench.py --build default=.build/release/facemesh-bench \
+		--build haswell=.build-facemesh-avx2/release/facemesh-bench
 
 clean:
 	rm -rf .build .venv .cache/decode-corpus Assets/demo/media test-artifacts

@@ -6,6 +6,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let faceMeshCPU: [SwiftSetting] =
+    Context.environment["STOREHUB_CPU"].map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+
 let package = Package(
     name: "StoreHub",
     platforms: [.macOS(.v15)],
@@ -38,6 +41,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Barcode", dependencies: ["HubCore", "CZBar"], swiftSettings: swiftSettings),
+        // Face detector and face mesh models run natively: a TFLite reader, float32 SIMD kernels, the pipeline.
+        // STOREHUB_CPU=haswell (AVX2, FMA) at build time lets its kernels use wider vectors; the default build runs
+        // on any x86-64.
+        .target(name: "FaceMesh", dependencies: ["HubCore"], swiftSettings: swiftSettings + faceMeshCPU),
         .target(
             name: "Scanners",
             dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
@@ -86,6 +93,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Times the native face pipeline for scripts/bench/facemesh_bench.py (make bench-facemesh).
+        .executableTarget(name: "facemesh-bench", dependencies: ["FaceMesh", "HubCore"], swiftSettings: swiftSettings),
         // Test tool for the VM: a uinput keyboard that types barcodes under a layout, and an event reader.
         .executableTarget(
             name: "storehub-testkit",
@@ -101,6 +110,7 @@ let package = Package(
         .testTarget(
             name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
