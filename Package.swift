@@ -38,6 +38,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Barcode", dependencies: ["HubCore", "CZBar"], swiftSettings: swiftSettings),
+        .target(name: "TryOn", dependencies: ["HubCore"], swiftSettings: swiftSettings),
         .target(
             name: "Scanners",
             dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
@@ -68,7 +69,7 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server",
+                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -78,11 +79,19 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners",
+                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The try-on renderer's benchmark (make bench-tryon): a release build of it needs no network stack.
+        .executableTarget(
+            name: "storehub-tryon-bench",
+            dependencies: [
+                "TryOn", "Capture", "HubCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -106,6 +115,9 @@ let package = Package(
             name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ScannersTests", dependencies: ["Scanners", "Barcode", "HubCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TryOnTests", dependencies: ["TryOn", "Capture", "HubCore", "CTurboJPEG"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),
     ]
