@@ -8,7 +8,7 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners bench-decode soak format clean
+	bench bench-capture bench-scanners bench-decode bench-tryon soak format clean
 
 run: deps media build
 	$(BIN) run
@@ -96,6 +96,11 @@ bench-capture: build-release
 # the strategy ablation, live video CPU at 30 fps, and RSS over 100,000 QR decodes. See docs/decoding.md.
 bench-decode: deps build-release
 	$(PYTHON) scripts/bench/decode_bench.py --binary $(RELEASE_BIN) --ablation
+
+# Try-on renderer vs an equivalent OpenCV pipeline, one core, 1280x720, each step and the whole frame, as ratios.
+bench-tryon: deps
+	$(SWIFT) build -c release --product storehub-tryon-bench
+	$(PYTHON) scripts/bench/tryon_bench.py --binary .build/release/storehub-tryon-bench
 
 clean:
 	rm -rf .build .venv .cache/decode-corpus Assets/demo/media test-artifacts
