@@ -6,7 +6,8 @@ import TryOn
 
 /// `storehub-tryon-bench`: times the mirror's per-frame work without the locator, step by step, on one still (prints JSON):
 /// `convert` (NV12 chroma into the JPEG encoder's planes), `mask` (raster and feather), `blend`, `encode`
-/// (libjpeg-turbo), and `frame` (the whole mirror frame: render with smoothing and fading, then JPEG).
+/// (libjpeg-turbo), and `frame` (the whole mirror frame: render with smoothing and fading, then JPEG). Times
+/// are the thread's CPU time in milliseconds, medians.
 ///
 /// Its own small executable (HubCore, Capture, TryOn, no network stack), so `make bench-tryon` needs only
 /// those in a release build.
@@ -28,13 +29,17 @@ struct TryOnBench: ParsableCommand {
         let size = still.bytesPerRow * still.height * 3 / 2
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: landmarks)), as: UTF8.self)
         let face = try FaceLandmarks.mesh(from: try JSONParser.parse(text))
-        guard let lips = FaceMeshLips.contours(face.points) else { throw ValidationError("no lips in the landmarks") }
+        guard let lips = FaceMeshLips.contours(face.points) else {
+            throw ArgumentParser.ValidationError("no lips in the landmarks")
+        }
         let observation = LipObservation(outer: lips.outer, inner: lips.inner, confidence: 1, locator: .mesh)
         let shades = try ShadeCatalog.load(URL(fileURLWithPath: catalog))
         guard let chosen = shades[shade], let prepared = PreparedShade(chosen) else {
-            throw ValidationError("no shade \(shade)")
+            throw ArgumentParser.ValidationError("no shade \(shade)")
         }
-        guard let encoder = ColorJPEGEncoder(quality: quality) else { throw ValidationError("libjpeg-turbo") }
+        guard let encoder = ColorJPEGEncoder(quality: quality) else {
+            throw ArgumentParser.ValidationError("libjpeg-turbo")
+        }
         let mask = LipMask(width: still.width, height: still.height)
         let blender = LipBlender()
         let renderer = TryOnRenderer(width: still.width, height: still.height)
@@ -46,27 +51,30 @@ struct TryOnBench: ParsableCommand {
         let feather = min(max(Int((mouthWidth * renderer.featherShare).rounded()), 1), 8)
         let anchor = LipBlender.Anchor(center: center, width: mouthWidth)
         var steps: [String: [Double]] = ["convert": [], "mask": [], "blend": [], "encode": [], "frame": []]
-        let clock = ContinuousClock()
-        func ms(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        // CPU time of this thread, not wall time: on a shared machine other processes' turns are not counted.
+        func now() -> Double {
+            var spec = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+            return Double(spec.tv_sec) * 1000 + Double(spec.tv_nsec) / 1e6
         }
+        func ms(_ milliseconds: Double) -> Double { milliseconds }
         var bytes = 0
         for index in 0..<(frames + 10) {
             frame.buffer.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: still.buffer.bytes[0..<size]))
-            let t0 = clock.now
+            let t0 = now()
             mask.rasterize(outer: observation.outer, inner: observation.inner, feather: feather)
-            let t1 = clock.now
+            let t1 = now()
             blender.blend(frame, mask: mask, shade: prepared, strength: 1, anchor: anchor)
-            let t2 = clock.now
+            let t2 = now()
             _ = encoder.splitPlanes(frame)
-            let t3 = clock.now
+            let t3 = now()
             bytes = encoder.compressPlanes { $0.count } ?? 0
-            let t4 = clock.now
+            let t4 = now()
             frame.buffer.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: still.buffer.bytes[0..<size]))
-            let t5 = clock.now
+            let t5 = now()
             renderer.render(frame, observation: observation, shade: prepared, time: Double(index) / 30)
             _ = encoder.encode(frame) { $0.count }
-            let t6 = clock.now
+            let t6 = now()
             guard index >= 10 else { continue }  // warm-up
             steps["mask"]!.append(ms(t1 - t0))
             steps["blend"]!.append(ms(t2 - t1))
