@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import Hummingbird
+import Logging
 import NIOCore
 import Synchronization
 

@@ -65,7 +65,8 @@ import Testing
         let data = try JSONParser.parse(
             #"{"normalized": true, "outer": [[0.4, 0.6], [0.6, 0.6], [0.5, 0.7]], "inner": []}"#)
         let observation = try BusLandmarks.parse(data, frameWidth: 200, frameHeight: 100)
-        #expect(observation.outer == [SIMD2(80, 60), SIMD2(120, 60), SIMD2(100, 70)])
+        let expected: [SIMD2<Float>] = [SIMD2(80, 60), SIMD2(120, 60), SIMD2(100, 70)]
+        #expect(zip(observation.outer, expected).allSatisfy { abs($0.x - $1.x) < 1e-3 && abs($0.y - $1.y) < 1e-3 })
         #expect(observation.inner.isEmpty)
         #expect(observation.confidence == 1)
     }
