@@ -8,7 +8,7 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners bench-decode bench-facemesh soak format clean
+	bench bench-capture bench-scanners bench-decode bench-facemesh bench-tryon soak format clean
 
 run: deps media build
 	$(BIN) run
@@ -107,6 +107,10 @@ bench-facemesh: deps
 	STOREHUB_CPU=haswell $(SWIFT) build -c release --product facemesh-bench --scratch-path .build-facemesh-avx2
 	.venv-mediapipe/bin/python scripts/bench/facemesh_bench.py --build default=.build/release/facemesh-bench \
 		--build haswell=.build-facemesh-avx2/release/facemesh-bench
+# Try-on renderer vs an equivalent OpenCV pipeline, one core, 1280x720, each step and the whole frame, as ratios.
+bench-tryon: deps
+	$(SWIFT) build -c release --product storehub-tryon-bench
+	$(PYTHON) scripts/bench/tryon_bench.py --binary .build/release/storehub-tryon-bench
 
 clean:
 	rm -rf .build .venv .cache/decode-corpus Assets/demo/media test-artifacts

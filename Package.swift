@@ -45,6 +45,7 @@ let package = Package(
         // STOREHUB_CPU=haswell (AVX2, FMA) at build time lets its kernels use wider vectors; the default build runs
         // on any x86-64.
         .target(name: "FaceMesh", dependencies: ["HubCore"], swiftSettings: swiftSettings + faceMeshCPU),
+        .target(name: "TryOn", dependencies: ["HubCore"], swiftSettings: swiftSettings),
         .target(
             name: "Scanners",
             dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
@@ -75,7 +76,7 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server",
+                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -85,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners",
+                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -95,6 +96,14 @@ let package = Package(
         ),
         // Times the native face pipeline for scripts/bench/facemesh_bench.py (make bench-facemesh).
         .executableTarget(name: "facemesh-bench", dependencies: ["FaceMesh", "HubCore"], swiftSettings: swiftSettings),
+        // The try-on renderer's benchmark (make bench-tryon): a release build of it needs no network stack.
+        .executableTarget(
+            name: "storehub-tryon-bench",
+            dependencies: [
+                "TryOn", "Capture", "HubCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Test tool for the VM: a uinput keyboard that types barcodes under a layout, and an event reader.
         .executableTarget(
             name: "storehub-testkit",
@@ -116,6 +125,9 @@ let package = Package(
             name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ScannersTests", dependencies: ["Scanners", "Barcode", "HubCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TryOnTests", dependencies: ["TryOn", "Capture", "HubCore", "CTurboJPEG"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),
     ]

@@ -16,7 +16,7 @@
     feed: $('feed'), conn: $('connection'), logout: $('logout'),
     feedDevice: $('feed-device'), consumers: $('consumers'), noConsumers: $('no-consumers'),
   };
-  const FEED_KINDS = ['scan', 'status', 'note'];
+  const FEED_KINDS = ['scan', 'tryon', 'status', 'note'];
 
   const cards = new Map(); // device id -> { root, f: field elements, name, kind }
   // Bumped on every sign-in and sign-out so that replies and timers of an old session do nothing.
@@ -120,6 +120,7 @@
       lastError: el('p', { class: 'last-error', hidden: '' }),
       scan: el('p', { class: 'scan' }, 'No scans yet'),
       preview: el('img', { class: 'preview', alt: `Live picture from ${id}`, hidden: '' }),
+      stream: el('img', { class: 'preview stream', alt: `Live mirror stream from ${id}`, hidden: '' }),
       restart: el('button', { type: 'button', class: 'action', text: 'Restart' }),
       snapshot: el('button', { type: 'button', class: 'action', text: 'Snapshot', hidden: '' }),
       actionNote: el('p', { class: 'action-note muted', role: 'status' }),
@@ -134,9 +135,10 @@
       el('dl', { class: 'stats' },
         stat('Delivered', f.framesDelivered), stat('Processed', f.framesProcessed),
         stat('Dropped', f.framesDropped), stat('Restarts', f.restarts)),
-      f.preview, f.rates, f.lastError, f.scan,
+      f.preview, f.stream, f.rates, f.lastError, f.scan,
       el('div', { class: 'actions' }, f.restart, f.snapshot), f.actionNote);
-    c = { root, f, name: null, kind: null, sample: null };
+    c = { root, f, name: null, kind: null, sample: null, streaming: false };
+    f.stream.addEventListener('error', () => { c.streaming = false; f.stream.hidden = true; });
     cards.set(id, c);
     ui.devices.append(root);
     ui.feedDevice.append(el('option', { value: id, text: id }));
@@ -224,10 +226,38 @@
     }
   }
 
+  // A mirror's live stream: an <img> on the MJPEG URL. The token stays in a header: the page asks for a
+  // single-use ticket with it and puts only the ticket in the URL.
+  async function openStream(id, c, s) {
+    c.streaming = true;
+    try {
+      const res = await fetch(`/api/v1/mirrors/${encodeURIComponent(id)}/ticket`, { method: 'POST', headers: auth() });
+      if (s !== session || !res.ok) throw new Error(`HTTP ${res.status}`);
+      const { url } = await res.json();
+      c.f.stream.src = url;
+      c.f.stream.hidden = false;
+      c.f.snapshot.hidden = false;
+    } catch {
+      c.streaming = false; // The next round tries again.
+    }
+  }
+
+  function closeStreams() {
+    for (const c of cards.values()) {
+      c.streaming = false;
+      c.f.stream.removeAttribute('src');
+      c.f.stream.hidden = true;
+    }
+  }
+
   // Camera thumbnails: fetched with the token (an <img src> cannot carry it) and shown from a blob URL.
   async function refreshPreviews(s) {
     for (const [id, c] of cards) {
       if (c.kind === 'scanner' || c.root.dataset.state !== 'online' && c.root.dataset.state !== 'degraded') continue;
+      if (c.kind === 'mirror') {
+        if (!c.streaming) openStream(id, c, s);
+        continue;
+      }
       try {
         const res = await fetch(`/api/v1/devices/${encodeURIComponent(id)}/preview.jpg`, { headers: auth(), cache: 'no-store' });
         if (s !== session || !res.ok) continue;
@@ -317,6 +347,9 @@
       if (d.state && d.state !== before) {
         addFeed(ev.time, 'status', `${d.device} is ${d.state}${d.reason ? ` (${d.reason})` : ''}`, d.device);
       }
+    } else if (ev.type === 'storehub.tryon.result') {
+      const what = d.kind === 'snapshot' ? 'snapshot of' : `tried for ${Math.round(d.dwellSeconds || 0)} s:`;
+      addFeed(ev.time, 'tryon', `${d.device} ${what} ${d.shadeName || ''} (${d.sku})`, d.device);
     } else if (ev.type === 'storehub.scan') {
       setScan(d.device, { symbology: d.symbology, text: d.text, time: ev.time });
       addFeed(ev.time, 'scan', `${d.device} scanned ${d.symbology || '?'} ${mask(d.text)}`, d.device);
@@ -407,6 +440,7 @@
         if (s !== session) return;
         send(ws, { op: 'subscribe', id: 'status', topic: 'device.status.>' });
         send(ws, { op: 'subscribe', id: 'scans', topic: 'scan.>' });
+        send(ws, { op: 'subscribe', id: 'tryon', topic: 'tryon.result.>' });
         break;
       case 'subscribed':
         setConn('live');
@@ -439,6 +473,7 @@
 
   function signOut(message) {
     session++;
+    closeStreams();
     sessionStorage.removeItem(TOKEN_KEY);
     clearTimeout(retryTimer);
     if (socket) {

@@ -7,17 +7,20 @@ import HubCore
 public enum ImageFile {
     /// Decodes the file's luma into a new buffer. Errors name the file and what is wrong with it.
     public static func loadGrey(_ url: URL) throws(CaptureError) -> Frame {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw CaptureError("\(url.path): cannot be read", isTransient: false)
-        }
-        let bytes = [UInt8](data)
+        let bytes = try read(url)
         if bytes.starts(with: [0xFF, 0xD8]) { return try JPEG.decodeGrey(bytes, name: url.path) }
         if bytes.starts(with: [UInt8(ascii: "P"), UInt8(ascii: "5")]) { return try PGM.decode(bytes, name: url.path) }
         if bytes.starts(with: PNG.signature) { return try PNG.decodeGrey(bytes, name: url.path) }
         throw CaptureError("\(url.path): not a PNG, JPEG or binary PGM image", isTransient: false)
+    }
+
+    /// The file's bytes; the error names it.
+    static func read(_ url: URL) throws(CaptureError) -> [UInt8] {
+        do {
+            return [UInt8](try Data(contentsOf: url))
+        } catch {
+            throw CaptureError("\(url.path): cannot be read", isTransient: false)
+        }
     }
 }
 
@@ -25,6 +28,14 @@ public enum ImageFile {
 public enum JPEG {
     /// Decodes a JPEG straight to 8-bit grey (libjpeg-turbo skips the chroma work).
     public static func decodeGrey(_ jpeg: [UInt8], name: String) throws(CaptureError) -> Frame {
+        let (buffer, width, height) = try decode(jpeg, name: name, channels: 1)
+        return Frame(
+            format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,
+            buffer: buffer)
+    }
+
+    /// Decodes a JPEG to packed pixels of `channels` bytes: 1 (grey) or 3 (RGB), rows without padding.
+    static func decode(_ jpeg: [UInt8], name: String, channels: Int) throws(CaptureError) -> (FrameBuffer, Int, Int) {
         guard let handle = tjInitDecompress() else {
             throw CaptureError("libjpeg-turbo could not start", isTransient: false)
         }
@@ -37,41 +48,52 @@ public enum JPEG {
             tjDecompressHeader3(
                 handle, buffer.baseAddress, UInt(buffer.count), &width, &height, &subsampling, &colorspace)
         }
-        guard header == 0, width > 0, height > 0 else {
+        guard header == 0, width > 0, height > 0, Int(width) * Int(height) <= PNG.maxPixels else {
             throw CaptureError(
                 "\(name): not a readable JPEG (\(String(cString: tjGetErrorStr2(handle))))", isTransient: false)
         }
-        let stride = Int(width)
+        let stride = Int(width) * channels
         let buffer = FrameBuffer(capacity: stride * Int(height))
+        let format = channels == 3 ? TJPF_RGB : TJPF_GRAY
         let result = jpeg.withUnsafeBufferPointer { source in
             tjDecompress2(
                 handle, source.baseAddress, UInt(source.count),
                 buffer.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                width, Int32(stride), height, Int32(TJPF_GRAY.rawValue), 0)
+                width, Int32(stride), height, Int32(format.rawValue), 0)
         }
         guard result == 0 else {
             throw CaptureError(
                 "\(name): JPEG data is damaged (\(String(cString: tjGetErrorStr2(handle))))", isTransient: false)
         }
-        return Frame(
-            format: .grey, width: Int(width), height: Int(height), bytesPerRow: stride, captureTime: Date(), index: 0,
-            buffer: buffer)
+        return (buffer, Int(width), Int(height))
     }
 }
 
-/// PNG decoding with libpng's simplified API; colour and alpha are reduced to grey.
+/// PNG decoding with libpng's simplified API.
 public enum PNG {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
     /// Larger images are refused rather than allocated (a damaged header can claim gigapixels).
     static let maxPixels = 64 * 1024 * 1024
 
-    /// Decodes a PNG to 8-bit grey.
+    /// Decodes a PNG to 8-bit grey; colour and alpha are reduced to grey.
     public static func decodeGrey(_ png: [UInt8], name: String) throws(CaptureError) -> Frame {
+        let (buffer, width, height) = try decode(png, name: name, channels: 1)
+        return Frame(
+            format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,
+            buffer: buffer)
+    }
+
+    /// Decodes a PNG to packed pixels of `channels` bytes: 1 (grey) or 3 (RGB; alpha composed over black).
+    static func decode(_ png: [UInt8], name: String, channels: Int) throws(CaptureError) -> (FrameBuffer, Int, Int) {
         // libpng reads the memory until the image is finished, so both steps run inside one borrow of it.
-        let result: Result<Frame, CaptureError> = png.withUnsafeBytes { raw in
+        let result: Result<(FrameBuffer, Int, Int), CaptureError> = png.withUnsafeBytes { raw in
             var image = png_image()
             defer { png_image_free(&image) }
-            guard storehub_png_begin_grey(&image, raw.baseAddress, raw.count) != 0 else {
+            let begun =
+                channels == 3
+                ? storehub_png_begin_rgb(&image, raw.baseAddress, raw.count)
+                : storehub_png_begin_grey(&image, raw.baseAddress, raw.count)
+            guard begun != 0 else {
                 return .failure(CaptureError("\(name): not a readable PNG (\(message(image)))", isTransient: false))
             }
             let width = Int(image.width)
@@ -80,14 +102,11 @@ public enum PNG {
                 return .failure(
                     CaptureError("\(name): PNG of \(width)x\(height) pixels is too large", isTransient: false))
             }
-            let buffer = FrameBuffer(capacity: width * height)
-            guard storehub_png_finish(&image, buffer.bytes.baseAddress, Int32(width)) != 0 else {
+            let buffer = FrameBuffer(capacity: width * height * channels)
+            guard storehub_png_finish(&image, buffer.bytes.baseAddress, Int32(width * channels)) != 0 else {
                 return .failure(CaptureError("\(name): PNG data is damaged (\(message(image)))", isTransient: false))
             }
-            return .success(
-                Frame(
-                    format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,
-                    buffer: buffer))
+            return .success((buffer, width, height))
         }
         return try result.get()
     }

@@ -12,12 +12,11 @@ public final class ReplaySource: FrameSource {
     public let fps: Double
     public let loops: Bool
     public let hold: Int
-    private let state = Mutex(PlayState())
+    private let state: Mutex<PlayState>
 
     private struct PlayState {
         var frames: [Frame] = []
-        var start: ContinuousClock.Instant?
-        var lastTick: Int64 = -1
+        var pacing: ReplayPacing
         var counters = FrameCounters()
     }
 
@@ -27,6 +26,7 @@ public final class ReplaySource: FrameSource {
         self.fps = fps
         self.loops = loops
         self.hold = hold
+        state = Mutex(PlayState(pacing: ReplayPacing(fps: fps)))
     }
 
     public var description: String { "replay of \(folder.path) at \(fps) fps" }
@@ -53,30 +53,20 @@ public final class ReplaySource: FrameSource {
         }
         state.withLock { state in
             state.frames = frames
-            state.start = nil
-            state.lastTick = -1
+            state.pacing.reset()
         }
     }
 
     public func next() async throws -> Frame? {
-        let clock = ContinuousClock()
-        let interval = Duration.seconds(1 / fps)
-        let (start, tick) = state.withLock { state -> (ContinuousClock.Instant, Int64) in
-            let start = state.start ?? clock.now
-            state.start = start
-            return (start, state.lastTick + 1)
-        }
-        let due = start.advanced(by: interval * Double(tick))
-        if due > clock.now { try await Task.sleep(until: due, clock: clock) }
-        let elapsed = start.duration(to: clock.now)
-        let elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let (tick, due) = state.withLock { $0.pacing.next() }
+        try await ReplayPacing.wait(until: due)
         return state.withLock { state -> Frame? in
             guard !state.frames.isEmpty else { return nil }
-            let current = max(tick, Int64(elapsedSeconds * fps))
-            let skipped = UInt64(current - state.lastTick - 1)
+            var pacing = state.pacing
+            let (current, skipped) = pacing.take(tick)
             let image = current / Int64(hold)
             if !loops && image >= Int64(state.frames.count) { return nil }
-            state.lastTick = current
+            state.pacing = pacing
             state.counters.delivered += 1
             state.counters.dropped += skipped
             var frame = state.frames[Int(image % Int64(state.frames.count))]
@@ -89,7 +79,7 @@ public final class ReplaySource: FrameSource {
     public func close() {
         state.withLock { state in
             state.frames = []
-            state.start = nil
+            state.pacing.reset()
         }
     }
 }

@@ -8,6 +8,7 @@ import Logging
 import Scanners
 import Server
 import ServiceLifecycle
+import TryOn
 import UnixSignals
 
 /// The assembled daemon: event log, token store, bus, device pipelines and the server.
@@ -19,6 +20,7 @@ public struct Hub: Sendable {
     let registry = DeviceRegistry()
     let pipelines: [any DevicePipeline]
     let server: HubServer
+    let mirrors: MirrorHub?
     let logger: Logger
 
     /// Opens the state and builds every pipeline. Throws ConfigError for descriptors it cannot run.
@@ -32,11 +34,21 @@ public struct Hub: Sendable {
         log = try EventLog(path: databasePath, settings: config.log, logger: logger)
         tokens = try TokenStore(path: databasePath)
         bus = Bus(log: log, settings: config.bus, hubID: config.hub, authenticator: tokens, logger: logger)
+        let mirrors = try Self.mirrorHub(
+            config: config, configDirectory: configDirectory, devices: devices, stateDirectory: stateDirectory,
+            logger: logger)
+        self.mirrors = mirrors
         var pipelines: [any DevicePipeline] = []
         for descriptor in devices {
-            pipelines.append(
-                try Self.pipeline(
-                    for: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger))
+            let reporter = DeviceReporter(
+                descriptor: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger)
+            if descriptor.kind == .mirror, let mirrors {
+                pipelines.append(try Self.mirrorPipeline(descriptor, reporter, mirrors: mirrors, bus: bus))
+            } else {
+                pipelines.append(
+                    try Self.pipeline(
+                        for: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger))
+            }
         }
         self.pipelines = pipelines
         // Relative to the config's folder (the demo), or absolute (an installed hub's /usr/share/storehub/status).
@@ -46,7 +58,7 @@ public struct Hub: Sendable {
         let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date())
         server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
-            metrics: { metrics.render() }, logger: logger)
+            metrics: { metrics.render() }, mirrors: mirrors, logger: logger)
     }
 
     private static func pipeline(
@@ -58,9 +70,7 @@ public struct Hub: Sendable {
         case .kiosk: return try kioskPipeline(descriptor, reporter)
         case .scanner: return try scannerPipeline(descriptor, reporter)
         case .mirror:
-            throw ConfigError(
-                file: descriptor.file, keyPath: "kind",
-                problem: "mirror devices are not supported by this version yet (kiosk and scanner are)")
+            throw ConfigError(file: descriptor.file, keyPath: "kind", problem: "a mirror needs the hub's shade catalog")
         }
     }
 
@@ -163,7 +173,7 @@ public struct Hub: Sendable {
             await onListening(port)
             notifier.send("READY=1\nSTATUS=serving on port \(port); \(Supervisor.status(registry.deviceSummaries()))")
         }
-        let devices = DeviceService(pipelines: pipelines, bus: bus, log: log, logger: logger)
+        let devices = DeviceService(pipelines: pipelines, bus: bus, log: log, mirrors: mirrors, logger: logger)
         let supervisor = Supervisor(notifier: notifier, registry: registry, log: log, logger: logger)
         // Services stop in reverse order: the supervisor (STOPPING=1), devices (their last status events are
         // committed), then the server.
@@ -182,6 +192,7 @@ struct DeviceService: Service {
     let pipelines: [any DevicePipeline]
     let bus: Bus
     let log: EventLog
+    let mirrors: MirrorHub?
     let logger: Logger
 
     func run() async throws {
@@ -206,6 +217,7 @@ struct DeviceService: Service {
                 await group.waitForAll()
             }
         }
+        mirrors?.shutdown()
         bus.shutdown()
     }
 }

@@ -14,7 +14,7 @@ import Synchronization
 /// Keeping up with live video: frames where nothing moved are skipped (`MotionGate`), and after a frame was
 /// decoded the pipeline lets frames pass undecoded until the decoder's average use is back under
 /// `maxCpuShare` of one core. The source always hands over its newest frame, so nothing queues up.
-struct KioskPipeline: DevicePipeline {
+struct KioskPipeline: CameraPipeline {
     let reporter: DeviceReporter
     let source: any FrameSource
     let symbologies: [Symbology]
@@ -39,8 +39,6 @@ struct KioskPipeline: DevicePipeline {
             DuplicateFilter(scope: decoder.oncePerSession ? .session : .window(decoder.duplicateWindowSeconds)))
     }
 
-    var target: String { source.description }
-    var endedReason: String { "the camera stream ended" }
     var onlineReason: String { "decoding \(symbologies.map(\.rawValue).joined(separator: ", "))" }
 
     func open() async throws -> String {
@@ -48,26 +46,8 @@ struct KioskPipeline: DevicePipeline {
         return onlineReason
     }
 
-    var warnings: [String] { source.warnings }
-
     /// Stalls in a row after which the device is closed and opened again instead of restarting its stream.
     static let stallsBeforeReopen = 3
-
-    func close() { source.close() }
-
-    func waitForDevice(upTo limit: Duration) async throws { try await source.waitForDevice(upTo: limit) }
-
-    func permanentFailure(_ error: any Error) -> String? {
-        guard let error = error as? CaptureError, !error.isTransient else { return nil }
-        return error.message
-    }
-
-    func status(_ health: Health) -> DeviceStatus {
-        let counters = source.counters
-        return health.status(
-            of: descriptor, delivered: counters.delivered, dropped: counters.dropped,
-            streamRestarts: counters.streamRestarts)
-    }
 
     func work(_ health: inout Health) async throws {
         let settings = descriptor.decoder
@@ -105,14 +85,7 @@ struct KioskPipeline: DevicePipeline {
                 }
                 try await reporter.publish(scans: scans, capturedAt: frame.captureTime)
             }
-            let now = ContinuousClock.now
-            if now - lastHealth >= healthInterval {
-                lastHealth = now
-                await report(health.state, health.reason, &health)
-            } else if now - lastCounters > .seconds(1) {
-                lastCounters = now
-                reporter.registry.update(status(health))
-            }
+            await beat(&health, lastHealth: &lastHealth, lastCounters: &lastCounters)
         }
     }
 
@@ -145,5 +118,50 @@ private final class SharedDuplicateFilter: Sendable {
     /// The symbols that count as new scans at `time`.
     func admit(_ symbols: [DecodedSymbol], at time: Date) -> [DecodedSymbol] {
         filter.withLock { filter in symbols.filter { filter.admit($0, at: time) } }
+    }
+}
+
+/// A pipeline fed by a camera (a V4L2 device or a replay): what it opens, reports and closes is the camera's.
+protocol CameraPipeline: DevicePipeline {
+    var source: any FrameSource { get }
+    var healthInterval: Duration { get }
+}
+
+extension CameraPipeline {
+    var target: String { source.description }
+    var endedReason: String { "the camera stream ended" }
+    var warnings: [String] { source.warnings }
+
+    func close() { source.close() }
+
+    func waitForDevice(upTo limit: Duration) async throws { try await source.waitForDevice(upTo: limit) }
+
+    func permanentFailure(_ error: any Error) -> String? {
+        guard let error = error as? CaptureError, !error.isTransient else { return nil }
+        return error.message
+    }
+
+    func status(_ health: Health) -> DeviceStatus {
+        let counters = source.counters
+        return health.status(
+            of: descriptor, delivered: counters.delivered, dropped: counters.dropped,
+            streamRestarts: counters.streamRestarts)
+    }
+
+    /// Every `healthInterval` a status event with fresh counters; in between, the registry's counters once a
+    /// second.
+    func beat(
+        _ health: inout Health, lastHealth: inout ContinuousClock.Instant, lastCounters: inout ContinuousClock.Instant
+    )
+        async
+    {
+        let now = ContinuousClock.now
+        if now - lastHealth >= healthInterval {
+            lastHealth = now
+            await report(health.state, health.reason, &health)
+        } else if now - lastCounters > .seconds(1) {
+            lastCounters = now
+            reporter.registry.update(status(health))
+        }
     }
 }

@@ -10,12 +10,15 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     /// A scanner's connection and how its output becomes scans; present exactly for kind `scanner`.
     public var scanner: ScannerSettings?
     public var decoder: DecoderSettings
+    /// A try-on mirror's settings; present (perhaps defaulted) exactly for kind `mirror`.
+    public var mirror: MirrorSettings?
     /// The file it was read from, for messages.
     public var file: String = ""
 
     /// Where a kiosk's or mirror's frames come from.
     public enum CameraSource: Sendable, Equatable {
-        /// Image files played in a loop, for the demo and tests; each image is shown for `hold` frames.
+        /// Image files played in a loop, for the demo and tests; each image is shown for `hold` frames. For a
+        /// mirror, `path` is one colour portrait, played with small synthetic head motion unless `still`.
         case replay(path: String, fps: Double, loop: Bool, hold: Int)
         /// A V4L2 camera by stable path; `format` pins a pixel format (fourcc), else the best one is negotiated.
         /// `controls` are set on every open, by the names `storehub devices` lists; after `stallSeconds` without a
@@ -149,7 +152,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         static let name = IndexKey(stringValue: "name")
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, scanner, decoder }
+    enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, scanner, decoder, mirror }
     enum CameraKeys: String, CodingKey, CaseIterable {
         case type, path, fps, loop, hold, width, height, format, controls, stallSeconds
     }
@@ -223,6 +226,17 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
             camera = nil
         }
         scanner = try c.decodeIfPresent(ScannerSettings.self, forKey: .scanner)
+        mirror = try c.decodeIfPresent(MirrorSettings.self, forKey: .mirror)
+        if kind == .mirror {
+            mirror = mirror ?? MirrorSettings()
+            if camera == nil {
+                throw DecodingError.keyNotFound(
+                    CodingKeys.camera, .init(codingPath: c.codingPath, debugDescription: "a mirror needs a camera"))
+            }
+        } else if mirror != nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: .mirror, in: c, debugDescription: "only devices of kind \"mirror\" take a mirror section")
+        }
         if kind == .kiosk && camera == nil {
             throw DecodingError.keyNotFound(
                 CodingKeys.camera, .init(codingPath: c.codingPath, debugDescription: "a kiosk needs a camera"))

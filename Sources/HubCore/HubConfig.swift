@@ -11,6 +11,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var stateDirectory: String?
     /// Folder of the status page; absent: no status page is served.
     public var statusPage: String?
+    /// The try-on mirrors' shade catalog (JSON); required when a mirror is configured.
+    public var shades: String?
     public var log: LogSettings
     public var bus: BusSettings
 
@@ -133,7 +135,9 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         self.bus = bus
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case hub, listen, devices, stateDirectory, statusPage, log, bus }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case hub, listen, devices, stateDirectory, statusPage, shades, log, bus
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -143,6 +147,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         devices = try c.decode(String.self, forKey: .devices)
         stateDirectory = try c.decodeIfPresent(String.self, forKey: .stateDirectory)
         statusPage = try c.decodeIfPresent(String.self, forKey: .statusPage)
+        shades = try c.decodeIfPresent(String.self, forKey: .shades)
         log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? LogSettings()
         bus = try c.decodeIfPresent(BusSettings.self, forKey: .bus) ?? BusSettings()
         do {

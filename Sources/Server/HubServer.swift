@@ -39,8 +39,11 @@ public struct HubServer: Sendable {
     /// The Prometheus text for GET /metrics, or nil for no such route.
     public var metrics: (@Sendable () -> String)?
     public var logger: Logger
+    /// The try-on mirrors' streams, snapshots and shades, or nil when the hub has none.
+    public var mirrors: (any MirrorProvider)?
     /// Refused tokens by address, shared by REST and the bus.
     public let throttle = AuthThrottle()
+    let tickets = StreamTickets()
     let started = Date()
 
     /// How long a connection may stay unauthenticated.
@@ -49,9 +52,10 @@ public struct HubServer: Sendable {
 
     public init(
         listen: HubConfig.Listen, bus: Bus, tokens: TokenStore, devices: any DeviceStatusProvider, statusPage: String?,
-        metrics: (@Sendable () -> String)? = nil, logger: Logger
+        metrics: (@Sendable () -> String)? = nil, mirrors: (any MirrorProvider)? = nil, logger: Logger
     ) {
         self.metrics = metrics
+        self.mirrors = mirrors
         self.listen = listen
         self.bus = bus
         self.tokens = tokens
@@ -212,6 +216,7 @@ public struct HubServer: Sendable {
     // MARK: REST
 
     private func addRoutes(to router: Router<HubRequestContext>) {
+        addMirrorRoutes(to: router)
         let server = self
         router.get("/healthz") { _, _ -> Response in
             let (_, last) = server.bus.log.sequenceBounds
@@ -328,7 +333,7 @@ public struct HubServer: Sendable {
     }
 
     /// Like `authorize(_:)`, and the token's role must be one of `roles`.
-    private func authorize(_ request: Request, _ context: HubRequestContext, roles: Set<Role>) throws -> Principal {
+    func authorize(_ request: Request, _ context: HubRequestContext, roles: Set<Role>) throws -> Principal {
         let principal = try authorize(request, context)
         guard roles.contains(principal.role) else {
             throw HTTPError(.forbidden, message: "a \(principal.description) may not do this")
@@ -336,7 +341,7 @@ public struct HubServer: Sendable {
         return principal
     }
 
-    private static func device(_ context: HubRequestContext) throws -> DeviceID {
+    static func device(_ context: HubRequestContext) throws -> DeviceID {
         guard let text = context.parameters.get("id"), let device = try? DeviceID(validating: text) else {
             throw HTTPError(.badRequest, message: "not a device id")
         }
@@ -351,7 +356,7 @@ public struct HubServer: Sendable {
 
     /// The token's principal. Refusals count against the peer's address; an address with too many is refused
     /// outright for a while (429), so tokens cannot be guessed at speed.
-    private func authorize(_ request: Request, _ context: HubRequestContext) throws -> Principal {
+    func authorize(_ request: Request, _ context: HubRequestContext) throws -> Principal {
         let address = AuthThrottle.address(context.remoteAddress)
         if let wait = throttle.blocked(address) {
             throw HTTPError(

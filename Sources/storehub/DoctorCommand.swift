@@ -65,10 +65,16 @@ struct DoctorCommand: ParsableCommand {
             let folder = URL(
                 fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
             let exists = FileManager.default.fileExists(atPath: folder.standardizedFileURL.path)
+            let mirror = descriptor.kind == .mirror
             findings.append(
                 Finding(
-                    ok: exists, what: "\(descriptor.id): replay folder \(folder.standardizedFileURL.path)",
-                    fix: exists ? nil : "create it, or generate the demo media: make media"))
+                    ok: exists,
+                    what:
+                        "\(descriptor.id): \(mirror ? "portrait" : "replay folder") \(folder.standardizedFileURL.path)",
+                    fix: exists
+                        ? nil
+                        : mirror
+                            ? "fetch it: scripts/fetch-assets" : "create it, or generate the demo media: make media"))
         case nil: break
         }
         switch descriptor.scanner?.connection {

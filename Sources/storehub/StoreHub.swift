@@ -9,7 +9,8 @@ struct StoreHubCommand: AsyncParsableCommand {
         abstract: "StoreHub: the in-store device hub (cameras, scanners, try-on mirrors) and its event bus.",
         version: StoreHubVersion.current,
         subcommands: [
-            RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, TailCommand.self,
+            RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, TryOnCommand.self,
+            TailCommand.self,
             DoctorCommand.self, BenchLogCommand.self, BenchCaptureCommand.self, BenchLiveCommand.self,
             BenchDecodeMemoryCommand.self,
         ],

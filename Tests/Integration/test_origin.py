@@ -54,6 +54,7 @@ def test_a_configured_origin_may_use_the_bus(hub_factory, tmp_path):
     config = json.loads((REPO / "Devices/demo/hub.json").read_text())
     config["devices"] = str(REPO / "Devices/demo/devices")
     config["statusPage"] = str(REPO / "Assets/status")
+    config["shades"] = str(REPO / "Assets/shades.json")
     config["listen"]["allowedOrigins"] = ["https://kiosk.example"]
     path = tmp_path / "hub.json"
     path.write_text(json.dumps(config))

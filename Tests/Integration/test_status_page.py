@@ -193,3 +193,46 @@ def test_snapshot_is_a_full_size_jpeg_and_services_may_not_restart(store):
     assert refused("api/v1/devices/kiosk-pickup/restart", service)[0] == 403
     code, body = refused("api/v1/devices/scanner-till/snapshot", staff)
     assert code == 503 and b"not a camera" in body
+
+
+@pytest.fixture
+def mirror_store(hub_factory, tmp_path):
+    """A hub with one try-on mirror replaying the demo portrait, cycling shades every 2 s, and a staff token."""
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "mirror.json").write_text(json.dumps({
+        "id": "mirror-test", "kind": "mirror", "name": "Test mirror",
+        "camera": {"type": "replay", "path": str(REPO / ".cache/faces/grace_hopper.jpg"), "fps": 8},
+        "mirror": {"cycleShadesSeconds": 2, "landmarks": str(REPO / "Tests/Fixtures/faces/grace_hopper.json"),
+                   "streamFps": 5}}))
+    config = tmp_path / "hub.json"
+    config.write_text(json.dumps({"hub": "browser-test", "listen": {"port": 0}, "devices": "devices",
+                                  "statusPage": str(REPO / "Assets/status"),
+                                  "shades": str(REPO / "Assets/shades.json")}))
+    state = tmp_path / "state"
+    staff = subprocess.run([str(BINARY), "token", "create", "--role", "staff", "--state", str(state)],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    hub = hub_factory.start_config(config, state_dir=state)
+    return hub, staff
+
+
+def test_a_mirror_card_shows_its_live_stream_without_the_token_in_any_url(browser, mirror_store):
+    hub, staff = mirror_store
+    sign_in(browser, hub, staff)
+    card = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, 'article.card[data-device="mirror-test"]'),
+                "the mirror card")
+    stream = card.find_element(By.CSS_SELECTOR, "img.stream")
+    wait(browser, lambda d: stream.is_displayed() and d.execute_script("return arguments[0].naturalWidth", stream)
+         == 512, "the mirror's live stream")
+    source = stream.get_attribute("src")
+    assert "/mirror/mirror-test.mjpeg?ticket=" in source and staff not in source
+    first = browser.execute_script(
+        "const c = document.createElement('canvas'); c.width = 64; c.height = 64;"
+        "c.getContext('2d').drawImage(arguments[0], 0, 0, 64, 64); return c.toDataURL();", stream)
+    wait(browser, lambda d: d.execute_script(
+        "const c = document.createElement('canvas'); c.width = 64; c.height = 64;"
+        "c.getContext('2d').drawImage(arguments[0], 0, 0, 64, 64); return c.toDataURL();", stream) != first,
+         "the stream moving on (new frames, not one still)")
+    wait(browser, lambda d: any("mirror-test tried for" in t for t in feed_texts(d, "tryon")),
+         "a try-on result in the feed")
+    browser.save_screenshot(str(SHOTS / "mirror.png"))

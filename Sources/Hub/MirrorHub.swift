@@ -1,0 +1,161 @@
+import Foundation
+import HubCore
+import Logging
+import Server
+import Synchronization
+import TryOn
+
+/// The mirrors' shared outputs for the server: the shade catalog, each mirror's latest rendered JPEG (waited on
+/// by stream clients), and snapshots stored under the state directory with an unguessable id and an expiry.
+final class MirrorHub: MirrorProvider {
+    let catalog: ShadeCatalog
+    let shadesJSON: [UInt8]
+    let snapshotDirectory: URL
+    let logger: Logger
+    // Mutex: pipelines publish frames while server tasks wait for them and read snapshots.
+    private let state = Mutex(State())
+
+    private struct State {
+        var mirrors: Set<DeviceID> = []
+        var frames: [DeviceID: (sequence: UInt64, jpeg: [UInt8])] = [:]
+        var waiters: [DeviceID: [UInt64: CheckedContinuation<(UInt64, [UInt8])?, Never>]] = [:]
+        var nextWaiter: UInt64 = 0
+        var snapshots: [String: Date] = [:]
+        var stopping = false
+    }
+
+    init(catalog: ShadeCatalog, mirrors: [DeviceID], stateDirectory: URL, logger: Logger) throws {
+        self.catalog = catalog
+        shadesJSON = JSONValue.object(["shades": catalog.json]).jsonBytes
+        snapshotDirectory = stateDirectory.appendingPathComponent("snapshots")
+        self.logger = logger
+        try FileManager.default.createDirectory(
+            at: snapshotDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        state.withLock { $0.mirrors = Set(mirrors) }
+        adoptStoredSnapshots()
+    }
+
+    /// Snapshots from an earlier run stay valid until their file's time plus the longest TTL; older ones go.
+    private func adoptStoredSnapshots() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: snapshotDirectory.path)) ?? []
+        for name in names where name.hasSuffix(".jpg") {
+            let id = String(name.dropLast(4))
+            let url = snapshotDirectory.appendingPathComponent(name)
+            let written = (try? FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date)
+            guard Self.isValidID(id), let written else { continue }
+            let expires = written.addingTimeInterval(Self.adoptedTTL)
+            if expires < Date() {
+                try? FileManager.default.removeItem(at: url)
+            } else {
+                state.withLock { $0.snapshots[id] = expires }
+            }
+        }
+    }
+
+    static let adoptedTTL: TimeInterval = 900
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    func isMirror(_ device: DeviceID) -> Bool { state.withLock { $0.mirrors.contains(device) } }
+
+    /// A pipeline's newest rendered frame; wakes the stream clients waiting for it.
+    func publishFrame(_ device: DeviceID, jpeg: [UInt8]) {
+        let (sequence, waiters) = state.withLock {
+            state -> (UInt64, [CheckedContinuation<(UInt64, [UInt8])?, Never>]) in
+            let sequence = (state.frames[device]?.sequence ?? 0) + 1
+            state.frames[device] = (sequence, jpeg)
+            let waiters = state.waiters.removeValue(forKey: device).map { Array($0.values) } ?? []
+            return (sequence, waiters)
+        }
+        for waiter in waiters { waiter.resume(returning: (sequence, jpeg)) }
+    }
+
+    func nextFrame(_ device: DeviceID, after: UInt64, timeout: Duration) async -> (sequence: UInt64, jpeg: [UInt8])? {
+        if let frame = state.withLock({ $0.frames[device] }), frame.sequence > after { return frame }
+        guard isMirror(device), !isStopping else { return nil }
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let result = await withTaskGroup(of: (UInt64, [UInt8])?.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let ready = self.state.withLock { state -> (UInt64, [UInt8])? in
+                        if let frame = state.frames[device], frame.sequence > after { return frame }
+                        if state.stopping { return nil }
+                        state.waiters[device, default: [:]][id] = continuation
+                        return (0, [])
+                    }
+                    if let ready, ready.0 > 0 {
+                        continuation.resume(returning: ready)
+                    } else if ready == nil {
+                        continuation.resume(returning: nil)
+                    }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                let waiter = self.state.withLock { $0.waiters[device]?.removeValue(forKey: id) }
+                waiter?.resume(returning: nil)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            await group.waitForAll()
+            return first
+        }
+        return result.map { (sequence: $0.0, jpeg: $0.1) }
+    }
+
+    /// Ends every stream: the hub is stopping.
+    func shutdown() {
+        let waiters = state.withLock { state -> [CheckedContinuation<(UInt64, [UInt8])?, Never>] in
+            state.stopping = true
+            defer { state.waiters = [:] }
+            return state.waiters.values.flatMap { Array($0.values) }
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
+    }
+
+    /// 128 random bits as 32 hex digits: an id nobody can guess or enumerate.
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    static func isValidID(_ id: String) -> Bool {
+        id.utf8.count == 32 && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
+    /// Writes a snapshot and returns its id. Expired snapshots are removed on the way.
+    func storeSnapshot(_ jpeg: [UInt8], ttl: TimeInterval) throws -> (id: String, expires: Date) {
+        removeExpired()
+        let id = Self.newID()
+        let url = snapshotDirectory.appendingPathComponent("\(id).jpg")
+        try Data(jpeg).write(to: url, options: .atomic)
+        let expires = Date().addingTimeInterval(ttl)
+        state.withLock { $0.snapshots[id] = expires }
+        return (id, expires)
+    }
+
+    func snapshot(_ id: String) -> [UInt8]? {
+        guard Self.isValidID(id), let expires = state.withLock({ $0.snapshots[id] }) else { return nil }
+        guard expires > Date() else {
+            removeExpired()
+            return nil
+        }
+        return (try? Data(contentsOf: snapshotDirectory.appendingPathComponent("\(id).jpg"))).map { [UInt8]($0) }
+    }
+
+    private func removeExpired() {
+        let now = Date()
+        let expired = state.withLock { state -> [String] in
+            let gone = state.snapshots.filter { $0.value <= now }.map(\.key)
+            for id in gone { state.snapshots[id] = nil }
+            return gone
+        }
+        for id in expired {
+            try? FileManager.default.removeItem(at: snapshotDirectory.appendingPathComponent("\(id).jpg"))
+        }
+    }
+}

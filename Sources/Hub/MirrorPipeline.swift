@@ -1,0 +1,309 @@
+import Bus
+import Capture
+import EventLog
+import Foundation
+import HubCore
+import Logging
+import Synchronization
+import TryOn
+
+extension EventType {
+    /// A shopper tried a shade (when she moves on to another) or took a snapshot of it.
+    static let tryOnResult = "storehub.tryon.result"
+}
+
+/// What arrives for one mirror over the bus, kept until its pipeline's next frame.
+final class MirrorControl: Sendable {
+    // Mutex: the bus listener task writes, the pipeline task takes.
+    private let pending = Mutex(Pending())
+    let landmarks = LandmarkInbox()
+
+    struct Pending {
+        var select: String?
+        var snapshots = 0
+        var endSession = false
+    }
+
+    /// Applies a `mirror.command.<device>` event's data: `{"select": SKU}`, `{"snapshot": true}`,
+    /// `{"end": true}` (the shopper walked away: the next face starts a new session). Returns a problem to log.
+    func command(_ data: JSONValue) -> String? {
+        guard case .object(let fields) = data else { return "a mirror command must be a JSON object" }
+        var understood = false
+        if let value = fields["select"] {
+            guard let sku = value.stringValue else { return "select must be a SKU (text)" }
+            pending.withLock { $0.select = sku }
+            understood = true
+        }
+        if fields["snapshot"] == .bool(true) {
+            pending.withLock { $0.snapshots += 1 }
+            understood = true
+        }
+        if fields["end"] == .bool(true) {
+            pending.withLock { $0.endSession = true }
+            understood = true
+        }
+        return understood
+            ? nil : #"unknown mirror command (expected {"select": SKU}, {"snapshot": true} or {"end": true})"#
+    }
+
+    func take() -> Pending {
+        pending.withLock { pending in
+            defer { pending = Pending() }
+            return pending
+        }
+    }
+}
+
+/// One try-on mirror: camera → lip locator → renderer (in place) → stream JPEG, snapshots and try-on results,
+/// under DevicePipeline's supervision. Commands and external landmarks come over the bus through an in-hub
+/// session, so they pass the same permission checks as any publisher's.
+struct MirrorPipeline: CameraPipeline {
+    let reporter: DeviceReporter
+    let source: any FrameSource
+    let settings: MirrorSettings
+    let mirrors: MirrorHub
+    let bus: Bus
+    /// A mesh for the replayed portrait (demo), moved with its synthetic motion.
+    let portraitMesh: FaceLandmarks?
+    let portraitMotion: (@Sendable (UInt64, Int) -> PortraitSource.Motion)?
+    let control = MirrorControl()
+    var healthInterval: Duration = .seconds(30)
+
+    func open() async throws -> String {
+        try await source.open()
+        return "mirror running"
+    }
+
+    /// Subscribes an in-hub bus session to this mirror's commands and landmarks and feeds them to `control`.
+    private func listen() async {
+        let device = descriptor.id
+        let session = bus.openSession(
+            principal: Principal(tokenID: "hub-mirror-\(device)", role: .admin), peer: "mirror pipeline \(device)")
+        defer { session.close() }
+        session.receive(#"{"op":"subscribe","id":"commands","topic":"mirror.command.\#(device)"}"#)
+        session.receive(#"{"op":"subscribe","id":"landmarks","topic":"mirror.landmarks.\#(device)"}"#)
+        for await _ in session.wakeups {
+            if Task.isCancelled { return }
+            for item in session.drain() {
+                guard case .message(let bytes) = item,
+                    let message = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self)),
+                    message["op"]?.stringValue == "event", let event = message["event"],
+                    let topic = event["subject"]?.stringValue, let data = event["data"]
+                else { continue }
+                if topic.hasPrefix("mirror.landmarks.") {
+                    control.landmarks.receive(data)
+                } else if let problem = control.command(data) {
+                    reporter.logger.warning("device \(device): \(problem)")
+                }
+            }
+        }
+    }
+
+    func work(_ health: inout Health) async throws {
+        let listener = Task { await listen() }
+        defer { listener.cancel() }
+        var session = MirrorSession(catalog: mirrors.catalog, settings: settings)
+        var locators: [any LipLocator] = []
+        if let portraitMesh, let portraitMotion {
+            let provider = FixedLandmarkProvider(face: portraitMesh) { frame in
+                let motion = portraitMotion(frame.index, frame.width)
+                return { motion.apply($0, width: frame.width, height: frame.height) }
+            }
+            locators.append(MeshLipLocator(provider: provider))
+        }
+        let busLocator = BusLipLocator(inbox: control.landmarks)
+        locators.append(busLocator)
+        let guide = settings.faceGuide.map {
+            (x: Float($0[0]), y: Float($0[1]), width: Float($0[2]), height: Float($0[3]))
+        }
+        locators.append(ClassicalLipLocator(faceGuide: guide))
+        let chain = LocatorChain(locators)
+        var renderer: TryOnRenderer?
+        guard let encoder = ColorJPEGEncoder(quality: Int32(settings.jpegQuality)),
+            let snapshotEncoder = ColorJPEGEncoder(quality: 92)
+        else { throw CaptureError("libjpeg-turbo could not start", isTransient: false) }
+        let streamInterval = Duration.seconds(1 / settings.streamFps)
+        var lastStream: ContinuousClock.Instant?
+        var lastCounters = ContinuousClock.now
+        var lastHealth = ContinuousClock.now
+        while !Task.isCancelled {
+            guard let frame = try await source.next() else { return }
+            guard frame.format != .grey else {
+                throw CaptureError(
+                    "\(source.description) delivers grey frames; a mirror needs colour (NV12 or YUYV)",
+                    isTransient: false)
+            }
+            health.processed += 1
+            let time = frame.captureTime.timeIntervalSince1970
+            let pending = control.take()
+            var results: [TryOnResult] = []
+            if pending.endSession, let ended = session.end(at: frame.captureTime) { results.append(ended) }
+            if let sku = pending.select {
+                switch session.select(sku, at: frame.captureTime) {
+                case .success(let result?): results.append(result)
+                case .success(nil): break
+                case .failure(let problem):
+                    health.lastError = problem.description
+                    reporter.logger.warning("device \(descriptor.id): \(problem)")
+                }
+            }
+            if let result = session.cycleIfDue(at: frame.captureTime) { results.append(result) }
+            if renderer?.mask.width != frame.width || renderer?.mask.height != frame.height {
+                renderer = TryOnRenderer(width: frame.width, height: frame.height)
+            }
+            let observation = chain.locate(in: frame)
+            let outcome = renderer!.render(frame, observation: observation, shade: session.shade, time: time)
+            if let ended = session.observe(outcome, at: frame.captureTime) { results.append(ended) }
+            let now = ContinuousClock.now
+            if lastStream.map({ now - $0 >= streamInterval }) ?? true, let jpeg = encoder.encode(frame) {
+                lastStream = now
+                mirrors.publishFrame(descriptor.id, jpeg: jpeg)
+            }
+            reporter.registry.offer(frame, device: descriptor.id)
+            for _ in 0..<pending.snapshots {
+                guard let jpeg = snapshotEncoder.encode(frame) else { continue }
+                do {
+                    let stored = try mirrors.storeSnapshot(jpeg, ttl: settings.snapshotTTLSeconds)
+                    results.append(session.snapshot(id: stored.id, expires: stored.expires, at: frame.captureTime))
+                } catch {
+                    health.lastError = "snapshot could not be stored: \(error.localizedDescription)"
+                    reporter.logger.error("device \(descriptor.id): \(health.lastError!)")
+                }
+            }
+            if !results.isEmpty { try await publish(results) }
+            if reporter.registry.takeRestartRequest(descriptor.id) { throw RestartRequested() }
+            await beat(&health, lastHealth: &lastHealth, lastCounters: &lastCounters)
+        }
+    }
+
+    private func publish(_ results: [TryOnResult]) async throws {
+        let source = "storehub://\(reporter.hubID)/\(descriptor.id)"
+        var drafts: [EventDraft] = []
+        for result in results {
+            let event = CloudEvent(
+                source: source, type: EventType.tryOnResult, subject: "tryon.result.\(descriptor.id)",
+                data: result.json(device: descriptor.id))
+            drafts.append(EventDraft(topic: event.subject, body: try event.encoded()))
+        }
+        _ = try await reporter.log.append(drafts)
+    }
+}
+
+/// A try-on result: a shade tried for a while, or a snapshot of it.
+struct TryOnResult: Equatable {
+    enum Kind: String { case tried, snapshot }
+    var kind: Kind
+    var session: String
+    var shade: Shade
+    var dwellSeconds: Double
+    var snapshot: (id: String, expires: Date)?
+    var locator: LocatorKind?
+
+    static func == (a: TryOnResult, b: TryOnResult) -> Bool {
+        a.kind == b.kind && a.session == b.session && a.shade == b.shade && a.dwellSeconds == b.dwellSeconds
+            && a.snapshot?.id == b.snapshot?.id
+    }
+
+    func json(device: DeviceID) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "device": .string(device.rawValue), "kind": .string(kind.rawValue), "session": .string(session),
+            "sku": .string(shade.sku), "shadeName": .string(shade.name), "brand": .string(shade.brand),
+            "dwellSeconds": .double((dwellSeconds * 10).rounded() / 10),
+            "locator": locator.map { .string($0.rawValue) } ?? .null,
+        ]
+        if let snapshot {
+            fields["snapshotId"] = .string(snapshot.id)
+            fields["snapshotUrl"] = .string("/api/v1/snapshots/\(snapshot.id).jpg")
+            fields["expires"] = .string(Timestamp.iso8601(snapshot.expires))
+        }
+        return .object(fields)
+    }
+}
+
+/// One shopper at one mirror: the chosen shade, since when, and the session id that ties her results together.
+/// A session starts with the first face or shade choice and ends when no face was seen for `absence` or on an
+/// `end` command.
+struct MirrorSession {
+    let catalog: ShadeCatalog
+    let cycleSeconds: Double?
+    static let absence: TimeInterval = 10
+    private(set) var id: String?
+    private(set) var shade: PreparedShade?
+    private var shadeSince: Date?
+    private var lastFace: Date?
+    private var lastLocator: LocatorKind?
+
+    init(catalog: ShadeCatalog, settings: MirrorSettings) {
+        self.catalog = catalog
+        cycleSeconds = settings.cycleShadesSeconds
+        let initial =
+            settings.defaultShade.flatMap { catalog[$0] } ?? (cycleSeconds != nil ? catalog.shades.first : nil)
+        shade = initial.flatMap(PreparedShade.init)
+    }
+
+    private mutating func ensureSession(at time: Date) -> String {
+        if let id { return id }
+        let fresh = UUID().uuidString.lowercased()
+        id = fresh
+        shadeSince = time
+        return fresh
+    }
+
+    private func tried(at time: Date) -> TryOnResult? {
+        guard let id, let shade, let since = shadeSince else { return nil }
+        let dwell = time.timeIntervalSince(since)
+        guard dwell >= 1 else { return nil }
+        return TryOnResult(
+            kind: .tried, session: id, shade: shade.shade, dwellSeconds: dwell, snapshot: nil, locator: lastLocator)
+    }
+
+    /// A shopper picked `sku`: the previous shade's dwell becomes a result.
+    mutating func select(_ sku: String, at time: Date) -> Result<TryOnResult?, SelectError> {
+        guard let chosen = catalog[sku], let prepared = PreparedShade(chosen) else {
+            return .failure(SelectError(description: "unknown shade '\(sku)' asked for (not in the catalog)"))
+        }
+        let result = tried(at: time)
+        _ = ensureSession(at: time)
+        shade = prepared
+        shadeSince = time
+        return .success(result)
+    }
+
+    struct SelectError: Error, CustomStringConvertible { var description: String }
+
+    mutating func cycleIfDue(at time: Date) -> TryOnResult? {
+        guard let cycleSeconds, let since = shadeSince ?? Optional(time) else { return nil }
+        if shadeSince == nil { shadeSince = time }
+        guard time.timeIntervalSince(since) >= cycleSeconds else { return nil }
+        let index = shade.flatMap { current in catalog.shades.firstIndex { $0.sku == current.shade.sku } } ?? -1
+        let next = catalog.shades[(index + 1) % catalog.shades.count]
+        return try? select(next.sku, at: time).get()
+    }
+
+    /// Notes whether a face is there; returns the last session's result when this face starts a new one.
+    mutating func observe(_ outcome: TryOnRenderer.Outcome, at time: Date) -> TryOnResult? {
+        guard outcome.strength > 0 || outcome.confidence >= 0.5 else { return nil }
+        var ended: TryOnResult?
+        if let last = lastFace, time.timeIntervalSince(last) > Self.absence { ended = end(at: last) }
+        lastFace = time
+        lastLocator = outcome.locator
+        _ = ensureSession(at: time)
+        return ended
+    }
+
+    mutating func end(at time: Date) -> TryOnResult? {
+        let result = tried(at: time)
+        id = nil
+        shadeSince = nil
+        return result
+    }
+
+    mutating func snapshot(id snapshotID: String, expires: Date, at time: Date) -> TryOnResult {
+        let session = ensureSession(at: time)
+        let shade = self.shade?.shade ?? catalog.shades[0]
+        return TryOnResult(
+            kind: .snapshot, session: session, shade: shade,
+            dwellSeconds: shadeSince.map { time.timeIntervalSince($0) } ?? 0,
+            snapshot: (snapshotID, expires), locator: lastLocator)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HubCore
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// What the server shows of the try-on mirrors; the hub's mirror pipelines provide it.
+public protocol MirrorProvider: Sendable {
+    /// The shade catalog as GET /api/v1/shades serves it (a JSON array).
+    var shadesJSON: [UInt8] { get }
+    func isMirror(_ device: DeviceID) -> Bool
+    /// Waits for a rendered frame (JPEG) newer than `after` (0: the latest one). Nil when `device` is not a
+    /// mirror, nothing came within `timeout`, or the hub is stopping.
+    func nextFrame(_ device: DeviceID, after: UInt64, timeout: Duration) async -> (sequence: UInt64, jpeg: [UInt8])?
+    /// A snapshot's JPEG; nil for ids never issued or expired.
+    func snapshot(_ id: String) -> [UInt8]?
+    /// True once the hub is stopping: open streams end.
+    var isStopping: Bool { get }
+}
+
+/// Single-use, short-lived permissions to open one mirror's stream, for pages that cannot put a header on an
+/// `<img>` request: the page asks for a ticket with its token in a header and puts only the ticket in the URL.
+final class StreamTickets: Sendable {
+    // Mutex: tickets are issued and redeemed by concurrent requests.
+    private let tickets = Mutex<[String: (device: DeviceID, expires: ContinuousClock.Instant)]>([:])
+    static let lifetime: Duration = .seconds(30)
+
+    func issue(for device: DeviceID) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let ticket = bytes.map { String(format: "%02x", $0) }.joined()
+        let now = ContinuousClock.now
+        tickets.withLock { tickets in
+            tickets = tickets.filter { $0.value.expires > now }
+            tickets[ticket] = (device, now + Self.lifetime)
+        }
+        return ticket
+    }
+
+    /// True, once, for a ticket issued for `device` that has not expired.
+    func redeem(_ ticket: String, for device: DeviceID) -> Bool {
+        tickets.withLock { tickets in
+            guard let entry = tickets.removeValue(forKey: ticket) else { return false }
+            return entry.device == device && entry.expires > .now
+        }
+    }
+}
+
+extension HubServer {
+    /// Multipart boundary of the mirror stream.
+    static let streamBoundary = "storehub-frame"
+
+    /// Who may watch a mirror: staff and admins, and the mirror's own device token (its screen).
+    static func mayView(_ principal: Principal, _ device: DeviceID) -> Bool {
+        principal.role == .admin || principal.role == .staff
+            || (principal.role == .device && principal.device == device)
+    }
+
+    func addMirrorRoutes(to router: Router<HubRequestContext>) {
+        guard let mirrors else { return }
+        let server = self
+        router.get("/api/v1/shades") { request, context -> Response in
+            _ = try server.authorize(request, context)
+            return Self.json(bytes: mirrors.shadesJSON)
+        }
+        router.post("/api/v1/mirrors/:id/ticket") { request, context -> Response in
+            let principal = try server.authorize(request, context)
+            let device = try Self.device(context)
+            guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
+            guard Self.mayView(principal, device) else {
+                throw HTTPError(.forbidden, message: "a \(principal.description) may not watch \(device)")
+            }
+            let ticket = server.tickets.issue(for: device)
+            return Self.json(
+                .object([
+                    "ticket": .string(ticket), "expiresInSeconds": .int(StreamTickets.lifetime.components.seconds),
+                    "url": .string("/mirror/\(device).mjpeg?ticket=\(ticket)"),
+                ]))
+        }
+        router.get("/api/v1/snapshots/:file") { request, context -> Response in
+            let principal = try server.authorize(request, context, roles: [.admin, .staff, .service])
+            guard let file = context.parameters.get("file"), file.hasSuffix(".jpg") else {
+                throw HTTPError(.notFound, message: "snapshots are /api/v1/snapshots/<id>.jpg")
+            }
+            guard let jpeg = mirrors.snapshot(String(file.dropLast(4))) else {
+                throw HTTPError(.notFound, message: "no such snapshot (unknown, or expired)")
+            }
+            server.logger.debug("snapshot read by a \(principal.description)")
+            return Self.jpeg(jpeg)
+        }
+        router.get("/mirror/:file") { request, context -> Response in
+            guard let file = context.parameters.get("file"), file.hasSuffix(".mjpeg"),
+                let device = try? DeviceID(validating: String(file.dropLast(6)))
+            else {
+                throw HTTPError(.notFound, message: "mirror streams are /mirror/<device>.mjpeg")
+            }
+            guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
+            if let ticket = request.uri.queryParameters.get("ticket") {
+                guard server.tickets.redeem(ticket, for: device) else {
+                    throw HTTPError(
+                        .unauthorized, message: "ticket not accepted (used, expired, or for another mirror)")
+                }
+            } else {
+                let principal = try server.authorize(request, context)
+                guard Self.mayView(principal, device) else {
+                    throw HTTPError(.forbidden, message: "a \(principal.description) may not watch \(device)")
+                }
+            }
+            return Self.mjpegStream(device, mirrors: mirrors)
+        }
+    }
+
+    /// multipart/x-mixed-replace: each part's JPEG is followed at once by the next boundary, so a browser shows a
+    /// frame as soon as it arrives instead of when the next one starts.
+    static func mjpegStream(_ device: DeviceID, mirrors: any MirrorProvider) -> Response {
+        let boundary = streamBoundary
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: "--\(boundary)\r\n"))
+            var last: UInt64 = 0
+            while !Task.isCancelled && !mirrors.isStopping {
+                guard let (sequence, jpeg) = await mirrors.nextFrame(device, after: last, timeout: .seconds(2)) else {
+                    continue
+                }
+                last = sequence
+                var part = ByteBuffer()
+                part.reserveCapacity(jpeg.count + 128)
+                part.writeString("Content-Type: image/jpeg\r\nContent-Length: \(jpeg.count)\r\n\r\n")
+                part.writeBytes(jpeg)
+                part.writeString("\r\n--\(boundary)\r\n")
+                try await writer.write(part)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "multipart/x-mixed-replace; boundary=\(boundary)", .cacheControl: "no-store",
+            ], body: body)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HubCore
+
+/// How a lipstick reflects light; the renderer shapes the lips' highlights by it.
+public enum Finish: String, Sendable, Codable, CaseIterable {
+    /// Flattens highlights.
+    case matte
+    /// Keeps the lips' own highlights.
+    case satin
+    /// Boosts specular highlights.
+    case gloss
+    /// Adds fine sparkle that stays put on the lips.
+    case shimmer
+}
+
+/// One lipstick shade of the catalog.
+public struct Shade: Sendable, Codable, Equatable {
+    /// The product's stock-keeping unit; try-on results and cart requests name it.
+    public var sku: String
+    public var name: String
+    public var brand: String
+    /// sRGB, `#RRGGBB`.
+    public var color: String
+    public var finish: Finish
+    /// How much of the shade covers the lips, 0 (none) exclusive to 1 (opaque).
+    public var opacity: Double
+
+    public init(sku: String, name: String, brand: String, color: String, finish: Finish, opacity: Double) {
+        self.sku = sku
+        self.name = name
+        self.brand = brand
+        self.color = color
+        self.finish = finish
+        self.opacity = opacity
+    }
+
+    /// The colour as sRGB components 0...255; nil when `color` is not `#RRGGBB`.
+    public var rgb: SIMD3<Double>? { Self.parseHex(color) }
+
+    static func parseHex(_ text: String) -> SIMD3<Double>? {
+        let digits = Array(text.utf8)
+        guard digits.count == 7, digits[0] == UInt8(ascii: "#") else { return nil }
+        var values: [Double] = []
+        for index in stride(from: 1, to: 7, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index..<(index + 2)], as: UTF8.self), radix: 16) else {
+                return nil
+            }
+            values.append(Double(byte))
+        }
+        return SIMD3(values[0], values[1], values[2])
+    }
+}
+
+/// A catalog that cannot be used: the file, the shade (by SKU, or by position when it has none) and the problem.
+public struct ShadeCatalogError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    /// `shade 'LS-104'`, `shades[3]`, or empty for the whole file.
+    public var location: String
+    public var problem: String
+
+    public var description: String { location.isEmpty ? "\(file): \(problem)" : "\(file): \(location): \(problem)" }
+}
+
+/// The shades a mirror offers, read from a JSON file (`{"shades": [{"sku": ..., ...}]}`) and validated whole at
+/// start: a bad entry stops the hub with an error that names its SKU, rather than failing when a shopper picks it.
+public struct ShadeCatalog: Sendable, Equatable {
+    public let shades: [Shade]
+    private let index: [String: Int]
+
+    public init(shades: [Shade]) {
+        self.shades = shades
+        var index: [String: Int] = [:]
+        for (position, shade) in shades.enumerated() where index[shade.sku] == nil { index[shade.sku] = position }
+        self.index = index
+    }
+
+    public subscript(sku: String) -> Shade? { index[sku].map { shades[$0] } }
+
+    /// Reads and validates a catalog file.
+    public static func load(_ url: URL) throws(ShadeCatalogError) -> ShadeCatalog {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ShadeCatalogError(file: url.path, location: "", problem: "cannot be read")
+        }
+        return try parse(data, file: url.path)
+    }
+
+    /// Validates a catalog's JSON; `file` names it in errors.
+    public static func parse(_ data: Data, file: String) throws(ShadeCatalogError) -> ShadeCatalog {
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(String(decoding: data, as: UTF8.self))
+        } catch {
+            throw ShadeCatalogError(file: file, location: "", problem: "not valid JSON (\(error))")
+        }
+        guard case .object(let top) = root, case .array(let entries)? = top["shades"] else {
+            throw ShadeCatalogError(file: file, location: "", problem: #"expected {"shades": [ ... ]}"#)
+        }
+        if let unknown = top.keys.first(where: { $0 != "shades" }) {
+            throw ShadeCatalogError(file: file, location: "", problem: "unknown key '\(unknown)'")
+        }
+        var shades: [Shade] = []
+        var seen: Set<String> = []
+        for (position, entry) in entries.enumerated() {
+            let shade = try validate(entry, position: position, file: file)
+            guard seen.insert(shade.sku).inserted else {
+                throw ShadeCatalogError(
+                    file: file, location: "shade '\(shade.sku)'",
+                    problem: "SKU is listed twice (again at shades[\(position)])")
+            }
+            shades.append(shade)
+        }
+        guard !shades.isEmpty else {
+            throw ShadeCatalogError(file: file, location: "", problem: "the catalog lists no shades")
+        }
+        return ShadeCatalog(shades: shades)
+    }
+
+    static let keys: Set<String> = ["sku", "name", "brand", "color", "finish", "opacity"]
+
+    private static func validate(_ entry: JSONValue, position: Int, file: String) throws(ShadeCatalogError) -> Shade {
+        guard case .object(let fields) = entry else {
+            throw ShadeCatalogError(file: file, location: "shades[\(position)]", problem: "expected an object")
+        }
+        guard let sku = fields["sku"]?.stringValue, isValidSKU(sku) else {
+            throw ShadeCatalogError(
+                file: file, location: "shades[\(position)]",
+                problem: "sku must be 1 to 64 letters, digits, '-', '_' or '.'")
+        }
+        func fail(_ problem: String) -> ShadeCatalogError {
+            ShadeCatalogError(file: file, location: "shade '\(sku)'", problem: problem)
+        }
+        if let unknown = fields.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw fail("unknown key '\(unknown)' (expected \(keys.sorted().joined(separator: ", ")))")
+        }
+        guard let name = fields["name"]?.stringValue, !name.isEmpty else { throw fail("name must be a non-empty text") }
+        guard let brand = fields["brand"]?.stringValue, !brand.isEmpty else {
+            throw fail("brand must be a non-empty text")
+        }
+        guard let color = fields["color"]?.stringValue, Shade.parseHex(color) != nil else {
+            throw fail("color must be an sRGB hex colour like \"#A3243B\"")
+        }
+        guard let finishName = fields["finish"]?.stringValue, let finish = Finish(rawValue: finishName) else {
+            throw fail("finish must be one of \(Finish.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let opacity: Double
+        switch fields["opacity"] {
+        case .double(let value)?: opacity = value
+        case .int(let value)?: opacity = Double(value)
+        default: throw fail("opacity must be a number above 0 and at most 1")
+        }
+        guard opacity > 0 && opacity <= 1 else { throw fail("opacity \(opacity) is not above 0 and at most 1") }
+        return Shade(sku: sku, name: name, brand: brand, color: color, finish: finish, opacity: opacity)
+    }
+
+    static func isValidSKU(_ sku: String) -> Bool {
+        !sku.isEmpty && sku.utf8.count <= 64
+            && sku.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0))
+            }
+    }
+
+    /// The catalog as GET /api/v1/shades serves it.
+    public var json: JSONValue {
+        .array(
+            shades.map {
+                .object([
+                    "sku": .string($0.sku), "name": .string($0.name), "brand": .string($0.brand),
+                    "color": .string($0.color), "finish": .string($0.finish.rawValue), "opacity": .double($0.opacity),
+                ])
+            })
+    }
+}

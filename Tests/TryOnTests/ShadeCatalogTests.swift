@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import TryOn
+
+@Suite struct ShadeCatalogTests {
+    static let assets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Assets/shades.json")
+
+    func parse(_ text: String) throws(ShadeCatalogError) -> ShadeCatalog {
+        try ShadeCatalog.parse(Data(text.utf8), file: "shades.json")
+    }
+
+    func entry(_ fields: String) -> String {
+        ##"{"shades": [{"sku": "LS-1", "name": "Red", "brand": "B", "color": "#AA0000", "finish": "matte", "opacity": 0.5}, "##
+            + fields + "]}"
+    }
+
+    @Test func test_theShippedCatalog_isValidAndFindsShadesBySKU() throws {
+        let catalog = try ShadeCatalog.load(Self.assets)
+        #expect(catalog.shades.count >= 4)
+        #expect(Set(catalog.shades.map(\.finish)) == Set(Finish.allCases))
+        let first = try #require(catalog.shades.first)
+        #expect(catalog[first.sku] == first)
+        #expect(catalog["NO-SUCH-SKU"] == nil)
+    }
+
+    @Test func test_aBadColour_isAnErrorNamingItsSKU() {
+        let error = #expect(throws: ShadeCatalogError.self) {
+            try parse(
+                entry(
+                    ##"{"sku": "LS-77", "name": "x", "brand": "b", "color": "red", "finish": "gloss", "opacity": 1}"##))
+        }
+        #expect(error?.description.contains("shade 'LS-77'") == true)
+        #expect(error?.description.contains("color") == true)
+    }
+
+    @Test(arguments: [
+        (##""finish": "glitter", "opacity": 1"##, "finish"),
+        (##""finish": "gloss", "opacity": 0"##, "opacity"),
+        (##""finish": "gloss", "opacity": 1.5"##, "opacity"),
+        (##""finish": "gloss""##, "opacity"),
+        (##""finish": "gloss", "opacity": 1, "price": 3"##, "unknown key 'price'"),
+    ])
+    func test_badFields_areErrorsNamingTheSKUAndTheField(fields: String, expected: String) {
+        let text = entry(##"{"sku": "LS-9", "name": "x", "brand": "b", "color": "#112233", "## + fields + "}")
+        let error = #expect(throws: ShadeCatalogError.self) { try parse(text) }
+        #expect(error?.description.contains("shade 'LS-9'") == true)
+        #expect(error?.description.contains(expected) == true)
+    }
+
+    @Test func test_aDuplicateSKU_isRefused() {
+        let error = #expect(throws: ShadeCatalogError.self) {
+            try parse(
+                entry(
+                    ##"{"sku": "LS-1", "name": "x", "brand": "b", "color": "#112233", "finish": "gloss", "opacity": 1}"##
+                ))
+        }
+        #expect(error?.description.contains("shade 'LS-1'") == true)
+        #expect(error?.description.contains("twice") == true)
+    }
+
+    @Test func test_anEntryWithoutSKU_isNamedByPosition() {
+        let error = #expect(throws: ShadeCatalogError.self) {
+            try parse(entry(##"{"name": "x", "brand": "b", "color": "#112233", "finish": "gloss", "opacity": 1}"##))
+        }
+        #expect(error?.description.contains("shades[1]") == true)
+    }
+
+    @Test func test_brokenJSONAndEmptyCatalogs_areRefused() {
+        #expect(throws: ShadeCatalogError.self) { try parse("{\"shades\": [") }
+        #expect(throws: ShadeCatalogError.self) { try parse(##"{"shades": []}"##) }
+        #expect(throws: ShadeCatalogError.self) { try parse(##"[]"##) }
+    }
+}
