@@ -50,7 +50,7 @@ import Testing
         let fixture = try BusFixture(settings: .init(liveBuffer: 100_000, maxQueuedBytesPerConnection: 65536))
         let session = fixture.session(token: fixture.admin)
         session.receive(#"{"op":"subscribe","id":"all","topic":">"}"#)
-        let body = Array(repeating: UInt8(ascii: "x"), count: 1000)
+        let body = Array(#"{"pad":"\#(String(repeating: "x", count: 990))"}"#.utf8)
         // Nothing is drained: 100 events of 1000 bytes pass the limit.
         for _ in 0..<100 {
             _ = try await fixture.log.append([EventDraft(topic: "scan.k", body: body)])
@@ -65,7 +65,7 @@ import Testing
 
     @Test func aDurableSubscriptionPausesAtHalfTheLimitInsteadOfClosing() async throws {
         let fixture = try BusFixture(settings: .init(maxInFlight: 10_000, maxQueuedBytesPerConnection: 65536))
-        let body = Array(repeating: UInt8(ascii: "x"), count: 1000)
+        let body = Array(#"{"pad":"\#(String(repeating: "x", count: 990))"}"#.utf8)
         _ = try await fixture.log.append((0..<300).map { _ in EventDraft(topic: "scan.k", body: body) })
         let session = fixture.session(token: fixture.admin)
         session.receive(#"{"op":"subscribe","id":"d","topic":">","durable":"orders"}"#)
