@@ -8,12 +8,13 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners bench-decode bench-facemesh bench-tryon soak format clean
+	bench bench-capture bench-scanners bench-decode bench-facemesh bench-tryon soak format clean conformance fuzz \
+	bench-slow-reader
 
 run: deps media build
 	$(BIN) run
 
-test: deps media lint unit integration vm
+test: deps media lint unit integration conformance fuzz vm
 
 deps:
 	@scripts/install-deps
@@ -38,6 +39,16 @@ unit: media build-tests
 
 integration: media build-tests
 	STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration -q
+
+# WebSocket conformance of the bus endpoint: the Autobahn|Testsuite (Python 2.7 from pyenv, set up by the script);
+# zero FAILED, zero UNCLEAN, summary in docs/conformance/autobahn-summary.md, report in test-artifacts/autobahn.
+conformance: build-tests
+	$(PYTHON) scripts/autobahn-conformance --binary $(BIN)
+
+# libFuzzer on the bus protocol decoder and the config loader, 60 s each (FUZZ_SECONDS=600 for longer).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	scripts/fuzz --seconds $(FUZZ_SECONDS)
 
 # The kernel's own drivers in a qemu VM (scripts/vm-test): vivid for cameras, uinput for scanners.
 vm: build-tests
@@ -70,10 +81,10 @@ deb: build-static
 	scripts/build-deb $(STATIC_BIN) test-artifacts
 
 lint:
-	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+	$(SWIFT) format lint --strict -r Sources Tests Fuzz Package.swift
 
 format:
-	$(SWIFT) format format -i -r Sources Tests Package.swift
+	$(SWIFT) format format -i -r Sources Tests Fuzz Package.swift
 
 bench: deps media build-release bench-capture
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
@@ -82,6 +93,10 @@ bench: deps media build-release bench-capture
 # The SIGKILL soak with 200 kills instead of `make test`'s 30 (about 5 minutes).
 soak: build-tests
 	STOREHUB_SOAK_KILLS=200 STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration/test_kill9_soak.py -q -s
+
+# Other subscribers' publish-to-deliver p99 with and without one that never reads (about a minute).
+bench-slow-reader: deps build-release
+	$(PYTHON) scripts/bench/slow_reader_bench.py --binary $(RELEASE_BIN)
 
 # Serial scanner latency through a pseudo-terminal (about 10 s); part of `make bench`.
 bench-scanners: deps build-release

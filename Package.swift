@@ -113,6 +113,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Fuzz targets for libFuzzer (scripts/fuzz); in a normal build, a tool that replays inputs.
+        .executableTarget(
+            name: "storehub-fuzz", dependencies: ["Bus", "EventLog", "HubCore"], path: "Fuzz/storehub-fuzz",
+            swiftSettings: swiftSettings),
+
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CaptureTests", dependencies: ["Capture", "HubCore", "CTurboJPEG"], swiftSettings: swiftSettings),

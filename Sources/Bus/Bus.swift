@@ -23,6 +23,8 @@ public final class Bus: Sendable {
     private let sessions = Mutex<[ObjectIdentifier: BusSession]>([:])
     /// Which session currently serves each durable consumer name; a new subscription takes the name over.
     private let durableOwners = Mutex<[String: ObjectIdentifier]>([:])
+    /// Publishes per token per second (`bus.publishRatePerToken`).
+    let publishRate: PublishRate
 
     public init(
         log: EventLog, settings: HubConfig.BusSettings, hubID: String, authenticator: any Authenticator,
@@ -33,6 +35,7 @@ public final class Bus: Sendable {
         self.hubID = hubID
         self.authenticator = authenticator
         self.logger = logger
+        publishRate = PublishRate(rate: settings.publishRatePerToken, burst: settings.publishBurst)
         log.onCommit { [weak self] events in self?.fanOut(events) }
     }
 
@@ -42,7 +45,19 @@ public final class Bus: Sendable {
         principal: Principal?, peer: String, onRefusedToken: (@Sendable () -> Void)? = nil
     ) -> BusSession {
         let session = BusSession(bus: self, principal: principal, peer: peer, onRefusedToken: onRefusedToken)
-        sessions.withLock { $0[ObjectIdentifier(session)] = session }
+        let open = sessions.withLock { sessions -> Int in
+            sessions[ObjectIdentifier(session)] = session
+            return sessions.count
+        }
+        if open > settings.maxConnections {
+            logger.warning(
+                "bus connection from \(peer) refused: \(open - 1) connections open, bus.maxConnections is \(settings.maxConnections)"
+            )
+            session.refuse(
+                .tooManyConnections,
+                "the hub serves at most \(settings.maxConnections) bus connections (bus.maxConnections); try again later",
+                closeCode: 1013, reason: "too many connections")
+        }
         return session
     }
 

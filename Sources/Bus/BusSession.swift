@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import HubCore
+import Logging
 import Synchronization
 
 /// One client connection's view of the bus: its principal, subscriptions and queue of outgoing messages.
@@ -30,6 +31,18 @@ public final class BusSession: Sendable {
         var nextTurn = 0
         var close: (code: UInt16, reason: String)?
         var closed = false
+        /// Bytes held for the client: queued control messages and events, and what the writer has taken but not
+        /// yet written. Bounded by `bus.maxQueuedBytesPerConnection`.
+        var queuedBytes = 0
+        /// The client let too much pile up: everything queued was dropped and only the close remains.
+        var overflowed = false
+        /// When a close was asked for: a client that does not read its close within `closeGrace` is cut off.
+        var closeRequested: ContinuousClock.Instant?
+
+        mutating func pushControl(_ message: [UInt8]) {
+            control.append(message)
+            queuedBytes += message.count
+        }
     }
 
     private struct Subscription {
@@ -41,6 +54,7 @@ public final class BusSession: Sendable {
         var durable: Durable?
 
         var pendingCount: Int { pending.count - pendingHead }
+        var pendingBytes: Int { pending[pendingHead...].reduce(0) { $0 + $1.body.count } }
     }
 
     private struct Durable {
@@ -64,7 +78,7 @@ public final class BusSession: Sendable {
         self.onRefusedToken = onRefusedToken
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var initial = State(principal: principal)
-        initial.control.append(
+        initial.pushControl(
             Bus.hello(hub: bus.hubID, authenticated: principal != nil))
         state = Mutex(initial)
         wake.yield()
@@ -156,12 +170,19 @@ public final class BusSession: Sendable {
             reply["from"] = .int(Int64(start + 1))
         }
         let registeredThrough = bus.log.sequenceBounds.last
-        let added = state.withLock { state -> Bool in
+        let limit = bus.settings.maxSubscriptionsPerConnection
+        let added = state.withLock { state -> Bool? in
             guard state.subscriptions[id] == nil else { return false }
+            guard state.subscriptions.count < limit else { return nil }
             state.subscriptions[id] = subscription
             state.order.append(id)
-            state.control.append(Wire.message("subscribed", reply))
+            state.pushControl(Wire.message("subscribed", reply))
             return true
+        }
+        guard let added else {
+            throw RequestError(
+                code: .tooManySubscriptions,
+                message: "a connection may hold at most \(limit) subscriptions (bus.maxSubscriptionsPerConnection)")
         }
         guard added else {
             throw RequestError(code: .duplicateSubscription, message: "subscription id '\(id)' is already in use")
@@ -184,7 +205,9 @@ public final class BusSession: Sendable {
             subscription.pendingHead = 0
             subscription.pending.insert(contentsOf: matching, at: 0)
             state.subscriptions[id] = subscription
+            state.queuedBytes += matching.reduce(0) { $0 + $1.body.count }
         }
+        checkQueuedBytes()
     }
 
     private func unsubscribe(_ fields: Fields) throws(RequestError) {
@@ -192,7 +215,8 @@ public final class BusSession: Sendable {
         let removed = state.withLock { state -> Subscription? in
             guard let removed = state.subscriptions.removeValue(forKey: id) else { return nil }
             state.order.removeAll { $0 == id }
-            state.control.append(Wire.message("unsubscribed", ["id": .string(id)]))
+            state.pushControl(Wire.message("unsubscribed", ["id": .string(id)]))
+            state.queuedBytes -= removed.pendingBytes
             return removed
         }
         guard let removed else {
@@ -247,6 +271,13 @@ public final class BusSession: Sendable {
         guard !type.isEmpty, type.utf8.count <= 128 else {
             throw RequestError(code: .badRequest, message: "publish: 'type' must be 1 to 128 characters")
         }
+        if let wait = bus.publishRate.take(principal.tokenID) {
+            throw RequestError(
+                code: .rateLimited,
+                message:
+                    "this token publishes more than \(bus.publishRate.rate.formatted()) events/s (bus.publishRatePerToken); retry in \(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000) ms"
+            )
+        }
         let event = CloudEvent(
             source: "storehub://\(bus.hubID)/token/\(principal.tokenID)", type: type, subject: topic,
             data: fields.object["data"])
@@ -276,6 +307,13 @@ public final class BusSession: Sendable {
         requestClose(code: 4401, reason: "authentication failed")
     }
 
+    /// Refuses the connection: no principal any more, an error, then the close code.
+    func refuse(_ code: ErrorCode, _ message: String, closeCode: UInt16, reason: String) {
+        state.withLock { $0.principal = nil }
+        enqueueControl(Wire.error(code, message))
+        requestClose(code: closeCode, reason: reason)
+    }
+
     /// A browser page from another site opened the connection (cross-site WebSocket hijacking): an error, then
     /// close code 4403, before any event.
     public func refuseOrigin(_ message: String) {
@@ -295,18 +333,69 @@ public final class BusSession: Sendable {
         let overflow = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             if state.control.count >= Self.controlLimit { return true }
-            state.control.append(message)
+            state.pushControl(message)
             return false
         }
         if overflow { requestClose(code: 1008, reason: "client does not read its messages") }
+        checkQueuedBytes()
         wake.yield()
     }
 
     /// Asks the writer loop to close the connection after what is queued.
     public func requestClose(code: UInt16, reason: String) {
         state.withLock { state in
-            if state.close == nil { state.close = (code, reason) }
+            if state.close == nil {
+                state.close = (code, reason)
+                state.closeRequested = .now
+            }
         }
+        wake.yield()
+    }
+
+    /// When the session asked to close, if it did.
+    public var closeRequested: ContinuousClock.Instant? { state.withLock { $0.closeRequested } }
+
+    /// The writer wrote `count` bytes that `drain` handed it.
+    public func sent(_ count: Int) {
+        state.withLock { $0.queuedBytes -= count }
+    }
+
+    /// Bytes held for this client now.
+    public var queuedBytes: Int { state.withLock { $0.queuedBytes } }
+
+    /// A client that leaves more than `bus.maxQueuedBytesPerConnection` unread is closed with 4008: what was queued
+    /// for it is dropped at once, so one stalled reader costs the hub at most that much. Live subscribers miss what
+    /// was dropped; durable consumers get it again from their cursor when they come back.
+    private func checkQueuedBytes() {
+        let limit = bus.settings.maxQueuedBytesPerConnection
+        let over = state.withLock { state -> Int? in
+            guard !state.overflowed, !state.closed, state.queuedBytes > limit else { return nil }
+            let queued = state.queuedBytes
+            state.overflowed = true
+            state.principal = nil
+            for id in state.order {
+                guard let subscription = state.subscriptions[id] else { continue }
+                state.queuedBytes -= subscription.pendingBytes
+            }
+            state.subscriptions.removeAll()
+            state.order.removeAll()
+            state.queuedBytes -= state.control.reduce(0) { $0 + $1.count }
+            state.control.removeAll()
+            state.pushControl(
+                Wire.error(
+                    .slowConsumer,
+                    "\(queued) bytes were queued unread, more than bus.maxQueuedBytesPerConnection (\(limit)); durable consumers resume from their last ack"
+                ))
+            if state.close == nil {
+                state.close = (4008, "slow consumer")
+                state.closeRequested = .now
+            }
+            return queued
+        }
+        guard let over else { return }
+        bus.logger.warning(
+            "bus connection from \(peer) closed (4008): \(over) bytes queued unread, over bus.maxQueuedBytesPerConnection \(limit)"
+        )
         wake.yield()
     }
 
@@ -325,10 +414,12 @@ public final class BusSession: Sendable {
                 var changed = false
                 for event in events where subscription.pattern.matches(event.topic) {
                     if subscription.pendingCount >= liveBuffer {
+                        state.queuedBytes -= subscription.pending[subscription.pendingHead].body.count
                         subscription.pendingHead += 1
                         subscription.dropped += 1
                     }
                     subscription.pending.append(event)
+                    state.queuedBytes += event.body.count
                     changed = true
                 }
                 if changed {
@@ -342,6 +433,7 @@ public final class BusSession: Sendable {
             }
             return notify
         }
+        checkQueuedBytes()
         if notify { wake.yield() }
     }
 
@@ -349,9 +441,10 @@ public final class BusSession: Sendable {
     func dropDurable(_ consumer: String) {
         state.withLock { state in
             for id in state.order where state.subscriptions[id]?.durable?.consumer == consumer {
+                state.queuedBytes -= state.subscriptions[id]?.pendingBytes ?? 0
                 state.subscriptions[id] = nil
                 state.order.removeAll { $0 == id }
-                state.control.append(
+                state.pushControl(
                     Wire.error(.takenOver, "durable consumer '\(consumer)' was taken over by another connection"))
             }
         }
@@ -389,7 +482,9 @@ public final class BusSession: Sendable {
                 while taken < 32 && out.count < max && subscription.pendingCount > 0 {
                     let event = subscription.pending[subscription.pendingHead]
                     subscription.pendingHead += 1
-                    out.append(.message(Wire.event(sub: id, event)))
+                    let message = Wire.event(sub: id, event)
+                    state.queuedBytes += message.count - event.body.count
+                    out.append(.message(message))
                     if event.sequence > 0, var durable = subscription.durable {
                         durable.inFlight.append(event.sequence)
                         subscription.durable = durable
@@ -411,10 +506,15 @@ public final class BusSession: Sendable {
     }
 
     /// Reads the log for durable subscriptions that have room in their window and unread events.
+    ///
+    /// Durable subscriptions are never a reason to close: they read no further while the connection holds half of
+    /// `bus.maxQueuedBytesPerConnection` (a stalled reader pauses them) and go on from where they were.
     private func refillDurables() {
         let (first, last) = bus.log.sequenceBounds
+        let budget = bus.settings.maxQueuedBytesPerConnection / 2
         let wants = state.withLock { state -> [(id: String, after: UInt64, room: Int, pattern: TopicPattern)] in
-            state.order.compactMap { id in
+            guard state.queuedBytes < budget else { return [] }
+            return state.order.compactMap { id in
                 guard let subscription = state.subscriptions[id], let durable = subscription.durable else { return nil }
                 let room = durable.window - durable.inFlight.count - subscription.pendingCount
                 guard room > 0, durable.readThrough < last else { return nil }
@@ -436,8 +536,19 @@ public final class BusSession: Sendable {
                 guard var subscription = state.subscriptions[want.id], var durable = subscription.durable,
                     durable.readThrough == want.after
                 else { return }
+                // Keep what fits in the byte budget (always one event, so a large one cannot stall the consumer).
+                var events = events
+                var scanned = scanned
+                var room = budget - state.queuedBytes
+                if let fit = events.indices.first(where: { index in
+                    room -= events[index].body.count
+                    return room < 0 && index > 0
+                }) {
+                    events.removeSubrange(fit...)
+                    scanned = events[fit - 1].sequence
+                }
                 if let gap {
-                    state.control.append(
+                    state.pushControl(
                         Wire.message(
                             "gap", ["sub": .string(want.id), "from": .int(Int64(gap.from)), "to": .int(Int64(gap.to))]))
                 }
@@ -445,8 +556,10 @@ public final class BusSession: Sendable {
                 subscription.durable = durable
                 subscription.pending.append(contentsOf: events)
                 state.subscriptions[want.id] = subscription
+                state.queuedBytes += events.reduce(0) { $0 + $1.body.count }
             }
         }
+        checkQueuedBytes()
     }
 
     /// The transport is gone: forget the session.
@@ -456,6 +569,7 @@ public final class BusSession: Sendable {
             state.subscriptions.removeAll()
             state.order.removeAll()
             state.control.removeAll()
+            state.queuedBytes = 0
         }
         wake.finish()
         bus.closeSession(self)

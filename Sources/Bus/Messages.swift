@@ -40,6 +40,10 @@ public enum ErrorCode: String, Sendable {
     case tooLarge = "too_large"
     case unavailable
     case takenOver = "taken_over"
+    case tooManyConnections = "too_many_connections"
+    case tooManySubscriptions = "too_many_subscriptions"
+    case rateLimited = "rate_limited"
+    case slowConsumer = "slow_consumer"
 }
 
 /// A client message that could not be used: the code and what was wrong.

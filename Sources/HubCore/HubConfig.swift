@@ -89,7 +89,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         }
     }
 
-    /// Limits of the WebSocket bus.
+    /// Limits of the WebSocket bus. docs/protocol.md says how each refusal looks to a client.
     public struct BusSettings: Sendable, Decodable, Equatable {
         /// Events a live subscription may have queued before the oldest are dropped.
         public var liveBuffer: Int
@@ -97,14 +97,42 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         public var maxInFlight: Int
         /// Largest client message, in bytes.
         public var maxMessageBytes: Int
+        /// Open bus connections; one more is refused with close code 1013.
+        public var maxConnections: Int
+        /// Subscriptions one connection may hold.
+        public var maxSubscriptionsPerConnection: Int
+        /// Bytes the hub may hold for one connection that does not read them; past it the connection is closed (4008).
+        public var maxQueuedBytesPerConnection: Int
+        /// Events per second one token may publish, summed over its connections, with bursts of `publishBurst`.
+        public var publishRatePerToken: Double
+        public var publishBurst: Int
+        /// The hub pings every connection this often; one that has not answered the previous ping is closed (1001).
+        public var pingIntervalSeconds: Double
+        /// Test only: `?echo=<admin token>` on the bus endpoint echoes WebSocket messages, for the conformance suite.
+        public var conformanceEcho: Bool
 
-        public init(liveBuffer: Int = 1024, maxInFlight: Int = 256, maxMessageBytes: Int = 65536) {
+        public init(
+            liveBuffer: Int = 1024, maxInFlight: Int = 256, maxMessageBytes: Int = 65536, maxConnections: Int = 256,
+            maxSubscriptionsPerConnection: Int = 64, maxQueuedBytesPerConnection: Int = 8 << 20,
+            publishRatePerToken: Double = 1000, publishBurst: Int = 2000, pingIntervalSeconds: Double = 30,
+            conformanceEcho: Bool = false
+        ) {
             self.liveBuffer = liveBuffer
             self.maxInFlight = maxInFlight
             self.maxMessageBytes = maxMessageBytes
+            self.maxConnections = maxConnections
+            self.maxSubscriptionsPerConnection = maxSubscriptionsPerConnection
+            self.maxQueuedBytesPerConnection = maxQueuedBytesPerConnection
+            self.publishRatePerToken = publishRatePerToken
+            self.publishBurst = publishBurst
+            self.pingIntervalSeconds = pingIntervalSeconds
+            self.conformanceEcho = conformanceEcho
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case liveBuffer, maxInFlight, maxMessageBytes }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case liveBuffer, maxInFlight, maxMessageBytes, maxConnections, maxSubscriptionsPerConnection
+            case maxQueuedBytesPerConnection, publishRatePerToken, publishBurst, pingIntervalSeconds, conformanceEcho
+        }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -113,11 +141,35 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             liveBuffer = try c.decodeIfPresent(Int.self, forKey: .liveBuffer) ?? defaults.liveBuffer
             maxInFlight = try c.decodeIfPresent(Int.self, forKey: .maxInFlight) ?? defaults.maxInFlight
             maxMessageBytes = try c.decodeIfPresent(Int.self, forKey: .maxMessageBytes) ?? defaults.maxMessageBytes
+            maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? defaults.maxConnections
+            maxSubscriptionsPerConnection =
+                try c.decodeIfPresent(Int.self, forKey: .maxSubscriptionsPerConnection)
+                ?? defaults.maxSubscriptionsPerConnection
+            maxQueuedBytesPerConnection =
+                try c.decodeIfPresent(Int.self, forKey: .maxQueuedBytesPerConnection)
+                ?? defaults.maxQueuedBytesPerConnection
+            publishRatePerToken =
+                try c.decodeIfPresent(Double.self, forKey: .publishRatePerToken) ?? defaults.publishRatePerToken
+            publishBurst = try c.decodeIfPresent(Int.self, forKey: .publishBurst) ?? defaults.publishBurst
+            pingIntervalSeconds =
+                try c.decodeIfPresent(Double.self, forKey: .pingIntervalSeconds) ?? defaults.pingIntervalSeconds
+            conformanceEcho = try c.decodeIfPresent(Bool.self, forKey: .conformanceEcho) ?? false
             for (key, value, low) in [
                 (CodingKeys.liveBuffer, liveBuffer, 1), (.maxInFlight, maxInFlight, 1),
-                (.maxMessageBytes, maxMessageBytes, 1024),
+                (.maxMessageBytes, maxMessageBytes, 1024), (.maxConnections, maxConnections, 1),
+                (.maxSubscriptionsPerConnection, maxSubscriptionsPerConnection, 1),
+                (.maxQueuedBytesPerConnection, maxQueuedBytesPerConnection, 65536), (.publishBurst, publishBurst, 1),
             ] where value < low {
                 throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected at least \(low)")
+            }
+            guard publishRatePerToken > 0, publishRatePerToken.isFinite else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .publishRatePerToken, in: c,
+                    debugDescription: "expected a positive number of events per second")
+            }
+            guard pingIntervalSeconds >= 1, pingIntervalSeconds <= 3600 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .pingIntervalSeconds, in: c, debugDescription: "expected 1 to 3600 seconds")
             }
         }
     }
@@ -150,6 +202,10 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         shades = try c.decodeIfPresent(String.self, forKey: .shades)
         log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? LogSettings()
         bus = try c.decodeIfPresent(BusSettings.self, forKey: .bus) ?? BusSettings()
+        if bus.conformanceEcho && !listen.isLoopback {
+            throw DecodingError.dataCorruptedError(
+                forKey: .bus, in: c, debugDescription: "conformanceEcho is for tests and needs a loopback listen.host")
+        }
         do {
             _ = try DeviceID(validating: hub)
         } catch {

@@ -8,6 +8,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// What the server shows about devices; the hub's supervisor provides it.
 public protocol DeviceStatusProvider: Sendable {
@@ -48,6 +49,8 @@ public struct HubServer: Sendable {
 
     /// How long a connection may stay unauthenticated.
     public static let authTimeout: Duration = .seconds(5)
+    /// How long a connection that was told to close may take to read it before the hub cuts it off.
+    public static let closeGrace: Duration = .seconds(10)
     public static let busPath = "/api/v1/bus"
 
     public init(
@@ -82,11 +85,20 @@ public struct HubServer: Sendable {
             server: .http1WebSocketUpgrade(
                 configuration: .init(
                     ws: .init(
-                        maxFrameSize: maxMessage, autoPing: .enabled(timePeriod: .seconds(30)),
-                        closeTimeout: .seconds(2)))
+                        maxFrameSize: maxMessage,
+                        autoPing: .enabled(timePeriod: .milliseconds(Int64(bus.settings.pingIntervalSeconds * 1000))),
+                        closeTimeout: .seconds(2), validateUTF8: true))
             ) { request, channel, _ in
                 guard request.path?.split(separator: "?").first.map(String.init) == Self.busPath else {
                     return .dontUpgrade
+                }
+                if bus.settings.conformanceEcho, let token = Self.echoToken(request.path),
+                    tokens.authenticate(token: token)?.role == .admin
+                {
+                    return .upgrade([:]) { inbound, outbound, _ in
+                        try await Self.echo(
+                            inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
+                    }
                 }
                 // A bad header token still upgrades, so the client learns why it is refused (error, close 4401):
                 // the WebSocket stack can only answer a refused upgrade with a bare 400.
@@ -119,8 +131,9 @@ public struct HubServer: Sendable {
                     } else if refuse {
                         session.refuseAuthentication("token not accepted")
                     }
-                    await Self.serve(
-                        session, inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
+                    try await Self.serve(
+                        session, inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger,
+                        abort: { channel.close(promise: nil) })
                 }
             },
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "StoreHub"),
@@ -150,9 +163,12 @@ public struct HubServer: Sendable {
     /// token, shutdown). A client that never answers the close frame cannot hold the hub open.
     static func serve(
         _ session: BusSession, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxMessage: Int,
-        logger: Logger
-    ) async {
+        logger: Logger, abort: @escaping @Sendable () -> Void
+    ) async throws {
         defer { session.close() }
+        // What ended the client's messages, given back to the WebSocket stack so that it closes with the matching
+        // code (1007 for text that is not UTF-8, 1009 too large, 1002 a protocol error).
+        let failure = FailureBox()
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 do {
@@ -172,6 +188,7 @@ public struct HubServer: Sendable {
                     }
                 } catch {
                     logger.debug("bus connection from \(session.peer) ended: \(error)")
+                    failure.error.withLock { $0 = error }
                 }
                 return true
             }
@@ -186,11 +203,29 @@ public struct HubServer: Sendable {
                 }
                 return false
             }
+            // A client that was told to close but does not read (a stalled reader) is cut off after `closeGrace`,
+            // so what the hub holds for it is freed.
+            group.addTask {
+                while !Task.isCancelled {
+                    if let asked = session.closeRequested, ContinuousClock.now - asked > closeGrace {
+                        logger.notice("bus connection to \(session.peer) cut off: it did not read its close")
+                        abort()
+                        return false
+                    }
+                    do {
+                        try await Task.sleep(for: .milliseconds(500))
+                    } catch {
+                        return false
+                    }
+                }
+                return false
+            }
             while let finished = await group.next() {
                 if finished { break }
             }
             group.cancelAll()
         }
+        if let error = failure.error.withLock({ $0 }) { throw error }
     }
 
     /// Sends what the session queues until it asks to close or the connection fails.
@@ -204,11 +239,35 @@ public struct HubServer: Sendable {
                     case .message(let bytes):
                         let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))
                         try await outbound.write(.custom(frame))
+                        session.sent(bytes.count)
                     case .close(let code, let reason):
                         try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
                         return
                     }
                 }
+            }
+        }
+    }
+
+    /// The token of `?echo=<token>` on the bus path, if any.
+    static func echoToken(_ path: String?) -> String? {
+        guard let query = path?.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") where pair.hasPrefix("echo=") {
+            return String(pair.dropFirst(5))
+        }
+        return nil
+    }
+
+    /// Conformance testing only (`bus.conformanceEcho`): sends every message back as it came. It runs on the bus
+    /// endpoint's own WebSocket configuration (frame size limit, keepalive, close handshake, UTF-8 checks), so
+    /// the conformance suite tests what bus clients talk to.
+    static func echo(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxMessage: Int, logger: Logger
+    ) async throws {
+        for try await message in inbound.messages(maxSize: maxMessage) {
+            switch message {
+            case .text(let text): try await outbound.write(.text(text))
+            case .binary(let buffer): try await outbound.write(.binary(buffer))
             }
         }
     }
@@ -387,4 +446,9 @@ public struct HubServer: Sendable {
             status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
+}
+
+/// The error that ended a connection's inbound messages, handed from the reading task to `serve`.
+private final class FailureBox: Sendable {
+    let error = Mutex<(any Error)?>(nil)
 }

@@ -25,6 +25,32 @@ import Testing
         #expect(error?.description.hasPrefix("hub.json: at listen.port:") == true)
     }
 
+    @Test func busLimitsAreReadAndOutOfRangeOnesNamed() throws {
+        let config = try hubConfig(
+            #"{"hub": "shop", "devices": "d", "bus": {"maxConnections": 8, "publishRatePerToken": 2.5, "#
+                + #""maxQueuedBytesPerConnection": 65536, "pingIntervalSeconds": 5}}"#)
+        #expect(config.bus.maxConnections == 8)
+        #expect(config.bus.publishRatePerToken == 2.5)
+        #expect(config.bus.maxQueuedBytesPerConnection == 65536)
+        #expect(config.bus.pingIntervalSeconds == 5)
+        #expect(config.bus.maxSubscriptionsPerConnection == HubConfig.BusSettings().maxSubscriptionsPerConnection)
+        for (bus, key) in [
+            (#"{"maxSubscriptionsPerConnection": 0}"#, "bus.maxSubscriptionsPerConnection"),
+            (#"{"publishBurst": 0}"#, "bus.publishBurst"),
+            (#"{"pingIntervalSeconds": 7200}"#, "bus.pingIntervalSeconds"),
+        ] {
+            let error = #expect(throws: ConfigError.self) {
+                try hubConfig(#"{"hub": "shop", "devices": "d", "bus": "# + bus + "}")
+            }
+            #expect(error?.keyPath == key)
+        }
+        let echo = #expect(throws: ConfigError.self) {
+            try hubConfig(
+                #"{"hub": "shop", "devices": "d", "listen": {"host": "0.0.0.0"}, "bus": {"conformanceEcho": true}}"#)
+        }
+        #expect(echo?.problem.contains("loopback") == true)
+    }
+
     @Test func missingRequiredKeyIsNamed() {
         let error = #expect(throws: ConfigError.self) { try hubConfig(#"{"hub": "shop"}"#) }
         #expect(error?.keyPath == "devices")

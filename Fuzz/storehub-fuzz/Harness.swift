@@ -1,0 +1,86 @@
+import Bus
+import EventLog
+import Foundation
+import HubCore
+
+/// The fuzz targets: what one input is fed to.
+///
+/// `protocol`: one client message, as text, to an authenticated admin session of a real bus over a real event log in
+/// a temporary folder (the JSON decoder, field checks and every op's handling). `config`: one file's bytes to the
+/// config loader, as a hub config and as a device descriptor.
+enum Harness: String, CaseIterable {
+    case `protocol`
+    case config
+
+    func run(_ bytes: UnsafeRawBufferPointer) {
+        switch self {
+        case .protocol:
+            let session = Self.bus.openSession(principal: Principal(tokenID: "fuzz", role: .admin), peer: "fuzz")
+            session.receive(String(decoding: bytes, as: UTF8.self))
+            while !session.drain().isEmpty {}
+            session.close()
+        case .config:
+            let data = Data(bytes)
+            _ = try? ConfigFile.decode(HubConfig.self, from: data, file: "hub.json")
+            _ = try? ConfigFile.decode(DeviceDescriptor.self, from: data, file: "device.json")
+        }
+    }
+
+    /// One bus for the whole run; its log lives in a fresh temporary folder.
+    static let bus: Bus = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storehub-fuzz-\(getpid())")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        do {
+            let log = try EventLog(path: folder.appendingPathComponent("hub.sqlite").path)
+            return Bus(log: log, settings: .init(), hubID: "fuzz", authenticator: AcceptNone())
+        } catch {
+            fatalError("storehub-fuzz: cannot open an event log in \(folder.path): \(error)")
+        }
+    }()
+
+    /// Which target: STOREHUB_FUZZ_TARGET, `protocol` when unset.
+    static let selected: Harness = {
+        let name = ProcessInfo.processInfo.environment["STOREHUB_FUZZ_TARGET"] ?? "protocol"
+        guard let harness = Harness(rawValue: name) else {
+            fatalError("storehub-fuzz: STOREHUB_FUZZ_TARGET must be one of \(allCases.map(\.rawValue)), not '\(name)'")
+        }
+        return harness
+    }()
+}
+
+/// Sessions in the harness are created authenticated; `auth` messages with any token are refused.
+struct AcceptNone: Authenticator {
+    func authenticate(token: String) -> Principal? { nil }
+}
+
+#if STOREHUB_FUZZ
+    /// libFuzzer's entry point (built with `-sanitize=fuzzer -Xswiftc -DSTOREHUB_FUZZ`; libFuzzer brings `main`).
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+        Harness.selected.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
+#else
+    /// Without libFuzzer: `storehub-fuzz TARGET FILE...` feeds files to a target, to replay a crash in a normal build.
+    @main
+    struct Replay {
+        static func main() {
+            let arguments = CommandLine.arguments.dropFirst()
+            guard let name = arguments.first, let harness = Harness(rawValue: name) else {
+                FileHandle.standardError.write(
+                    Data(
+                        "usage: storehub-fuzz \(Harness.allCases.map(\.rawValue).joined(separator: "|")) FILE...\n".utf8
+                    ))
+                exit(64)
+            }
+            for path in arguments.dropFirst() {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    FileHandle.standardError.write(Data("storehub-fuzz: cannot read \(path)\n".utf8))
+                    exit(66)
+                }
+                data.withUnsafeBytes { harness.run($0) }
+                print("\(path): ok")
+            }
+        }
+    }
+#endif
