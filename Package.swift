@@ -6,8 +6,11 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// The face kernels are optimised in debug builds too: unoptimised, a mirror frame's landmarks take seconds, and the
+// demo and the tests run debug builds.
 let faceMeshCPU: [SwiftSetting] =
-    Context.environment["STOREHUB_CPU"].map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+    [.unsafeFlags(["-O"], .when(configuration: .debug))]
+    + (Context.environment["STOREHUB_CPU"].map { [.unsafeFlags(["-target-cpu", $0])] } ?? [])
 
 let package = Package(
     name: "StoreHub",
@@ -76,7 +79,7 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn",
+                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn", "FaceMesh",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

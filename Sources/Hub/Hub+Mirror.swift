@@ -25,7 +25,12 @@ extension Hub {
         } catch {
             throw ConfigError(file: error.file, keyPath: error.location, problem: error.problem)
         }
-        return try MirrorHub(catalog: catalog, mirrors: mirrorIDs, stateDirectory: stateDirectory, logger: logger)
+        let models =
+            config.models.map { URL(fileURLWithPath: $0, relativeTo: configDirectory).standardizedFileURL }
+            ?? stateDirectory.appendingPathComponent("models")
+        return try MirrorHub(
+            catalog: catalog, mirrors: mirrorIDs, stateDirectory: stateDirectory, modelsDirectory: models,
+            logger: logger)
     }
 
     static func mirrorPipeline(_ descriptor: DeviceDescriptor, _ reporter: DeviceReporter, mirrors: MirrorHub, bus: Bus)

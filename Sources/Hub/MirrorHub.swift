@@ -11,6 +11,8 @@ final class MirrorHub: MirrorProvider {
     let catalog: ShadeCatalog
     let shadesJSON: [UInt8]
     let snapshotDirectory: URL
+    /// Where the face models for the native lip locator are looked for.
+    let modelsDirectory: URL
     let logger: Logger
     // Mutex: pipelines publish frames while server tasks wait for them and read snapshots.
     private let state = Mutex(State())
@@ -24,8 +26,9 @@ final class MirrorHub: MirrorProvider {
         var stopping = false
     }
 
-    init(catalog: ShadeCatalog, mirrors: [DeviceID], stateDirectory: URL, logger: Logger) throws {
+    init(catalog: ShadeCatalog, mirrors: [DeviceID], stateDirectory: URL, modelsDirectory: URL, logger: Logger) throws {
         self.catalog = catalog
+        self.modelsDirectory = modelsDirectory
         shadesJSON = JSONValue.object(["shades": catalog.json]).jsonBytes
         snapshotDirectory = stateDirectory.appendingPathComponent("snapshots")
         self.logger = logger

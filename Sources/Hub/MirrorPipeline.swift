@@ -99,11 +99,25 @@ struct MirrorPipeline: CameraPipeline {
         }
     }
 
+    /// The mesh locator on the native face pipeline, or nil (logged with what to do) when the models are missing
+    /// or damaged: the mirror then runs on the other locators.
+    private func nativeLocator() -> (any LipLocator)? {
+        do {
+            return MeshLipLocator(
+                provider: try NativeLandmarkProvider(modelsDirectory: mirrors.modelsDirectory), kind: .native)
+        } catch {
+            reporter.logger.warning(
+                "device \(descriptor.id): no native face landmarks, lips come from the other locators: \(error)")
+            return nil
+        }
+    }
+
     func work(_ health: inout Health) async throws {
         let listener = Task { await listen() }
         defer { listener.cancel() }
         var session = MirrorSession(catalog: mirrors.catalog, settings: settings)
         var locators: [any LipLocator] = []
+        if let native = nativeLocator() { locators.append(native) }
         if let portraitMesh, let portraitMotion {
             let provider = FixedLandmarkProvider(face: portraitMesh) { frame in
                 let motion = portraitMotion(frame.index, frame.width)

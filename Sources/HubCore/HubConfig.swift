@@ -13,6 +13,9 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var statusPage: String?
     /// The try-on mirrors' shade catalog (JSON); required when a mirror is configured.
     public var shades: String?
+    /// The folder with the face models (face_detection_short_range.tflite, face_landmark.tflite) the mirrors' native
+    /// lip locator runs; default `<stateDirectory>/models`. Without them mirrors use the classical locator.
+    public var models: String?
     public var log: LogSettings
     public var bus: BusSettings
 
@@ -188,7 +191,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case hub, listen, devices, stateDirectory, statusPage, shades, log, bus
+        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus
     }
 
     public init(from decoder: any Decoder) throws {
@@ -200,6 +203,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         stateDirectory = try c.decodeIfPresent(String.self, forKey: .stateDirectory)
         statusPage = try c.decodeIfPresent(String.self, forKey: .statusPage)
         shades = try c.decodeIfPresent(String.self, forKey: .shades)
+        models = try c.decodeIfPresent(String.self, forKey: .models)
         log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? LogSettings()
         bus = try c.decodeIfPresent(BusSettings.self, forKey: .bus) ?? BusSettings()
         if bus.conformanceEcho && !listen.isLoopback {

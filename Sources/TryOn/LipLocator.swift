@@ -2,7 +2,9 @@ import HubCore
 
 /// Which locator found the lips; try-on results and the status page report it.
 public enum LocatorKind: String, Sendable, Codable, CaseIterable {
-    /// A 468-point face mesh computed on the frame (the native face-landmark model).
+    /// A 468-point face mesh computed on the frame by the native face pipeline (MediaPipe's models in FaceMesh).
+    case native
+    /// A 468-point face mesh given for the frame (a still's landmarks, the demo portrait's known motion).
     case mesh
     /// Landmarks sent over the bus by an external tracker (`mirror.landmarks.<device>`).
     case bus
@@ -108,15 +110,19 @@ public protocol FaceLandmarkProvider: AnyObject {
 public final class MeshLipLocator: LipLocator {
     public let provider: any FaceLandmarkProvider
 
-    public init(provider: any FaceLandmarkProvider) { self.provider = provider }
+    public let kind: LocatorKind
 
-    public var kind: LocatorKind { .mesh }
+    /// `kind` names where the mesh comes from in observations: `.native` for the native face pipeline.
+    public init(provider: any FaceLandmarkProvider, kind: LocatorKind = .mesh) {
+        self.provider = provider
+        self.kind = kind
+    }
 
     public func locate(in frame: Frame) -> LipObservation? {
         guard let face = provider.landmarks(for: frame), let lips = FaceMeshLips.contours(face.points) else {
             return nil
         }
-        return LipObservation(outer: lips.outer, inner: lips.inner, confidence: face.score, locator: .mesh)
+        return LipObservation(outer: lips.outer, inner: lips.inner, confidence: face.score, locator: kind)
     }
 }
 

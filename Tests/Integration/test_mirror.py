@@ -192,7 +192,7 @@ def test_select_then_snapshot_gives_a_tryon_result_and_a_retrievable_snapshot(sh
     assert data["sku"] == "LS-106" and data["device"] == MIRROR
     assert len(data["snapshotId"]) == 32 and int(data["snapshotId"], 16) >= 0
     assert data["snapshotUrl"] == f"/api/v1/snapshots/{data['snapshotId']}.jpg"
-    assert data["session"] and data["dwellSeconds"] >= 0 and data["locator"] in ("mesh", "bus", "classical")
+    assert data["session"] and data["dwellSeconds"] >= 0 and data["locator"] in ("native", "mesh", "bus", "classical")
     assert (shared_hub.state_dir / "snapshots" / f"{data['snapshotId']}.jpg").is_file()
 
     token = service_token(shared_hub)
@@ -282,3 +282,53 @@ def test_cli_tryon_with_an_unknown_shade_names_it_and_the_known_ones(tmp_path):
     assert result.returncode == 64
     assert "LS-999" in result.stderr and "LS-101" in result.stderr
     assert not (tmp_path / "x.jpg").exists()
+
+
+def snapshot_locator(hub, device):
+    """Selects a shade on `device`, takes a snapshot and returns the try-on result's locator."""
+    async def scenario():
+        client = await open_bus(hub, hub.admin_token)
+        await client.subscribe("results", f"tryon.result.{device}")
+        await client.publish(f"mirror.command.{device}", {"select": "LS-101"}, "select-1")
+        await client.publish(f"mirror.command.{device}", {"snapshot": True}, "snap-1")
+        message = await client.until(
+            lambda m: m["op"] == "event" and m["event"]["data"]["kind"] == "snapshot", 60, "a snapshot result")
+        return message["event"]["data"]["locator"]
+
+    return run_async(scenario())
+
+
+def mirror_hub(hub_factory, tmp_path, models):
+    """A hub with one mirror replaying the portrait, no landmarks given, face models looked for in `models`."""
+    (tmp_path / "devices").mkdir()
+    (tmp_path / "devices" / "mirror.json").write_text(json.dumps({
+        "id": "mirror-x", "kind": "mirror", "camera": {"type": "replay", "path": str(PORTRAIT), "fps": 5},
+        "mirror": {"faceGuide": [165, 125, 200, 215]}}))
+    (tmp_path / "hub.json").write_text(json.dumps({
+        "hub": "t", "devices": "devices", "shades": str(REPO / "Assets" / "shades.json"), "models": str(models)}))
+    hub = hub_factory.start_config(tmp_path / "hub.json")
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = hub.get("/api/v1/devices", hub.admin_token)
+        mirror = next(device for device in body["devices"] if device["id"] == "mirror-x")
+        if mirror["state"] in ("online", "degraded") and mirror["framesProcessed"] > 0:
+            return hub
+        assert time.monotonic() < deadline, f"the mirror never ran: {mirror}"
+        time.sleep(0.2)
+
+
+def test_with_the_face_models_the_mirror_finds_lips_with_the_native_pipeline(hub_factory, tmp_path):
+    models = REPO / ".cache" / "models"
+    assert (models / "face_landmark.tflite").is_file(), "face models missing: run scripts/install-deps"
+    hub = mirror_hub(hub_factory, tmp_path, models)
+    assert snapshot_locator(hub, "mirror-x") == "native"
+    assert "no native face landmarks" not in hub.stderr_text()
+
+
+def test_without_the_face_models_the_mirror_says_so_and_falls_back(hub_factory, tmp_path):
+    hub = mirror_hub(hub_factory, tmp_path, tmp_path / "no-models")
+    # The classical locator is never confident enough to paint for sure: the overlay fades (no locator) or it is
+    # the classical one; never the native pipeline.
+    assert snapshot_locator(hub, "mirror-x") in (None, "classical")
+    log = hub.stderr_text()
+    assert "no native face landmarks" in log and "fetch-assets" in log, log
