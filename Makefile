@@ -8,7 +8,7 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners bench-decode soak format clean
+	bench bench-bus bench-capture bench-scanners bench-decode soak format clean
 
 run: deps media build
 	$(BIN) run
@@ -77,6 +77,11 @@ format:
 bench: deps media build-release bench-capture
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
 	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
+
+# The bus against Mosquitto (websockets listener, QoS 1, persistence) in the same run: event log, latency at
+# 1,000/s, fan-out to 10 and 100 subscribers (a few minutes). See scripts/bench/README.md.
+bench-bus: deps build-release
+	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
 
 # The SIGKILL soak with 200 kills instead of `make test`'s 30 (about 5 minutes).
 soak: build-tests
