@@ -656,7 +656,7 @@ class SubscriberPool:
             if reply[0] != "ready":
                 raise RuntimeError(f"a subscriber process failed: {reply[1]}")
 
-    def ask(self, *command, timeout=10):
+    def ask(self, *command, timeout=30):
         for _, pipe in self.workers:
             pipe.send(command)
         replies = []
@@ -906,7 +906,7 @@ async def bus_rounds(args, hub, broker, pool, kinds=("latency", "fanout")):
         phase = 1
         # Warm-up, not reported: first deliveries, allocators, page cache.
         for side in SIDES:
-            await bench.fanout(side, phase, 2000, args.window)
+            await bench.fanout(side, phase, max(1, 20_000 // pool.subscribers), args.window)
             phase += 1
         for round_index in range(args.rounds):
             # Alternate who goes first so drift on a shared machine does not favour one side.
