@@ -9,6 +9,7 @@ import Scanners
 import Server
 import ServiceLifecycle
 import TryOn
+import Sinks
 import UnixSignals
 
 /// The assembled daemon: event log, token store, bus, device pipelines and the server.
@@ -21,6 +22,9 @@ public struct Hub: Sendable {
     let pipelines: [any DevicePipeline]
     let server: HubServer
     let mirrors: MirrorHub?
+    let sinks: SinkSet
+    /// The listener's certificate when TLS is on.
+    public let tlsIdentity: TLSIdentity?
     let logger: Logger
 
     /// Opens the state and builds every pipeline. Throws ConfigError for descriptors it cannot run.
@@ -56,9 +60,29 @@ public struct Hub: Sendable {
             URL(fileURLWithPath: $0, relativeTo: configDirectory).standardizedFileURL.path
         }
         let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date())
-        server = HubServer(
+        var server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
             metrics: { metrics.render() }, mirrors: mirrors, logger: logger)
+        if let tls = config.listen.tls, tls.enabled {
+            let identity = try TLSIdentity.load(
+                settings: tls, configDirectory: configDirectory, stateDirectory: stateDirectory,
+                hostNames: TLSIdentity.localNames(listenHost: config.listen.host))
+            server.tls = identity.configuration
+            tlsIdentity = identity
+        } else {
+            tlsIdentity = nil
+        }
+        let sinks: SinkSet
+        do {
+            sinks = try SinkSet(
+                settings: config.sinks, log: log, databasePath: databasePath, configDirectory: configDirectory,
+                logger: logger)
+        } catch {
+            throw ConfigError(file: "the hub config", keyPath: "sinks", problem: "\(error)")
+        }
+        server.sinks = { sinks.status() }
+        self.sinks = sinks
+        self.server = server
     }
 
     private static func pipeline(
@@ -169,7 +193,7 @@ public struct Hub: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let notifier = SystemdNotifier()
         let registry = self.registry
-        let application = server.makeApplication { port in
+        let application = try server.makeApplication { port in
             await onListening(port)
             notifier.send("READY=1\nSTATUS=serving on port \(port); \(Supervisor.status(registry.deviceSummaries()))")
         }
@@ -179,7 +203,10 @@ public struct Hub: Sendable {
         // committed), then the server.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application), .init(service: devices), .init(service: supervisor)],
+                services: [
+                    .init(service: application), .init(service: SinkService(sinks: sinks)), .init(service: devices),
+                    .init(service: supervisor),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { log.close() }
         try await group.run()
@@ -219,5 +246,19 @@ struct DeviceService: Service {
         }
         mirrors?.shutdown()
         bus.shutdown()
+    }
+}
+
+/// Runs the webhook sinks until graceful shutdown; an event in flight then is delivered again after the restart.
+struct SinkService: Service {
+    let sinks: SinkSet
+
+    func run() async throws {
+        // A service that returns early would stop the whole group: with no sinks, wait for the shutdown.
+        guard !sinks.sinks.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
+        await cancelWhenGracefulShutdown { await sinks.run() }
     }
 }

@@ -18,20 +18,27 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var models: String?
     public var log: LogSettings
     public var bus: BusSettings
+    /// Webhook sinks: services that get events POSTed instead of holding a WebSocket open.
+    public var sinks: [SinkSettings]
 
     public struct Listen: Sendable, Decodable, Equatable {
         public var host: String
         public var port: Int
         /// Web origins (`https://kiosk.example`) whose pages may open the bus besides the hub's own status page.
         public var allowedOrigins: [String]
+        /// TLS on this listener; nil or disabled: plain HTTP.
+        public var tls: TLSSettings?
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, allowedOrigins: [String] = []) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, allowedOrigins: [String] = [], tls: TLSSettings? = nil
+        ) {
             self.host = host
             self.port = port
             self.allowedOrigins = allowedOrigins
+            self.tls = tls
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case host, port, allowedOrigins }
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port, allowedOrigins, tls }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -39,6 +46,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
             port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 8080
             allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins) ?? []
+            tls = try c.decodeIfPresent(TLSSettings.self, forKey: .tls)
             if let bad = allowedOrigins.first(where: { !($0.hasPrefix("http://") || $0.hasPrefix("https://")) }) {
                 throw DecodingError.dataCorruptedError(
                     forKey: .allowedOrigins, in: c,
@@ -179,7 +187,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
 
     public init(
         hub: String = "storehub", listen: Listen = Listen(), devices: String = "devices", stateDirectory: String? = nil,
-        statusPage: String? = nil, log: LogSettings = LogSettings(), bus: BusSettings = BusSettings()
+        statusPage: String? = nil, log: LogSettings = LogSettings(), bus: BusSettings = BusSettings(),
+        sinks: [SinkSettings] = []
     ) {
         self.hub = hub
         self.listen = listen
@@ -188,10 +197,11 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         self.statusPage = statusPage
         self.log = log
         self.bus = bus
+        self.sinks = sinks
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus
+        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks
     }
 
     public init(from decoder: any Decoder) throws {
@@ -209,6 +219,11 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         if bus.conformanceEcho && !listen.isLoopback {
             throw DecodingError.dataCorruptedError(
                 forKey: .bus, in: c, debugDescription: "conformanceEcho is for tests and needs a loopback listen.host")
+        }
+        sinks = try c.decodeIfPresent([SinkSettings].self, forKey: .sinks) ?? []
+        if let name = Dictionary(grouping: sinks, by: \.name).first(where: { $0.value.count > 1 })?.key {
+            throw DecodingError.dataCorruptedError(
+                forKey: .sinks, in: c, debugDescription: "two sinks are named \"\(name)\"; names must be unique")
         }
         do {
             _ = try DeviceID(validating: hub)

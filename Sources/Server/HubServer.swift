@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOSSL
 import NIOWebSocket
 import Synchronization
 
@@ -39,6 +40,10 @@ public struct HubServer: Sendable {
     public var statusPage: String?
     /// The Prometheus text for GET /metrics, or nil for no such route.
     public var metrics: (@Sendable () -> String)?
+    /// TLS for the listener, or nil for plain HTTP.
+    public var tls: TLSConfiguration?
+    /// The webhook sinks' state for GET /api/v1/sinks, or nil for no such route.
+    public var sinks: (@Sendable () -> JSONValue)?
     public var logger: Logger
     /// The try-on mirrors' streams, snapshots and shades, or nil when the hub has none.
     public var mirrors: (any MirrorProvider)?
@@ -68,7 +73,8 @@ public struct HubServer: Sendable {
     }
 
     /// The Hummingbird application; run it as a service. `onListening` gets the bound port.
-    public func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+    public func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) throws -> some ApplicationProtocol
+    {
         let router = Router(context: HubRequestContext.self)
         addRoutes(to: router)
         if let statusPage {
@@ -82,7 +88,8 @@ public struct HubServer: Sendable {
         let throttle = self.throttle
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
+            server: try .http1WebSocketUpgrade(
+                tls: tls,
                 configuration: .init(
                     ws: .init(
                         maxFrameSize: maxMessage,
@@ -374,6 +381,12 @@ public struct HubServer: Sendable {
             }
             body.append(contentsOf: #"],"next":\#(events.last?.sequence ?? scanned)}"#.utf8)
             return Self.json(bytes: body)
+        }
+        if let sinks {
+            router.get("/api/v1/sinks") { request, context -> Response in
+                _ = try server.authorize(request, context, roles: [.admin, .staff])
+                return Self.json(sinks())
+            }
         }
         if let metrics {
             // Any role may read it: Prometheus scrapes with a service token (bearer_token in its scrape config).

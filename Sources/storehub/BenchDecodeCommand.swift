@@ -1,6 +1,7 @@
 import ArgumentParser
 import Barcode
 import Capture
+import CoreFoundation
 import Foundation
 import HubCore
 

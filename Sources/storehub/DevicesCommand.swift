@@ -1,5 +1,6 @@
 import ArgumentParser
 import Capture
+import CoreFoundation
 import Foundation
 
 struct DevicesCommand: ParsableCommand {

@@ -65,6 +65,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as ConfigError {
             printError("config error: \(error)")
             throw ExitCode(78)
+        } catch let error as TLSSetupError {
+            printError("TLS error: \(error); fix listen.tls in the config")
+            throw ExitCode(78)
         } catch {
             printError("cannot open the state in \(stateURL.path): \(error)")
             throw ExitCode(73)
@@ -87,12 +90,19 @@ struct RunCommand: AsyncParsableCommand {
             )
             say("Staff token for this run: \(staff.token)")
         }
+        if let identity = hub.tlsIdentity {
+            let origin = identity.generated ? "made a self-signed certificate" : "using the certificate"
+            say("TLS: \(origin) \(identity.certificatePath)")
+            say("TLS certificate SHA-256 fingerprint: \(identity.fingerprint)")
+            logger.notice("TLS certificate \(identity.certificatePath), SHA-256 fingerprint \(identity.fingerprint)")
+        }
         let host = hubConfig.listen.host
         let port = hubConfig.listen.port
+        let scheme = hub.tlsIdentity == nil ? "http" : "https"
         do {
             try await hub.run { port in
                 let shownHost = host.contains(":") ? "[\(host)]" : host
-                say("Status page: http://\(shownHost):\(port)/")
+                say("Status page: \(scheme)://\(shownHost):\(port)/")
             }
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             printError(

@@ -35,7 +35,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-SUBSCRIBERS = 10
+SUBSCRIBERS = 10  # the latency test and the first fan-out; --wide-subscribers for the second fan-out
 PAYLOAD_BYTES = 256
 MOSQUITTO = "/usr/sbin/mosquitto"
 HUB_BUS = {"liveBuffer": 4096, "maxInFlight": 1024, "maxMessageBytes": 65536}
@@ -45,6 +45,8 @@ GOAL_P99_MS = 5.0
 GOAL_IDLE_RSS_MB = 40.0
 
 SIDES = ("storehub", "mosquitto")
+MQTT_TRANSPORTS = {"websockets": "MQTT 3.1.1 over WebSocket (Mosquitto's websockets listener)",
+                   "tcp": "MQTT 3.1.1 over plain TCP"}
 LABELS = {"storehub": "StoreHub", "mosquitto": "Mosquitto"}
 EVENT_PREFIX = b'{"op":"event"'
 SENT_RE = re.compile(rb'"sent_ns":(\d+)')
@@ -220,16 +222,27 @@ class Hub(Daemon):
 class Mosquitto(Daemon):
     name = "mosquitto"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, transport):
         self.workdir = workdir
-        self.port = free_port()
+        self.transport = transport
+        self.tcp_port = free_port()
+        self.ws_port = free_port()
+        # The port the benchmark's clients use.
+        self.port = self.ws_port if transport == "websockets" else self.tcp_port
         self.stderr_path = workdir / "mosquitto.stderr"
         persistence = workdir / "mosquitto-data"
         persistence.mkdir(parents=True)
         # The settings the figures depend on; printed with the results. Unlimited inflight and queue so the
         # broker never drops; TCP_NODELAY as StoreHub's server (SwiftNIO) has it.
+        # Mosquitto 2.0.11 exits with "Unable to start any listening sockets" when its only listener is a
+        # websockets one (it counts only its own TCP sockets, not those libwebsockets opens), so the plain MQTT
+        # listener stays even when the clients use WebSockets. libwebsockets ignores the listener's address and
+        # listens on every interface; nothing but this benchmark connects to it, and only over loopback.
         self.settings = [
-            f"listener {self.port} {HOST}",
+            f"listener {self.tcp_port} {HOST}",
+            "allow_anonymous true",
+            f"listener {self.ws_port} {HOST}",
+            "protocol websockets",
             "allow_anonymous true",
             "persistence true",
             "max_inflight_messages 0",
@@ -253,7 +266,8 @@ class Mosquitto(Daemon):
             if not self.alive():
                 break
             try:
-                socket.create_connection((HOST, self.port), timeout=0.2).close()
+                for port in (self.tcp_port, self.ws_port):
+                    socket.create_connection((HOST, port), timeout=0.2).close()
                 return
             except OSError:
                 time.sleep(0.05)
@@ -278,6 +292,11 @@ class BufferedPaho(mqtt.Client):
     At 10,000 deliveries/s that made this Python client, not the broker, the bottleneck (about 100 us per
     delivery, latencies of hundreds of ms). Here one recv() feeds many packets and the acks of one read go
     out in one send(), as the asyncio transports under the WebSocket client do anyway.
+
+    Over WebSockets the same holds: paho's own frame wrapper reads every frame header one byte per recv() and
+    masks outgoing bytes in a Python loop, so after paho's handshake this class reads and writes the TCP socket
+    under the wrapper itself: one recv() yields many frames, and the bytes sent in one go are one masked binary
+    frame (MQTT packets may span WebSocket frames).
     """
 
     def __init__(self, *args, **kwargs):
@@ -285,13 +304,23 @@ class BufferedPaho(mqtt.Client):
         self._rx = b""
         self._rx_pos = 0
         self._tx = bytearray()
+        self._ws_in = bytearray()  # raw bytes not yet cut into frames
+        self._ws_out = bytearray()  # framed bytes not yet sent
         self.on_blocked_write = None
+
+    def _raw(self):
+        # paho's _WebsocketWrapper keeps the TCP socket in _socket; a plain TCP connection is the socket itself.
+        return getattr(self._sock, "_socket", None) if self._transport == "websockets" else None
 
     def _sock_recv(self, bufsize):
         if self._rx_pos >= len(self._rx):
             if self._sock is None:
                 raise ConnectionError("socket closed")
-            self._rx = self._sock.recv(1 << 16)  # BlockingIOError when nothing is there, as paho expects
+            raw = self._raw()
+            if raw is None:
+                self._rx = self._sock.recv(1 << 16)  # BlockingIOError when nothing is there, as paho expects
+            else:
+                self._rx = self._ws_payload(raw)
             self._rx_pos = 0
             if not self._rx:
                 return b""
@@ -299,11 +328,72 @@ class BufferedPaho(mqtt.Client):
         self._rx_pos = min(start + bufsize, len(self._rx))
         return self._rx[start:self._rx_pos]
 
+    def _ws_payload(self, raw):
+        """The payload bytes of every complete frame read so far; b"" when the server closed."""
+        data = raw.recv(1 << 16)  # BlockingIOError when nothing is there
+        if not data:
+            return b""
+        self._ws_in += data
+        payload = bytearray()
+        buf, pos = self._ws_in, 0
+        while len(buf) - pos >= 2:
+            opcode, length, head = buf[pos] & 0x0F, buf[pos + 1] & 0x7F, 2
+            if length == 126:
+                if len(buf) - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif length == 127:
+                if len(buf) - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if len(buf) - pos < head + length:
+                break
+            body = bytes(buf[pos + head:pos + head + length])  # a server's frames are not masked
+            pos += head + length
+            if opcode in (0x0, 0x2):
+                payload += body
+            elif opcode == 0x9:
+                self._ws_out += self._ws_frame(0xA, body)
+            elif opcode == 0x8:
+                return b""
+        del buf[:pos]
+        if not payload:
+            raise BlockingIOError
+        return bytes(payload)
+
+    @staticmethod
+    def _ws_frame(opcode, body):
+        mask = os.urandom(4)
+        n = len(body)
+        head = bytes([0x80 | opcode])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 1 << 16:
+            head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+        # XOR with the repeated mask as one big integer: no per-byte Python loop.
+        key = (mask * (n // 4 + 1))[:n]
+        masked = (int.from_bytes(body, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big") if n else b""
+        return head + mask + masked
+
     def _sock_send(self, buf):
         self._tx += buf
         return len(buf)
 
     def _flush(self):
+        raw = self._raw()
+        if raw is not None:
+            if self._tx:
+                self._ws_out += self._ws_frame(0x2, bytes(self._tx))
+                self._tx.clear()
+            while self._ws_out:
+                try:
+                    sent = raw.send(self._ws_out)
+                except BlockingIOError:
+                    return False
+                del self._ws_out[:sent]
+            return True
         while self._tx and self._sock is not None:
             try:
                 sent = self._sock.send(self._tx)
@@ -336,12 +426,12 @@ class BufferedPaho(mqtt.Client):
 class MqttConnection:
     """A paho client driven by the asyncio loop instead of its own thread."""
 
-    def __init__(self, loop, client_id):
+    def __init__(self, loop, client_id, transport):
         self.loop = loop
         self.sock = None
         self.ready = loop.create_future()
         client = self.client = BufferedPaho(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                            clean_session=True)
+                                            clean_session=True, transport=transport)
         client.max_inflight_messages_set(0)
         client.max_queued_messages_set(0)
         client.on_blocked_write = lambda: self.sock is not None and loop.add_writer(self.sock, client.loop_write)
@@ -352,7 +442,8 @@ class MqttConnection:
 
     def _socket_open(self, client, userdata, sock):
         # SwiftNIO (StoreHub) and asyncio (the WebSocket clients) disable Nagle; do the same here.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Over WebSockets paho hands out its frame wrapper; the TCP socket is inside it.
+        getattr(sock, "_socket", sock).setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         self.loop.add_reader(sock, client.loop_read)
 
@@ -458,15 +549,16 @@ class Tally:
             self.latencies.append(arrived - int.from_bytes(payload[4:12], "big"))
 
 
-def subscriber_worker(pipe, index, count, hub_url, token, mqtt_port):
+def subscriber_worker(pipe, index, count, hub_url, token, mqtt_endpoint):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us to stop
     try:
-        asyncio.run(_subscriber_worker(pipe, index, count, hub_url, token, mqtt_port))
+        asyncio.run(_subscriber_worker(pipe, index, count, hub_url, token, mqtt_endpoint))
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
 
 
-async def _subscriber_worker(pipe, index, count, hub_url, token, mqtt_port):
+async def _subscriber_worker(pipe, index, count, hub_url, token, mqtt_endpoint):
+    mqtt_transport, mqtt_port = mqtt_endpoint
     loop = asyncio.get_running_loop()
     tallies = {side: [Tally() for _ in range(count)] for side in SIDES}
     sockets, tasks, connections = [], [], []
@@ -481,7 +573,7 @@ async def _subscriber_worker(pipe, index, count, hub_url, token, mqtt_port):
                 raise RuntimeError(f"subscribe failed: {reply}")
             tasks.append(asyncio.create_task(_read_hub(ws, tally)))
         for number, tally in enumerate(tallies["mosquitto"]):
-            connection = MqttConnection(loop, f"bench-sub-{index}-{number}")
+            connection = MqttConnection(loop, f"bench-sub-{index}-{number}", mqtt_transport)
             await connection.connect(mqtt_port)
             connection.client.on_message = tally.mqtt_message
             await connection.subscribe("bench/#")
@@ -540,14 +632,15 @@ async def _read_hub(ws, tally):
 class SubscriberPool:
     """The worker processes, seen from the benchmark."""
 
-    def __init__(self, processes, hub_url, token, mqtt_port):
+    def __init__(self, processes, subscribers, hub_url, token, mqtt_endpoint):
         context = multiprocessing.get_context("spawn")
-        shares = [SUBSCRIBERS // processes + (1 if i < SUBSCRIBERS % processes else 0) for i in range(processes)]
+        self.subscribers = subscribers
+        shares = [subscribers // processes + (1 if i < subscribers % processes else 0) for i in range(processes)]
         self.workers = []
         for index, share in enumerate(s for s in shares if s):
             parent, child = context.Pipe()
             process = context.Process(target=subscriber_worker, daemon=True,
-                                      args=(child, index, share, hub_url, token, mqtt_port))
+                                      args=(child, index, share, hub_url, token, mqtt_endpoint))
             process.start()
             child.close()
             self.workers.append((process, parent))
@@ -563,7 +656,7 @@ class SubscriberPool:
             if reply[0] != "ready":
                 raise RuntimeError(f"a subscriber process failed: {reply[1]}")
 
-    def ask(self, *command, timeout=10):
+    def ask(self, *command, timeout=30):
         for _, pipe in self.workers:
             pipe.send(command)
         replies = []
@@ -657,13 +750,14 @@ class HubPublisher(Publisher):
 
 
 class MqttPublisher(Publisher):
-    def __init__(self, port):
+    def __init__(self, port, transport):
         super().__init__()
         self.port = port
+        self.transport = transport
         self.padding = b"a" * (PAYLOAD_BYTES - MQTT_HEADER)
 
     async def open(self):
-        self.connection = MqttConnection(asyncio.get_running_loop(), "bench-pub")
+        self.connection = MqttConnection(asyncio.get_running_loop(), "bench-pub", self.transport)
         await self.connection.connect(self.port)
         self.connection.client.on_publish = lambda c, u, mid, reason, props: self._accepted(mid)
         self.keepalive = asyncio.create_task(mqtt_keepalive([self.connection]))
@@ -749,11 +843,12 @@ class Bench:
             if ahead > 0:
                 await asyncio.sleep(ahead / 1e9)
             await pub.publish(i, phase)
-        total, _, dropped, latencies = await self.wait_deliveries(side, count * SUBSCRIBERS)
+        subscribers = self.pool.subscribers
+        total, _, dropped, latencies = await self.wait_deliveries(side, count * subscribers)
         return {
             "events": count,
             "deliveries": total,
-            "expectedDeliveries": count * SUBSCRIBERS,
+            "expectedDeliveries": count * subscribers,
             "dropped": dropped,
             "deliverP50ms": percentile(latencies, 50) / 1e6,
             "deliverP99ms": percentile(latencies, 99) / 1e6,
@@ -778,13 +873,15 @@ class Bench:
                 except asyncio.TimeoutError:
                     raise RuntimeError(f"{LABELS[side]}: no publish acknowledged for 10 s during fan-out")
             await pub.publish(i, phase)
-        total, last, dropped, _ = await self.wait_deliveries(side, events * SUBSCRIBERS)
+        subscribers = self.pool.subscribers
+        total, last, dropped, _ = await self.wait_deliveries(side, events * subscribers)
         elapsed = max(1e-9, (last - start) / 1e9)
         return {
             "events": events,
             "window": window,
             "deliveries": total,
-            "expectedDeliveries": events * SUBSCRIBERS,
+            "subscribers": subscribers,
+            "expectedDeliveries": events * subscribers,
             "dropped": dropped,
             "seconds": elapsed,
             "deliveriesPerSecond": total / elapsed,
@@ -795,33 +892,39 @@ class Bench:
         }
 
 
-async def bus_rounds(args, hub, broker, pool):
+async def bus_rounds(args, hub, broker, pool, kinds=("latency", "fanout")):
+    """Runs `kinds` for both servers, args.rounds times. "fanoutWide" is the fan-out with the wide pool's
+    subscribers (args.wide_subscribers) and args.wide_events events."""
     hub_url = f"ws://{HOST}:{hub.port}/api/v1/bus"
-    publishers = {"storehub": HubPublisher(hub_url, hub.token), "mosquitto": MqttPublisher(broker.port)}
+    publishers = {"storehub": HubPublisher(hub_url, hub.token),
+                  "mosquitto": MqttPublisher(broker.port, broker.transport)}
     bench = Bench(pool, publishers, {"storehub": hub.proc.pid, "mosquitto": broker.proc.pid})
-    results = {side: {"latency": [], "fanout": []} for side in SIDES}
+    results = {side: {kind: [] for kind in kinds} for side in SIDES}
     try:
         for publisher in publishers.values():
             await publisher.open()
         phase = 1
         # Warm-up, not reported: first deliveries, allocators, page cache.
         for side in SIDES:
-            await bench.fanout(side, phase, 2000, args.window)
+            await bench.fanout(side, phase, max(1, 20_000 // pool.subscribers), args.window)
             phase += 1
         for round_index in range(args.rounds):
             # Alternate who goes first so drift on a shared machine does not favour one side.
             order = SIDES if round_index % 2 == 0 else tuple(reversed(SIDES))
-            for kind in ("latency", "fanout"):
+            for kind in kinds:
                 for side in order:
                     check_alive(hub, broker)
-                    what = (f"latency, {args.rate}/s for {args.seconds:g} s" if kind == "latency"
-                            else f"fan-out, {args.fanout_events:,} events")
+                    what = {"latency": f"latency, {args.rate}/s for {args.seconds:g} s",
+                            "fanout": f"fan-out to {pool.subscribers}, {args.fanout_events:,} events",
+                            "fanoutWide": f"fan-out to {pool.subscribers}, {args.wide_events:,} events"}[kind]
                     print(f"  round {round_index + 1}/{args.rounds}: {LABELS[side]} {what}", file=sys.stderr,
                           flush=True)
                     if kind == "latency":
                         result = await bench.latency(side, phase, args.rate, args.seconds)
-                    else:
+                    elif kind == "fanout":
                         result = await bench.fanout(side, phase, args.fanout_events, args.window)
+                    else:
+                        result = await bench.fanout(side, phase, args.wide_events, args.window)
                     results[side][kind].append(result)
                     phase += 1
     finally:
@@ -847,6 +950,9 @@ COMPARED = [
     ("fanout", "acceptedPerSecond", "fan-out publishes accepted/s (a)", "higher"),
     ("fanout", "serverCpuUsPerDelivery", "server CPU us per delivery (b)", "lower"),
     ("fanout", "serverWriteCallsPerDelivery", "server write syscalls per delivery", "lower"),
+    ("fanoutWide", "deliveriesPerSecond", "fan-out to %(wide)d: deliveries/s (c)", "higher"),
+    ("fanoutWide", "acceptedPerSecond", "fan-out to %(wide)d: accepted/s (a)", "higher"),
+    ("fanoutWide", "serverCpuUsPerDelivery", "fan-out to %(wide)d: server CPU us/delivery", "lower"),
 ]
 
 
@@ -863,7 +969,8 @@ def build_report(args, log_rounds, memory, bus, broker_settings, load):
     comparison = []
     for kind, key, label, better in COMPARED:
         a, b = sh[kind][key]["median"], mq[kind][key]["median"]
-        comparison.append({"phase": kind, "figure": key, "label": label % {"rate": args.rate}, "storehub": a,
+        comparison.append({"phase": kind, "figure": key,
+                           "label": label % {"rate": args.rate, "wide": args.wide_subscribers}, "storehub": a,
                            "mosquitto": b, "ratio": a / b if b else float("nan"), "better": better})
     p99 = sh["latency"]["deliverP99ms"]["median"]
     rate = log["eventsPerSecond"]["median"]
@@ -875,6 +982,15 @@ def build_report(args, log_rounds, memory, bus, broker_settings, load):
         {"goal": f"idle RSS <= {GOAL_IDLE_RSS_MB:g} MB", "value": memory["storehub"]["idleRssMB"],
          "pass": memory["storehub"]["idleRssMB"] <= GOAL_IDLE_RSS_MB},
     ]
+    # Against Mosquitto in the same run: the ratio StoreHub / Mosquitto, better than 1 in the right direction.
+    for kind, key, label in (("latency", "deliverP99ms", f"publish->deliver p99 at {args.rate:,}/s"),
+                             ("fanout", "deliveriesPerSecond", f"fan-out deliveries/s to {SUBSCRIBERS}"),
+                             ("fanoutWide", "deliveriesPerSecond",
+                              f"fan-out deliveries/s to {args.wide_subscribers}")):
+        ratio = sh[kind][key]["median"] / mq[kind][key]["median"] if mq[kind][key]["median"] else float("nan")
+        lower = key.endswith("ms")
+        goals.append({"goal": f"{label}: SH/MQ {'<' if lower else '>'} 1", "value": ratio,
+                      "pass": ratio < 1 if lower else ratio > 1})
     return {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
@@ -883,14 +999,16 @@ def build_report(args, log_rounds, memory, bus, broker_settings, load):
             "rounds": args.rounds, "subscribers": SUBSCRIBERS, "subscriberProcesses": args.client_procs,
             "payloadBytes": PAYLOAD_BYTES, "rate": args.rate, "latencySeconds": args.seconds,
             "fanoutEvents": args.fanout_events, "window": args.window, "logEvents": args.log_events,
+            "wideSubscribers": args.wide_subscribers, "wideEvents": args.wide_events,
+            "mqttTransport": args.mqtt_transport,
             "logProducers": args.log_producers, "hubBus": HUB_BUS,
         },
         "log": log,
         "bus": figures,
         "comparison": comparison,
         "memory": memory,
-        "mosquitto": {"version": "2.0.11", "transport": "MQTT 3.1.1 over plain TCP (its websockets listener does "
-                      "not start on these machines)", "qos": 1, "settings": broker_settings},
+        "mosquitto": {"version": "2.0.11", "transport": MQTT_TRANSPORTS[args.mqtt_transport], "qos": 1,
+                      "settings": broker_settings},
         "goals": goals,
     }
 
@@ -952,10 +1070,12 @@ def render(report):
     out.append(f"2./3. Bus end to end: {p['subscribers']} live subscribers ({p['subscriberProcesses']} client "
                f"processes), 1 publisher, {p['payloadBytes']} B payload.")
     out.append(f"      Latency: paced {p['rate']:,}/s for {p['latencySeconds']:g} s. Fan-out: {p['fanoutEvents']:,} "
-               f"events as fast as possible, at most {p['window']:,} unacknowledged.")
-    out.append("      StoreHub over WebSocket. Mosquitto over MQTT on plain TCP, QoS 1: its websockets listener "
-               "does not start on these machines.")
-    out.append(f"   {'':<{L}}{'StoreHub (WebSocket)':>{V}}{'Mosquitto (MQTT/TCP)':>{V}}{'SH/MQ':>8}  better")
+               f"events as fast as possible, at most {p['window']:,} unacknowledged;")
+    out.append(f"      then fan-out to {p['wideSubscribers']} subscribers, {p['wideEvents']:,} events.")
+    ws = p["mqttTransport"] == "websockets"
+    out.append("      StoreHub over WebSocket. Mosquitto: " + MQTT_TRANSPORTS[p["mqttTransport"]] + ", QoS 1.")
+    mq_label = "Mosquitto (MQTT/WS)" if ws else "Mosquitto (MQTT/TCP)"
+    out.append(f"   {'':<{L}}{'StoreHub (WebSocket)':>{V}}{mq_label:>{V}}{'SH/MQ':>8}  better")
     for item in report["comparison"]:
         a, b = sh[item["phase"]][item["figure"]], mq[item["phase"]][item["figure"]]
         out.append(f"   {item['label']:<{L}}{spread(a):>{V}}{spread(b):>{V}}{fmt(item['ratio']):>8}  {item['better']}")
@@ -963,13 +1083,15 @@ def render(report):
     def both(label, cell):
         out.append(f"   {label:<{L}}{cell(sh):>{V}}{cell(mq):>{V}}")
 
-    for kind in ("latency", "fanout"):
-        both(f"delivered / expected ({'fan-out' if kind == 'fanout' else kind})",
+    for kind in ("latency", "fanout", "fanoutWide"):
+        both(f"delivered / expected ({ {'fanout': 'fan-out', 'fanoutWide': 'wide fan-out'}.get(kind, kind)})",
              lambda s, k=kind: f"{sum(s[k]['deliveries']['rounds']):,}/{sum(s[k]['expectedDeliveries']['rounds']):,}")
-    dropped = sum(sh["latency"]["dropped"]["rounds"]) + sum(sh["fanout"]["dropped"]["rounds"])
+    dropped = sum(sum(sh[k]["dropped"]["rounds"]) for k in ("latency", "fanout", "fanoutWide"))
     out.append(f"   {'dropped (StoreHub dropped op)':<{L}}{dropped:>{V},}{'n/a':>{V}}")
-    both("publish errors", lambda s: str(sum(sum(s[k]["publishErrors"]["rounds"]) for k in ("latency", "fanout"))))
+    both("publish errors", lambda s: str(sum(sum(s[k]["publishErrors"]["rounds"])
+                                             for k in ("latency", "fanout", "fanoutWide"))))
     both("busiest client process CPU % (c)", lambda s: fmt(s["fanout"]["busiestClientCpuPercent"]["median"], 0))
+    both("  same, wide fan-out (c)", lambda s: fmt(s["fanoutWide"]["busiestClientCpuPercent"]["median"], 0))
     # Drift goes up and down; a figure that only worsens from round to round points at the server.
     both("deliver p50 ms, round by round", lambda s: " ".join(fmt(v) for v in s["latency"]["deliverP50ms"]["rounds"]))
     both(f"server CPU % @{p['rate']:,}/s, round by round",
@@ -982,7 +1104,7 @@ def render(report):
     out.append("   (b) the server process alone, from /proc/PID (100 % = one core): does not depend on the Python "
                "clients.")
     busy = [LABELS[side] for side, s in (("storehub", sh), ("mosquitto", mq))
-            if s["fanout"]["busiestClientCpuPercent"]["median"] >= 90]
+            if max(s[k]["busiestClientCpuPercent"]["median"] for k in ("fanout", "fanoutWide")) >= 90]
     verdict_c = f"here {' and '.join(busy)}, so read it as a lower bound." if busy else "not the case here."
     out.append("   (c) the clients are Python; a client process near 100 % CPU means that deliveries/s measures the "
                "client: " + verdict_c)
@@ -1022,6 +1144,10 @@ def parse_args():
     parser.add_argument("--fanout-events", type=int, default=20_000)
     parser.add_argument("--window", type=int, default=1000, help="unacknowledged publishes during fan-out")
     parser.add_argument("--client-procs", type=int, default=2, help="processes the subscribers are spread over")
+    parser.add_argument("--wide-subscribers", type=int, default=100, help="subscribers in the second fan-out")
+    parser.add_argument("--wide-events", type=int, default=2000, help="events in the second fan-out")
+    parser.add_argument("--mqtt-transport", choices=sorted(MQTT_TRANSPORTS), default="websockets",
+                        help="how the Mosquitto clients connect")
     parser.add_argument("--log-events", type=int, default=50_000)
     parser.add_argument("--log-producers", type=int, default=64)
     args = parser.parse_args()
@@ -1030,7 +1156,8 @@ def parse_args():
         parser.error(f"{args.binary} not found; build it with: swift build -c release")
     if not Path(MOSQUITTO).exists():
         parser.error(f"{MOSQUITTO} not found (Debian package mosquitto)")
-    if min(args.rounds, args.rate, args.fanout_events, args.window, args.client_procs, args.log_events) < 1 \
+    if min(args.rounds, args.rate, args.fanout_events, args.window, args.client_procs, args.log_events,
+           args.wide_subscribers, args.wide_events) < 1 \
             or args.seconds <= 0 or not 1 <= args.log_producers <= args.log_events:
         parser.error("counts, rates and durations must be positive")
     return args
@@ -1057,15 +1184,23 @@ def main():
         print("starting storehub and mosquitto ...", file=sys.stderr, flush=True)
         hub = Hub(args.binary, workdir)
         hub.start()
-        broker = Mosquitto(workdir)
+        broker = Mosquitto(workdir, args.mqtt_transport)
         broker.start()
         time.sleep(3)
         check_alive(hub, broker)
         idle = {d.name: proc_memory_mb(d.proc.pid)[0] for d in (hub, broker)}
 
-        pool = SubscriberPool(args.client_procs, f"ws://{HOST}:{hub.port}/api/v1/bus", hub.token, broker.port)
+        hub_url = f"ws://{HOST}:{hub.port}/api/v1/bus"
+        endpoint = (broker.transport, broker.port)
+        pool = SubscriberPool(args.client_procs, SUBSCRIBERS, hub_url, hub.token, endpoint)
         pool.wait_ready()
         bus = asyncio.run(bus_rounds(args, hub, broker, pool))
+        pool.stop()
+        pool = SubscriberPool(args.client_procs, args.wide_subscribers, hub_url, hub.token, endpoint)
+        pool.wait_ready()
+        wide = asyncio.run(bus_rounds(args, hub, broker, pool, kinds=("fanoutWide",)))
+        for side in SIDES:
+            bus[side].update(wide[side])
         pool.stop()
         pool = None
         time.sleep(1)

@@ -1,0 +1,281 @@
+import EventLog
+import Foundation
+import HubCore
+import Logging
+import Synchronization
+
+/// One webhook sink: a durable consumer of the log (`sink/<name>`) that POSTs each matching event to a service.
+///
+/// Events go out one at a time in sequence order; the next is sent only after the service answered 2xx for the
+/// previous one, or after it was moved to the dead-letter list. The cursor moves after each of those, so a crash
+/// repeats at most the event that was in flight (and, since the cursor is stored with the log's next commit, the
+/// few before it): at least once, in order.
+///
+/// Wire format: the CloudEvents HTTP binding in structured mode. The body is the event as the bus delivers it
+/// (CloudEvents JSON with the hub's `sequence` extension attribute) and Content-Type is
+/// `application/cloudevents+json; charset=utf-8`.
+public final class Sink: Sendable {
+    public let settings: SinkSettings
+    /// The name of its cursor among the log's durable consumers. `/` cannot occur in a bus consumer's name, so no
+    /// bus client can take a sink's cursor over.
+    public let consumer: String
+    private let patterns: [TopicPattern]
+    private let poster: HTTPPoster
+    private let log: EventLog
+    private let deadLetters: DeadLetters
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// What the status API shows.
+    struct State: Sendable {
+        var delivered: UInt64 = 0
+        var failedAttempts: UInt64 = 0
+        var deadLettered: UInt64 = 0
+        var lastDelivered: UInt64?
+        var lastError: String?
+        var lastErrorMs: Int64?
+        /// The event being retried and its attempts so far.
+        var retrying: (sequence: UInt64, attempts: Int)?
+    }
+
+    /// How often an idle sink looks for new events.
+    static let idlePoll: Duration = .milliseconds(50)
+
+    public init(settings: SinkSettings, log: EventLog, deadLetters: DeadLetters, configDirectory: URL, logger: Logger)
+        throws
+    {
+        self.settings = settings
+        consumer = "sink/\(settings.name)"
+        patterns = try settings.topics.map { try TopicPattern(validating: $0) }
+        let caFile = settings.caFile.map {
+            URL(fileURLWithPath: $0, relativeTo: configDirectory).standardizedFileURL.path
+        }
+        poster = try HTTPPoster(
+            url: settings.url, headers: settings.headers,
+            timeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)), caFile: caFile)
+        self.log = log
+        self.deadLetters = deadLetters
+        self.logger = logger
+    }
+
+    /// Delivers until cancelled. A sink seen for the first time starts after the newest event in the log: it gets
+    /// what happens from now on, not the log's history.
+    public func run() async {
+        var cursor: UInt64
+        if let stored = log.cursor(for: consumer) {
+            cursor = stored
+        } else {
+            cursor = log.sequenceBounds.last
+            log.acknowledge(consumer: consumer, sequence: cursor)
+        }
+        logger.info(
+            "sink \(settings.name): delivering \(settings.topics.joined(separator: ", ")) to \(settings.displayURL) after sequence \(cursor)"
+        )
+        while !Task.isCancelled {
+            if log.sequenceBounds.last <= cursor {
+                do {
+                    try await Task.sleep(for: Self.idlePoll)
+                } catch {
+                    return
+                }
+                continue
+            }
+            let batch: [StoredEvent]
+            let scanned: UInt64
+            do {
+                let read = try log.read(after: cursor, limit: 256)
+                batch = read.events
+                scanned = read.scannedThrough
+            } catch {
+                logger.error("sink \(settings.name): cannot read the event log: \(error)")
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            for event in batch where patterns.contains(where: { $0.matches(event.topic) }) {
+                guard await deliver(event) else { return }
+                cursor = event.sequence
+                log.acknowledge(consumer: consumer, sequence: cursor)
+            }
+            if scanned > cursor {
+                // Events of other topics: skip them for good, so a restart does not read them again.
+                cursor = scanned
+                log.acknowledge(consumer: consumer, sequence: cursor)
+            }
+        }
+    }
+
+    /// Tries `event` until the service takes it or the attempts run out (then it is dead-lettered).
+    /// Returns false only when cancelled, with the event neither delivered nor dead-lettered.
+    private func deliver(_ event: StoredEvent) async -> Bool {
+        let body = event.json
+        var backoff = RetryBackoff(initial: settings.retryDelaySeconds, maximum: settings.maxRetryDelaySeconds)
+        var attempts = 0
+        while true {
+            attempts += 1
+            let problem: String
+            do {
+                let status = try await poster.post(body)
+                if (200..<300).contains(status) {
+                    state.withLock { state in
+                        state.delivered += 1
+                        state.lastDelivered = event.sequence
+                        state.retrying = nil
+                    }
+                    if attempts > 1 {
+                        logger.notice(
+                            "sink \(settings.name): event \(event.sequence) delivered after \(attempts) attempts")
+                    }
+                    return true
+                }
+                problem = "HTTP \(status)"
+            } catch {
+                if Task.isCancelled { return false }
+                problem = "\(error)"
+            }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            state.withLock { state in
+                state.failedAttempts += 1
+                state.lastError = problem
+                state.lastErrorMs = now
+                state.retrying = (event.sequence, attempts)
+            }
+            if attempts >= settings.maxAttempts {
+                return await deadLetter(event, body: body, attempts: attempts, problem: problem, now: now)
+            }
+            let delay = backoff.next()
+            if attempts == 1 {
+                logger.warning(
+                    "sink \(settings.name): event \(event.sequence) (\(event.topic)) not delivered to \(settings.displayURL): \(problem); retrying"
+                )
+            } else {
+                logger.debug("sink \(settings.name): attempt \(attempts) failed: \(problem); next in \(delay) s")
+            }
+            do {
+                try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+            } catch {
+                return false
+            }
+        }
+    }
+
+    private func deadLetter(_ event: StoredEvent, body: [UInt8], attempts: Int, problem: String, now: Int64) async
+        -> Bool
+    {
+        let entry = DeadLetters.Entry(
+            sink: settings.name, sequence: event.sequence, topic: event.topic, attempts: attempts, lastError: problem,
+            failedMs: now, event: body)
+        while true {
+            do {
+                try deadLetters.add(entry)
+                break
+            } catch {
+                // The event must not be skipped before it is on the list; a locked or full disk is retried.
+                logger.error("sink \(settings.name): cannot store dead letter \(event.sequence): \(error)")
+                do {
+                    try await Task.sleep(for: .seconds(1))
+                } catch {
+                    return false
+                }
+            }
+        }
+        state.withLock { state in
+            state.deadLettered += 1
+            state.retrying = nil
+        }
+        logger.error(
+            "sink \(settings.name): event \(event.sequence) (\(event.topic)) moved to the dead-letter list after \(attempts) attempts: \(problem)"
+        )
+        return true
+    }
+
+    /// The sink's state for the status API: never its headers.
+    public func status(lastSequence: UInt64, deadLetterLimit: Int = 50) -> JSONValue {
+        let current = state.withLock { $0 }
+        let cursor = log.cursor(for: consumer) ?? 0
+        var row: [String: JSONValue] = [
+            "name": .string(settings.name), "url": .string(settings.displayURL),
+            "topics": .array(settings.topics.map { .string($0) }), "acked": .int(Int64(cursor)),
+            "behind": .int(Int64(lastSequence > cursor ? lastSequence - cursor : 0)),
+            "delivered": .int(Int64(current.delivered)), "failedAttempts": .int(Int64(current.failedAttempts)),
+            "maxAttempts": .int(Int64(settings.maxAttempts)),
+            "lastDelivered": current.lastDelivered.map { .int(Int64($0)) } ?? .null,
+            "lastError": current.lastError.map { .string($0) } ?? .null,
+            "lastErrorMs": current.lastErrorMs.map { .int($0) } ?? .null,
+            "state": .string(current.retrying == nil ? "ok" : "retrying"),
+        ]
+        if let retrying = current.retrying {
+            row["retrying"] = .object([
+                "sequence": .int(Int64(retrying.sequence)), "attempts": .int(Int64(retrying.attempts)),
+            ])
+        }
+        do {
+            let (count, newest) = try deadLetters.list(sink: settings.name, limit: deadLetterLimit)
+            row["deadLetterCount"] = .int(Int64(count))
+            row["deadLetters"] = .array(
+                newest.map { entry in
+                    let event = (try? JSONDecoder().decode(JSONValue.self, from: Data(entry.event))) ?? .null
+                    return .object([
+                        "sequence": .int(Int64(entry.sequence)), "topic": .string(entry.topic),
+                        "attempts": .int(Int64(entry.attempts)), "lastError": .string(entry.lastError),
+                        "failedMs": .int(entry.failedMs), "event": event,
+                    ])
+                })
+        } catch {
+            row["deadLetterError"] = .string("\(error)")
+        }
+        return .object(row)
+    }
+}
+
+/// Exponential backoff with jitter: the n-th delay is random in [base/2, base], base = initial × 2ⁿ⁻¹, capped.
+struct RetryBackoff {
+    var initial: Double
+    var maximum: Double
+    private(set) var attempt = 0
+
+    init(initial: Double, maximum: Double) {
+        self.initial = initial
+        self.maximum = max(initial, maximum)
+    }
+
+    mutating func next() -> Double {
+        let base = min(maximum, initial * Double(1 << min(attempt, 30)))
+        attempt += 1
+        return Double.random(in: (base / 2)...base)
+    }
+}
+
+/// Every configured sink, run together; what the hub starts and the status API asks.
+public final class SinkSet: Sendable {
+    public let sinks: [Sink]
+    private let log: EventLog
+
+    public init(
+        settings: [SinkSettings], log: EventLog, databasePath: String, configDirectory: URL, logger: Logger
+    ) throws {
+        self.log = log
+        if settings.isEmpty {
+            sinks = []
+            return
+        }
+        let deadLetters = try DeadLetters(path: databasePath)
+        sinks = try settings.map {
+            try Sink(settings: $0, log: log, deadLetters: deadLetters, configDirectory: configDirectory, logger: logger)
+        }
+    }
+
+    /// Runs every sink until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for sink in sinks {
+                group.addTask { await sink.run() }
+            }
+        }
+    }
+
+    /// `{"sinks": [...]}` for GET /api/v1/sinks.
+    public func status() -> JSONValue {
+        let last = log.sequenceBounds.last
+        return .object(["sinks": .array(sinks.map { $0.status(lastSequence: last) })])
+    }
+}
