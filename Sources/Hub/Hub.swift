@@ -9,6 +9,7 @@ import Scanners
 import Server
 import ServiceLifecycle
 import UnixSignals
+import Uplink
 
 /// The assembled daemon: event log, token store, bus, device pipelines and the server.
 public struct Hub: Sendable {
@@ -19,6 +20,8 @@ public struct Hub: Sendable {
     let registry = DeviceRegistry()
     let pipelines: [any DevicePipeline]
     let server: HubServer
+    /// Forwards events to the chain's MQTT broker, when the config has an `uplink` section.
+    let uplink: Uplink?
     let logger: Logger
 
     /// Opens the state and builds every pipeline. Throws ConfigError for descriptors it cannot run.
@@ -43,10 +46,18 @@ public struct Hub: Sendable {
         let statusPage = config.statusPage.map {
             URL(fileURLWithPath: $0, relativeTo: configDirectory).standardizedFileURL.path
         }
-        let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date())
-        server = HubServer(
+        var uplink: Uplink?
+        if let settings = config.uplink {
+            uplink = try Uplink(
+                settings: settings, hubID: config.hub, configDirectory: configDirectory, log: log, logger: logger)
+        }
+        self.uplink = uplink
+        let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date(), uplink: uplink)
+        var server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
             metrics: { metrics.render() }, logger: logger)
+        if let uplink { server.uplinkStatus = { uplink.status() } }
+        self.server = server
     }
 
     private static func pipeline(
@@ -166,10 +177,13 @@ public struct Hub: Sendable {
         let devices = DeviceService(pipelines: pipelines, bus: bus, log: log, logger: logger)
         let supervisor = Supervisor(notifier: notifier, registry: registry, log: log, logger: logger)
         // Services stop in reverse order: the supervisor (STOPPING=1), devices (their last status events are
-        // committed), then the server.
+        // committed), the uplink (offline status, DISCONNECT), then the server.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: application)]
+        if let uplink { services.append(.init(service: uplink)) }
+        services += [.init(service: devices), .init(service: supervisor)]
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application), .init(service: devices), .init(service: supervisor)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { log.close() }
         try await group.run()

@@ -13,6 +13,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var statusPage: String?
     public var log: LogSettings
     public var bus: BusSettings
+    /// The MQTT uplink to the chain's broker; nil: none.
+    public var uplink: UplinkSettings?
 
     public struct Listen: Sendable, Decodable, Equatable {
         public var host: String
@@ -133,7 +135,9 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         self.bus = bus
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case hub, listen, devices, stateDirectory, statusPage, log, bus }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case hub, listen, devices, stateDirectory, statusPage, log, bus, uplink
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -145,6 +149,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         statusPage = try c.decodeIfPresent(String.self, forKey: .statusPage)
         log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? LogSettings()
         bus = try c.decodeIfPresent(BusSettings.self, forKey: .bus) ?? BusSettings()
+        uplink = try c.decodeIfPresent(UplinkSettings.self, forKey: .uplink)
         do {
             _ = try DeviceID(validating: hub)
         } catch {

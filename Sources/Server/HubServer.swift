@@ -38,6 +38,8 @@ public struct HubServer: Sendable {
     public var statusPage: String?
     /// The Prometheus text for GET /metrics, or nil for no such route.
     public var metrics: (@Sendable () -> String)?
+    /// The MQTT uplink's health for GET /api/v1/hub, or nil when the hub has no uplink.
+    public var uplinkStatus: (@Sendable () -> JSONValue)?
     public var logger: Logger
     /// Refused tokens by address, shared by REST and the bus.
     public let throttle = AuthThrottle()
@@ -260,6 +262,7 @@ public struct HubServer: Sendable {
             }
             return Self.json(
                 .object([
+                    "uplink": server.uplinkStatus?() ?? .null,
                     "version": .string(StoreHubVersion.current),
                     "uptimeSeconds": .int(Int64(Date().timeIntervalSince(server.started))),
                     "lastSequence": .int(Int64(last)),
