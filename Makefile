@@ -8,7 +8,7 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-capture bench-scanners bench-decode soak format clean
+	bench bench-capture bench-scanners bench-decode bench-uplink soak format clean
 
 run: deps media build
 	$(BIN) run
@@ -77,6 +77,11 @@ format:
 bench: deps media build-release bench-capture
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
 	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
+	$(PYTHON) scripts/bench/uplink_bench.py --binary $(RELEASE_BIN)
+
+# MQTT uplink: QoS 1 events/s to Mosquitto on loopback, live and draining a backlog, beside mosquitto_pub -q 1.
+bench-uplink: deps build-release
+	$(PYTHON) scripts/bench/uplink_bench.py --binary $(RELEASE_BIN)
 
 # The SIGKILL soak with 200 kills instead of `make test`'s 30 (about 5 minutes).
 soak: build-tests
