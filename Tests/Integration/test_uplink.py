@@ -48,6 +48,13 @@ def uplink_status(hub):
     return body["uplink"]
 
 
+def status_when(hub, predicate, timeout, what):
+    """Polls the hub's uplink status until `predicate(status)` holds; returns that status."""
+    found = []
+    wait_until(lambda: predicate(status := uplink_status(hub)) and not found.append(status), timeout, what)
+    return found[0]
+
+
 def wait_until(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -148,9 +155,7 @@ def test_events_reach_mosquitto_with_their_topics_and_payloads(hub_factory, tmp_
 
         online = [json.loads(p) for t, p, _ in checker.snapshot() if t == f"{PREFIX}hub/{HUB}/status"]
         assert online and online[-1]["online"] is True, f"no online status: {online}"
-        status = wait_until(
-            lambda: (s := uplink_status(hub)) if s["backlog"] == 0 and s["inFlight"] == 0 else None, 10,
-            "the backlog to drain")
+        status = status_when(hub, lambda s: s["backlog"] == 0 and s["inFlight"] == 0, 10, "the backlog to drain")
         assert status["connected"] is True and status["lastPubackAt"] is not None
         assert status["acknowledged"] >= len(accepted)
         assert status["clientId"] == f"storehub-{STORE}-{HUB}"
@@ -230,7 +235,7 @@ def test_hub_killed_with_a_backlog_sends_the_rest_after_restart(hub_factory, tmp
 
         mosquitto.stop()
         backlog = run_async(publish(300, 100))
-        status = wait_until(lambda: (s := uplink_status(hub)) if not s["connected"] else None, 10, "disconnect")
+        status = status_when(hub, lambda s: not s["connected"], 10, "the disconnect")
         assert status["backlog"] == 300, f"backlog should be the 300 unsent events: {status}"
         _, metrics = hub.get("metrics", hub.admin_token)
         assert "storehub_uplink_backlog_events 300" in metrics
@@ -271,7 +276,7 @@ def test_tls_with_a_pinned_ca_connects_and_another_ca_is_refused(hub_factory, tm
 
         refused = hub_factory.start_config(
             write_config(tmp_path / "refused", [url], caFile=str(other["ca"]), serverName="localhost"))
-        status = wait_until(lambda: (s := uplink_status(refused))["lastError"], 20, "the TLS failure")
+        status = status_when(refused, lambda s: s["lastError"], 20, "the TLS failure")
         assert status["connected"] is False and status["connects"] == 0
         assert "certificate" in status["lastError"].lower() or "handshake" in status["lastError"].lower(), status
     finally:
@@ -288,7 +293,7 @@ def test_nats_cluster_node_killed_the_hub_moves_on_and_loses_nothing(hub_factory
         checker = Checker(cluster.nodes[2]["mqtt"], PREFIX + "#", "it-checker-nats")
         checker.start(timeout=60)
         hub = hub_factory.start_config(write_config(tmp_path, [cluster.url(0), cluster.url(1), cluster.url(2)]))
-        status = wait_until(lambda: (s := uplink_status(hub)) if s["connected"] else None, 60, "the uplink to connect")
+        status = status_when(hub, lambda s: s["connected"], 60, "the uplink to connect")
         first = status["broker"]
         index = [cluster.url(i) for i in range(3)].index(first)
 
@@ -298,7 +303,7 @@ def test_nats_cluster_node_killed_the_hub_moves_on_and_loses_nothing(hub_factory
 
         accepted = publish_through(hub, kill_node, 600)
         events = checker.wait_for_sequences(PREFIX, accepted, 90)
-        status = wait_until(lambda: (s := uplink_status(hub)) if s["connected"] else None, 30, "a reconnect")
+        status = status_when(hub, lambda s: s["connected"], 30, "a reconnect")
         assert status["broker"] != first, f"the hub did not move off the killed node {first}: {status}"
         assert_in_order_with_only_unacknowledged_duplicates(events, accepted, status["connects"] - 1)
     except AssertionError as error:

@@ -1,6 +1,7 @@
 """Real MQTT brokers for the uplink tests and benchmark: Mosquitto and a 3-node NATS cluster with JetStream and
 its MQTT listener, each started on loopback from a config written here, plus a paho-mqtt checking subscriber."""
 
+import getpass
 import json
 import os
 import shutil
@@ -46,6 +47,8 @@ class Mosquitto:
         lines = [
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
+            # Started as root, mosquitto would switch to its own user, which cannot write our temp folder.
+            f"user {getpass.getuser()}",
             "persistence true",
             f"persistence_location {self.root}/",
             "max_queued_messages 0",
