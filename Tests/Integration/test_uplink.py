@@ -9,6 +9,7 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import fetch_events, open_bus, run_async
 from uplink_brokers import Checker, Mosquitto, NatsCluster, make_ca
@@ -160,8 +161,10 @@ def test_events_reach_mosquitto_with_their_topics_and_payloads(hub_factory, tmp_
         assert status["acknowledged"] >= len(accepted)
         assert status["clientId"] == f"storehub-{STORE}-{HUB}"
         _, metrics = hub.get("metrics", hub.admin_token)
-        assert "storehub_uplink_connected 1" in metrics
-        assert "storehub_uplink_backlog_events 0" in metrics
+        families = {family.name: family for family in text_string_to_metric_families(metrics)}
+        assert families["storehub_uplink_connected"].samples[0].value == 1
+        assert families["storehub_uplink_backlog_events"].samples[0].value == 0
+        assert families["storehub_uplink_last_puback_timestamp_seconds"].samples[0].value > 0
     finally:
         checker.stop()
 
