@@ -169,6 +169,8 @@ public final class Uplink: Sendable, Service {
     private func sleepUnlessStopping(seconds: Double) async {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline && !stopping.load(ordering: .relaxed) {
+            // The backlog grows while no broker answers: that is when the warning matters most.
+            warnAboutBacklog(now: .now)
             try? await Task.sleep(for: .milliseconds(50))
         }
     }

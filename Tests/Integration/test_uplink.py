@@ -3,6 +3,7 @@ MQTT listener. A paho-mqtt subscriber with a persistent session checks what arri
 
 import asyncio
 import json
+import re
 import signal
 import threading
 import time
@@ -242,6 +243,10 @@ def test_hub_killed_with_a_backlog_sends_the_rest_after_restart(hub_factory, tmp
         assert status["backlog"] == 300, f"backlog should be the 300 unsent events: {status}"
         _, metrics = hub.get("metrics", hub.admin_token)
         assert "storehub_uplink_backlog_events 300" in metrics
+        # backlogWarning is 100: the warning comes while no broker answers, once the backlog passed it.
+        warned = wait_until(lambda: re.search(r"uplink: (\d+) events wait for the broker", hub.stderr_text()), 10,
+                            "the backlog warning")
+        assert int(warned.group(1)) > 100
         hub.kill()
 
         mosquitto.start()
