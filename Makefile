@@ -8,8 +8,8 @@ RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
-	bench bench-bus bench-capture bench-scanners bench-decode bench-facemesh bench-tryon soak format clean \
-	conformance fuzz bench-slow-reader
+	bench bench-bus bench-capture bench-scanners bench-decode bench-facemesh bench-tryon bench-uplink soak format \
+	clean conformance fuzz bench-slow-reader
 
 run: deps media build
 	$(BIN) run
@@ -89,6 +89,11 @@ format:
 bench: deps media build-release bench-capture
 	$(PYTHON) scripts/bench/bus_bench.py --binary $(RELEASE_BIN)
 	$(PYTHON) scripts/bench/scanner_bench.py --binary $(RELEASE_BIN)
+	$(PYTHON) scripts/bench/uplink_bench.py --binary $(RELEASE_BIN)
+
+# MQTT uplink: QoS 1 events/s to Mosquitto on loopback, live and draining a backlog, beside mosquitto_pub -q 1.
+bench-uplink: deps build-release
+	$(PYTHON) scripts/bench/uplink_bench.py --binary $(RELEASE_BIN)
 
 # The bus against Mosquitto (websockets listener, QoS 1, persistence) in the same run: event log, latency at
 # 1,000/s, fan-out to 10 and 100 subscribers (a few minutes). See scripts/bench/README.md.

@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
@@ -98,9 +99,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Uplink",
+            dependencies: [
+                "HubCore", "EventLog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Hub",
             dependencies: [
                 "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn", "FaceMesh", "Sinks",
+                "Uplink",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -159,6 +173,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SinksTests", dependencies: ["Sinks", .product(name: "NIOHTTP1", package: "swift-nio")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UplinkTests",
+            dependencies: ["Uplink", "HubCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),

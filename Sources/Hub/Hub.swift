@@ -11,6 +11,7 @@ import ServiceLifecycle
 import TryOn
 import Sinks
 import UnixSignals
+import Uplink
 
 /// The assembled daemon: event log, token store, bus, device pipelines and the server.
 public struct Hub: Sendable {
@@ -25,6 +26,8 @@ public struct Hub: Sendable {
     let sinks: SinkSet
     /// The listener's certificate when TLS is on.
     public let tlsIdentity: TLSIdentity?
+    /// Forwards events to the chain's MQTT broker, when the config has an `uplink` section.
+    let uplink: Uplink?
     let logger: Logger
 
     /// Opens the state and builds every pipeline. Throws ConfigError for descriptors it cannot run.
@@ -59,7 +62,13 @@ public struct Hub: Sendable {
         let statusPage = config.statusPage.map {
             URL(fileURLWithPath: $0, relativeTo: configDirectory).standardizedFileURL.path
         }
-        let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date())
+        var uplink: Uplink?
+        if let settings = config.uplink {
+            uplink = try Uplink(
+                settings: settings, hubID: config.hub, configDirectory: configDirectory, log: log, logger: logger)
+        }
+        self.uplink = uplink
+        let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date(), uplink: uplink)
         var server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
             metrics: { metrics.render() }, mirrors: mirrors, logger: logger)
@@ -82,6 +91,7 @@ public struct Hub: Sendable {
         }
         server.sinks = { sinks.status() }
         self.sinks = sinks
+        if let uplink { server.uplinkStatus = { uplink.status() } }
         self.server = server
     }
 
@@ -200,13 +210,15 @@ public struct Hub: Sendable {
         let devices = DeviceService(pipelines: pipelines, bus: bus, log: log, mirrors: mirrors, logger: logger)
         let supervisor = Supervisor(notifier: notifier, registry: registry, log: log, logger: logger)
         // Services stop in reverse order: the supervisor (STOPPING=1), devices (their last status events are
-        // committed), then the server.
+        // committed), the uplink (offline status, DISCONNECT), then the server.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: application), .init(service: SinkService(sinks: sinks)),
+        ]
+        if let uplink { services.append(.init(service: uplink)) }
+        services += [.init(service: devices), .init(service: supervisor)]
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: application), .init(service: SinkService(sinks: sinks)), .init(service: devices),
-                    .init(service: supervisor),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { log.close() }
         try await group.run()

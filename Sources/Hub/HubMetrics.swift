@@ -2,6 +2,7 @@ import Bus
 import EventLog
 import Foundation
 import HubCore
+import Uplink
 
 /// GET /metrics: the hub's devices, bus, event log and process in the Prometheus text format.
 struct HubMetrics: Sendable {
@@ -9,6 +10,7 @@ struct HubMetrics: Sendable {
     let log: EventLog
     let bus: Bus
     let started: Date
+    var uplink: Uplink? = nil
 
     func render() -> String {
         var out = PrometheusText()
@@ -18,6 +20,7 @@ struct HubMetrics: Sendable {
         out.sample("storehub_uptime_seconds", [], Date().timeIntervalSince(started).rounded())
         renderDevices(&out)
         renderLog(&out)
+        uplink?.render(&out)
         renderProcess(&out)
         return out.text
     }

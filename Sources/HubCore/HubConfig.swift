@@ -20,6 +20,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var bus: BusSettings
     /// Webhook sinks: services that get events POSTed instead of holding a WebSocket open.
     public var sinks: [SinkSettings]
+    /// The MQTT uplink to the chain's broker; nil: none.
+    public var uplink: UplinkSettings?
 
     public struct Listen: Sendable, Decodable, Equatable {
         public var host: String
@@ -201,7 +203,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks
+        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks, uplink
     }
 
     public init(from decoder: any Decoder) throws {
@@ -225,6 +227,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             throw DecodingError.dataCorruptedError(
                 forKey: .sinks, in: c, debugDescription: "two sinks are named \"\(name)\"; names must be unique")
         }
+        uplink = try c.decodeIfPresent(UplinkSettings.self, forKey: .uplink)
         do {
             _ = try DeviceID(validating: hub)
         } catch {

@@ -44,6 +44,8 @@ public struct HubServer: Sendable {
     public var tls: TLSConfiguration?
     /// The webhook sinks' state for GET /api/v1/sinks, or nil for no such route.
     public var sinks: (@Sendable () -> JSONValue)?
+    /// The MQTT uplink's health for GET /api/v1/hub, or nil when the hub has no uplink.
+    public var uplinkStatus: (@Sendable () -> JSONValue)?
     public var logger: Logger
     /// The try-on mirrors' streams, snapshots and shades, or nil when the hub has none.
     public var mirrors: (any MirrorProvider)?
@@ -331,6 +333,7 @@ public struct HubServer: Sendable {
             }
             return Self.json(
                 .object([
+                    "uplink": server.uplinkStatus?() ?? .null,
                     "version": .string(StoreHubVersion.current),
                     "uptimeSeconds": .int(Int64(Date().timeIntervalSince(server.started))),
                     "lastSequence": .int(Int64(last)),

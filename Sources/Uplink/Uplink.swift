@@ -1,0 +1,626 @@
+import EventLog
+import Foundation
+import HubCore
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// Forwards accepted events to the chain's MQTT broker and republishes the broker's commands on the local bus.
+///
+/// The uplink is the event log's durable consumer `uplink`: it reads events after its cursor, sends each as a
+/// QoS 1 PUBLISH and moves the cursor only over events whose PUBACK arrived (and over events of topics that do
+/// not go up). So a broker outage, a WAN cut or a killed hub leaves the rest in the log, and it goes up in
+/// order once a broker answers again; only events still unacknowledged at a cut can arrive twice.
+public final class Uplink: Sendable, Service {
+    /// The durable consumer name in the event log.
+    public static let consumer = "uplink"
+    /// Who broker commands act as on the local bus: the staff role, so they may publish `mirror.command.>` and
+    /// `device.command.>` and nothing else, exactly like a staff member's client.
+    public static let commandPrincipal = Principal(tokenID: "uplink", role: .staff)
+
+    public let settings: UplinkSettings
+    let hubID: String
+    let log: EventLog
+    let logger: Logger
+    // Read once at start; never logged, never part of a description.
+    private let password: [UInt8]?
+    private let tls: NIOSSLContext?
+    private let forwarding: Mutex<Forwarding>
+    private let health = Mutex(Health())
+    private let stopping = Atomic<Bool>(false)
+    private let wake = Mutex<AsyncStream<Void>.Continuation?>(nil)
+
+    /// How often an idle uplink looks for new events (the log has one commit listener, the bus).
+    static let pollInterval: Duration = .milliseconds(20)
+
+    /// Events sent and not yet acknowledged, in sequence order, and how far the log has been read.
+    private struct Forwarding {
+        var pending: [Pending] = []
+        var readThrough: UInt64
+        var nextPacketID: UInt16 = 1
+        var inUse: Set<UInt16> = []
+    }
+
+    private struct Pending {
+        var sequence: UInt64
+        var publish: MQTTPacket.Publish
+        var acknowledged = false
+    }
+
+    /// What the status API and /metrics show.
+    struct Health {
+        var connected = false
+        /// The broker confirmed the command subscription on this connection.
+        var commandsSubscribed = false
+        var broker: String?
+        var lastPuback: Date?
+        var acknowledged: UInt64 = 0
+        var connects: UInt64 = 0
+        var commandsAccepted: UInt64 = 0
+        var commandsRejected: UInt64 = 0
+        var lostToRetention: UInt64 = 0
+        var lastError: String?
+        var lastBacklogWarning: ContinuousClock.Instant?
+    }
+
+    /// Reads the password file and the pinned CA. `configDirectory` resolves their relative paths.
+    public init(settings: UplinkSettings, hubID: String, configDirectory: URL, log: EventLog, logger: Logger)
+        throws(ConfigError)
+    {
+        self.settings = settings
+        self.hubID = hubID
+        self.log = log
+        self.logger = logger
+        if let file = settings.passwordFile {
+            let path = URL(fileURLWithPath: file, relativeTo: configDirectory).standardizedFileURL.path
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigError(
+                    file: path, keyPath: "uplink.passwordFile", problem: "cannot be read (the broker password file)")
+            }
+            password = Array((text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "").utf8)
+        } else {
+            password = nil
+        }
+        if settings.brokers.contains(where: \.tls) {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let file = settings.caFile {
+                let path = URL(fileURLWithPath: file, relativeTo: configDirectory).standardizedFileURL.path
+                do {
+                    configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+                } catch {
+                    throw ConfigError(
+                        file: path, keyPath: "uplink.caFile", problem: "not a readable PEM certificate file (\(error))")
+                }
+            }
+            do {
+                tls = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ConfigError(file: "", keyPath: "uplink", problem: "TLS cannot be set up: \(error)")
+            }
+        } else {
+            tls = nil
+        }
+        // A new uplink starts at the log's end: it forwards what is accepted from now on, not the week before.
+        let start = log.cursor(for: Self.consumer) ?? log.sequenceBounds.last
+        if log.cursor(for: Self.consumer) == nil { log.acknowledge(consumer: Self.consumer, sequence: start) }
+        forwarding = Mutex(Forwarding(readThrough: start))
+    }
+
+    // MARK: service
+
+    /// Connects, forwards and reconnects until graceful shutdown; then says offline and disconnects.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            await runConnections()
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .relaxed)
+            self.wake.withLock { $0 }?.yield()
+        }
+    }
+
+    private func runConnections() async {
+        var backoff = (attempt: 0, initial: 0.5, maximum: 15.0)
+        var index = 0
+        var failuresInRow = 0
+        logger.info(
+            "uplink: client \(settings.clientID(hub: hubID)) to \(settings.brokers.map(\.description).joined(separator: ", "))"
+        )
+        while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+            let broker = settings.brokers[index % settings.brokers.count]
+            do {
+                try await session(with: broker)
+                return
+            } catch {
+                let reason = String(describing: error)
+                let wasConnected = health.withLock { health in
+                    defer {
+                        health.connected = false
+                        health.commandsSubscribed = false
+                        health.lastError = reason
+                    }
+                    return health.connected
+                }
+                if stopping.load(ordering: .relaxed) { return }
+                if wasConnected {
+                    failuresInRow = 0
+                    backoff.attempt = 0
+                }
+                failuresInRow += 1
+                index += 1
+                let next = settings.brokers[index % settings.brokers.count]
+                if wasConnected {
+                    logger.warning("uplink: lost \(broker): \(reason); trying \(next)")
+                } else {
+                    logger.warning("uplink: cannot connect to \(broker): \(reason)")
+                }
+            }
+            if failuresInRow % settings.brokers.count == 0 {
+                let base = min(backoff.maximum, backoff.initial * Double(1 << min(backoff.attempt, 16)))
+                backoff.attempt += 1
+                let delay = Double.random(in: (base / 2)...base)
+                await sleepUnlessStopping(seconds: delay)
+            }
+        }
+    }
+
+    private func sleepUnlessStopping(seconds: Double) async {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline && !stopping.load(ordering: .relaxed) {
+            // The backlog grows while no broker answers: that is when the warning matters most.
+            warnAboutBacklog(now: .now)
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    // MARK: one connection
+
+    /// One connection: CONNECT, then forwarding until the connection fails (throws) or the hub stops (returns).
+    private func session(with broker: UplinkSettings.Broker) async throws {
+        let channel = try await connect(broker)
+        let (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wake.withLock { $0 = continuation }
+        defer {
+            wake.withLock { $0 = nil }
+            continuation.finish()
+        }
+        let link = LinkBox()
+        try await channel.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await packet in inbound {
+                        try self.receive(packet, link: link)
+                        continuation.yield()
+                    }
+                    throw UplinkError("the broker closed the connection")
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: Self.pollInterval)
+                        continuation.yield()
+                    }
+                }
+                group.addTask {
+                    try await self.send(broker: broker, link: link, wakeups: wakeups, outbound: outbound)
+                }
+                defer { group.cancelAll() }
+                _ = try await group.next()
+            }
+        }
+    }
+
+    private func connect(_ broker: UplinkSettings.Broker) async throws -> NIOAsyncChannel<MQTTPacket, MQTTPacket> {
+        let context = broker.tls ? tls : nil
+        let serverName = settings.serverName ?? (Self.isIPAddress(broker.host) ? nil : broker.host)
+        return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: broker.host, port: broker.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: serverName))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MQTTDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(MQTTEncoder()))
+                    return try NIOAsyncChannel<MQTTPacket, MQTTPacket>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+    }
+
+    /// What one connection knows beyond the forwarding state.
+    private struct Link {
+        var connack: (sessionPresent: Bool, code: UInt8)?
+        var started = false
+        var pingSentAt: ContinuousClock.Instant?
+        /// PUBACKs owed to the broker for commands now committed to the log, in order.
+        var commandAcks: [UInt16] = []
+        /// Packet ids of the online/offline status messages.
+        var statusPacketIDs: Set<UInt16> = []
+        var subscribePacketID: UInt16?
+        var subscribed = false
+    }
+
+    /// The connection's Link, shared by its reader and sender tasks (a Mutex itself cannot be captured by them).
+    private final class LinkBox: Sendable {
+        private let state = Mutex(Link())
+
+        func withLock<R: Sendable>(_ body: (inout Link) -> R) -> R {
+            state.withLock { body(&$0) }
+        }
+    }
+
+    /// Handles one packet from the broker (on the reader task).
+    private func receive(_ packet: MQTTPacket, link: LinkBox) throws {
+        switch packet {
+        case .connack(let sessionPresent, let code):
+            link.withLock { $0.connack = (sessionPresent, code) }
+        case .puback(let packetID):
+            if link.withLock({ $0.statusPacketIDs.remove(packetID) }) != nil {
+                forwarding.withLock { _ = $0.inUse.remove(packetID) }
+                return
+            }
+            acknowledge(packetID)
+        case .suback(let packetID, let codes):
+            guard link.withLock({ $0.subscribePacketID == packetID }) else { return }
+            forwarding.withLock { _ = $0.inUse.remove(packetID) }
+            if codes.contains(0x80) {
+                throw UplinkError("the broker refused the subscription to \(commandFilter) (check the store's ACL)")
+            }
+            link.withLock { $0.subscribed = true }
+            health.withLock { $0.commandsSubscribed = true }
+        case .publish(let publish):
+            command(publish, link: link)
+        case .pingresp:
+            link.withLock { $0.pingSentAt = nil }
+        case .connect, .subscribe, .pingreq, .disconnect:
+            throw UplinkError("the broker sent a client's packet (\(packet))")
+        }
+    }
+
+    /// A PUBACK for an event: mark it and move the log cursor over the acknowledged prefix.
+    private func acknowledge(_ packetID: UInt16) {
+        let (acknowledged, cursor) = forwarding.withLock { state -> (Int, UInt64?) in
+            guard let index = state.pending.firstIndex(where: { $0.publish.packetID == packetID && !$0.acknowledged })
+            else { return (0, nil) }
+            state.pending[index].acknowledged = true
+            state.inUse.remove(packetID)
+            let prefix = state.pending.prefix { $0.acknowledged }.count
+            guard prefix > 0 else { return (0, nil) }
+            state.pending.removeFirst(prefix)
+            return (prefix, state.pending.first.map { $0.sequence - 1 } ?? state.readThrough)
+        }
+        health.withLock { health in
+            health.lastPuback = Date()
+            health.acknowledged += UInt64(acknowledged)
+        }
+        if let cursor { log.acknowledge(consumer: Self.consumer, sequence: cursor) }
+    }
+
+    private var commandFilter: String { settings.topicPrefix + "command/#" }
+
+    /// The sender: CONNECT, then on every wakeup send what is owed, fill the window from the log, keep alive.
+    private func send(
+        broker: UplinkSettings.Broker, link: LinkBox, wakeups: AsyncStream<Void>,
+        outbound: NIOAsyncChannelOutboundWriter<MQTTPacket>
+    ) async throws {
+        let keepalive = Duration.seconds(settings.keepaliveSeconds)
+        let opened = ContinuousClock.now
+        var lastSent = opened
+        try await outbound.write(
+            .connect(
+                MQTTPacket.Connect(
+                    clientID: settings.clientID(hub: hubID), cleanSession: false,
+                    keepaliveSeconds: UInt16(settings.keepaliveSeconds),
+                    will: MQTTPacket.Publish(
+                        topic: statusTopic, payload: statusPayload(online: false), qos: 1, retain: true),
+                    username: settings.username, password: password)))
+        for await _ in wakeups {
+            let now = ContinuousClock.now
+            if stopping.load(ordering: .relaxed) {
+                try await sayGoodbye(link: link, outbound: outbound)
+                return
+            }
+            guard let connack = link.withLock({ $0.connack }) else {
+                if now - opened > .seconds(10) { throw UplinkError("no CONNACK within 10 s") }
+                continue
+            }
+            guard connack.code == 0 else {
+                throw UplinkError("the broker refused the connection: \(MQTTPacket.connackReason(connack.code))")
+            }
+            var packets: [MQTTPacket] = []
+            if !link.withLock({ $0.started }) {
+                packets += start(broker: broker, sessionPresent: connack.sessionPresent, link: link)
+            }
+            for packetID in link.withLock({ state in
+                defer { state.commandAcks.removeAll() }
+                return state.commandAcks
+            }) {
+                packets.append(.puback(packetID: packetID))
+            }
+            packets += fill()
+            if packets.isEmpty, now - lastSent >= keepalive / 2, link.withLock({ $0.pingSentAt == nil }) {
+                packets.append(.pingreq)
+                link.withLock { $0.pingSentAt = now }
+            }
+            if let pingSentAt = link.withLock({ $0.pingSentAt }), now - pingSentAt > keepalive {
+                throw UplinkError("no PINGRESP within \(settings.keepaliveSeconds) s")
+            }
+            if !packets.isEmpty {
+                try await outbound.write(contentsOf: packets)
+                lastSent = now
+            }
+            warnAboutBacklog(now: now)
+        }
+    }
+
+    /// After CONNACK: the retained online status, the command subscription and every unacknowledged event again.
+    private func start(broker: UplinkSettings.Broker, sessionPresent: Bool, link: LinkBox) -> [MQTTPacket] {
+        var packets: [MQTTPacket] = []
+        let (statusID, subscribeID, resend) = forwarding.withLock { state in
+            let statusID = Self.nextPacketID(&state)
+            let subscribeID = settings.commands ? Self.nextPacketID(&state) : nil
+            let resend = state.pending.filter { !$0.acknowledged }.map { pending in
+                var publish = pending.publish
+                publish.dup = true
+                return publish
+            }
+            return (statusID, subscribeID, resend)
+        }
+        link.withLock { state in
+            state.started = true
+            state.statusPacketIDs.insert(statusID)
+            state.subscribePacketID = subscribeID
+        }
+        packets.append(
+            .publish(
+                MQTTPacket.Publish(
+                    topic: statusTopic, payload: statusPayload(online: true), qos: 1, retain: true, packetID: statusID))
+        )
+        if let subscribeID {
+            packets.append(
+                .subscribe(packetID: subscribeID, filters: [MQTTPacket.Subscription(filter: commandFilter, qos: 1)]))
+        }
+        packets += resend.map { MQTTPacket.publish($0) }
+        let reconnect = health.withLock { health in
+            health.connected = true
+            health.broker = broker.description
+            health.connects += 1
+            health.lastError = nil
+            return health.connects > 1
+        }
+        logger.notice(
+            "uplink: connected to \(broker) (session \(sessionPresent ? "resumed" : "new"), \(resend.count) to resend)")
+        if reconnect && !resend.isEmpty {
+            logger.info("uplink: resending \(resend.count) events the broker had not acknowledged")
+        }
+        return packets
+    }
+
+    /// Reads the log after `readThrough` into free window slots; returns the PUBLISH packets to send.
+    private func fill() -> [MQTTPacket] {
+        let (first, last) = log.sequenceBounds
+        var packets: [MQTTPacket] = []
+        var lost: (from: UInt64, to: UInt64)?
+        var cursor: UInt64?
+        forwarding.withLock { state in
+            if state.readThrough + 1 < first && state.pending.isEmpty {
+                lost = (state.readThrough + 1, first - 1)
+                state.readThrough = first - 1
+            }
+            while state.readThrough < last && state.inUse.count < settings.maxInFlight {
+                let room = settings.maxInFlight - state.inUse.count
+                guard let (events, scanned) = try? log.read(after: state.readThrough, limit: room), scanned > 0 else {
+                    break
+                }
+                for event in events where forwards(event.topic) {
+                    let publish = MQTTPacket.Publish(
+                        topic: mqttTopic(event.topic), payload: event.json, qos: 1,
+                        packetID: Self.nextPacketID(&state))
+                    state.pending.append(Pending(sequence: event.sequence, publish: publish))
+                    packets.append(.publish(publish))
+                }
+                if scanned <= state.readThrough { break }
+                state.readThrough = scanned
+            }
+            if state.pending.isEmpty { cursor = state.readThrough }
+        }
+        if let lost {
+            health.withLock { $0.lostToRetention += lost.to - lost.from + 1 }
+            logger.error(
+                "uplink: events \(lost.from)-\(lost.to) were removed by the log's retention before the broker acknowledged them; they never reach the broker"
+            )
+        }
+        if let cursor { log.acknowledge(consumer: Self.consumer, sequence: cursor) }
+        return packets
+    }
+
+    private static func nextPacketID(_ state: inout Forwarding) -> UInt16 {
+        while state.inUse.contains(state.nextPacketID) || state.nextPacketID == 0 {
+            state.nextPacketID &+= 1
+        }
+        let id = state.nextPacketID
+        state.inUse.insert(id)
+        state.nextPacketID &+= 1
+        return id
+    }
+
+    /// Whether a bus topic goes up: configured, and not in the prefix's reserved `command` and `hub` subtrees.
+    func forwards(_ topic: String) -> Bool {
+        guard !topic.hasPrefix("command."), !topic.hasPrefix("hub.") else { return false }
+        return settings.topics.contains { $0.matches(topic) }
+    }
+
+    /// `scan.kiosk-1` → `chain/store-1/scan/kiosk-1`.
+    func mqttTopic(_ topic: String) -> String {
+        settings.topicPrefix + topic.replacingOccurrences(of: ".", with: "/")
+    }
+
+    var statusTopic: String { settings.topicPrefix + "hub/\(hubID)/status" }
+
+    private func statusPayload(online: Bool) -> [UInt8] {
+        JSONValue.object([
+            "hub": .string(hubID), "store": .string(settings.store), "online": .bool(online),
+            "time": .string(Timestamp.iso8601(Date())),
+        ]).jsonBytes
+    }
+
+    /// Graceful stop: the retained offline status (the will is not sent after DISCONNECT), then DISCONNECT.
+    private func sayGoodbye(link: LinkBox, outbound: NIOAsyncChannelOutboundWriter<MQTTPacket>) async throws {
+        guard link.withLock({ $0.connack?.code == 0 }) else { return }
+        let packetID = forwarding.withLock { Self.nextPacketID(&$0) }
+        link.withLock { _ = $0.statusPacketIDs.insert(packetID) }
+        try await outbound.write(
+            .publish(
+                MQTTPacket.Publish(
+                    topic: statusTopic, payload: statusPayload(online: false), qos: 1, retain: true, packetID: packetID
+                )))
+        let deadline = ContinuousClock.now + .seconds(2)
+        while link.withLock({ $0.statusPacketIDs.contains(packetID) }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await outbound.write(.disconnect)
+        health.withLock { $0.connected = false }
+        logger.info("uplink: disconnected (hub stopping)")
+    }
+
+    private func warnAboutBacklog(now: ContinuousClock.Instant) {
+        let backlog = self.backlog
+        guard backlog > UInt64(settings.backlogWarning) else { return }
+        let due = health.withLock { health -> Bool in
+            if let last = health.lastBacklogWarning, now - last < .seconds(60) { return false }
+            health.lastBacklogWarning = now
+            return true
+        }
+        if due {
+            logger.warning(
+                "uplink: \(backlog) events wait for the broker (warning above \(settings.backlogWarning)); the log keeps them until its retention removes them"
+            )
+        }
+    }
+
+    // MARK: commands
+
+    /// A PUBLISH under `<prefix>command/`: checked like a staff client's publish, committed, then acknowledged.
+    private func command(_ publish: MQTTPacket.Publish, link: LinkBox) {
+        let ack: @Sendable () -> Void = { [self] in
+            guard let packetID = publish.packetID, publish.qos > 0 else { return }
+            link.withLock { $0.commandAcks.append(packetID) }
+            wake.withLock { $0 }?.yield()
+        }
+        let draft: EventDraft
+        do {
+            draft = try commandEvent(publish)
+        } catch {
+            health.withLock { $0.commandsRejected += 1 }
+            logger.warning("uplink: command on \(publish.topic.prefix(200)) refused: \(error.reason)")
+            ack()  // a refused command is not redelivered: it would be refused again
+            return
+        }
+        log.append([draft]) { [self] result in
+            switch result {
+            case .success:
+                health.withLock { $0.commandsAccepted += 1 }
+                ack()
+            case .failure(let error):
+                // Not acknowledged: the broker delivers it again after the reconnect.
+                logger.error("uplink: command on \(draft.topic) not accepted by the event log: \(error)")
+            }
+        }
+    }
+
+    /// `<prefix>command/mirror/command/mirror-1` with `{"type": ..., "data": ...}` → the event on `mirror.command.mirror-1`.
+    func commandEvent(_ publish: MQTTPacket.Publish) throws(ValidationError) -> EventDraft {
+        let prefix = settings.topicPrefix + "command/"
+        guard publish.topic.hasPrefix(prefix) else {
+            throw ValidationError("not under \(prefix)")
+        }
+        let topic = publish.topic.dropFirst(prefix.count).replacingOccurrences(of: "/", with: ".")
+        try Topic.validate(topic)
+        guard Self.commandPrincipal.mayPublish(topic) else {
+            throw ValidationError("a \(Self.commandPrincipal.description) may not publish on '\(topic)'")
+        }
+        guard let text = String(validating: publish.payload, as: UTF8.self),
+            case .object(let object)? = try? JSONParser.parse(text)
+        else {
+            throw ValidationError("the payload must be a JSON object {\"type\": ..., \"data\": ...}")
+        }
+        guard let type = object["type"]?.stringValue, !type.isEmpty, type.utf8.count <= 128 else {
+            throw ValidationError("'type' must be a string of 1 to 128 characters")
+        }
+        let event = CloudEvent(
+            source: "storehub://\(hubID)/uplink", type: type, subject: topic, data: object["data"])
+        guard let body = try? event.encoded() else { throw ValidationError("the event cannot be encoded") }
+        return EventDraft(topic: topic, body: body)
+    }
+
+    // MARK: health
+
+    /// Events in the log after the uplink's cursor: not yet acknowledged by the broker (or not yet looked at).
+    public var backlog: UInt64 {
+        let last = log.sequenceBounds.last
+        let cursor = log.cursor(for: Self.consumer) ?? last
+        return last > cursor ? last - cursor : 0
+    }
+
+    /// The uplink's part of GET /api/v1/hub.
+    public func status() -> JSONValue {
+        let health = self.health.withLock { $0 }
+        let inFlight = forwarding.withLock { $0.pending.count }
+        return .object([
+            "connected": .bool(health.connected),
+            "commandsSubscribed": .bool(health.commandsSubscribed),
+            "broker": health.broker.map(JSONValue.string) ?? .null,
+            "clientId": .string(settings.clientID(hub: hubID)),
+            "backlog": .int(Int64(backlog)),
+            "inFlight": .int(Int64(inFlight)),
+            "acknowledged": .int(Int64(health.acknowledged)),
+            "lastPubackAt": health.lastPuback.map { JSONValue.string(Timestamp.iso8601($0)) } ?? .null,
+            "connects": .int(Int64(health.connects)),
+            "commandsAccepted": .int(Int64(health.commandsAccepted)),
+            "commandsRejected": .int(Int64(health.commandsRejected)),
+            "lostToRetention": .int(Int64(health.lostToRetention)),
+            "lastError": health.lastError.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    /// The uplink's families in GET /metrics.
+    public func render(_ out: inout PrometheusText) {
+        let health = self.health.withLock { $0 }
+        let inFlight = forwarding.withLock { $0.pending.count }
+        out.family("storehub_uplink_connected", "gauge", "1 while the uplink has a broker connection.")
+        out.sample("storehub_uplink_connected", [], health.connected ? 1 : 0)
+        out.family("storehub_uplink_backlog_events", "gauge", "Events in the log the broker has not acknowledged.")
+        out.sample("storehub_uplink_backlog_events", [], Double(backlog))
+        out.family("storehub_uplink_in_flight", "gauge", "PUBLISH packets sent and waiting for their PUBACK.")
+        out.sample("storehub_uplink_in_flight", [], Double(inFlight))
+        out.family("storehub_uplink_acknowledged_total", "counter", "Events the broker acknowledged (PUBACK).")
+        out.sample("storehub_uplink_acknowledged_total", [], Double(health.acknowledged))
+        out.family(
+            "storehub_uplink_last_puback_timestamp_seconds", "gauge", "When the last PUBACK arrived; 0 for never.")
+        out.sample(
+            "storehub_uplink_last_puback_timestamp_seconds", [], health.lastPuback?.timeIntervalSince1970 ?? 0)
+        out.family("storehub_uplink_connects_total", "counter", "Successful broker connections.")
+        out.sample("storehub_uplink_connects_total", [], Double(health.connects))
+        out.family("storehub_uplink_commands_total", "counter", "Commands from the broker, by outcome.")
+        out.sample("storehub_uplink_commands_total", [("outcome", "accepted")], Double(health.commandsAccepted))
+        out.sample("storehub_uplink_commands_total", [("outcome", "rejected")], Double(health.commandsRejected))
+        out.family(
+            "storehub_uplink_lost_events_total", "counter",
+            "Events removed by log retention before the broker acknowledged them.")
+        out.sample("storehub_uplink_lost_events_total", [], Double(health.lostToRetention))
+    }
+}
+
+/// Why a broker connection ended.
+struct UplinkError: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
+}
