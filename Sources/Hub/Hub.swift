@@ -8,8 +8,8 @@ import Logging
 import Scanners
 import Server
 import ServiceLifecycle
-import TryOn
 import Sinks
+import TryOn
 import UnixSignals
 import Uplink
 

@@ -113,7 +113,7 @@ public final class Uplink: Sendable, Service {
 
     /// Connects, forwards and reconnects until graceful shutdown; then says offline and disconnects.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await runConnections()
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
