@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn",
+                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn", "FaceMesh",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceMesh
 import Foundation
 import HubCore
 import Server
@@ -7,7 +8,8 @@ import Server
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check the configuration, devices and their permissions, the state directory, the port and tokens.",
+        abstract:
+            "Check the configuration, devices and their permissions, the state directory, the port, tokens and face models.",
         discussion:
             "Prints one line per check and the fix for each problem. Exit status 0 when nothing is wrong, 1 otherwise.")
 
@@ -53,6 +55,13 @@ struct DoctorCommand: ParsableCommand {
             } ?? ".storehub")
         findings += Self.checkState(state)
         findings.append(Self.checkPort(hubConfig.listen))
+        if devices.contains(where: { $0.kind == .mirror }) {
+            let models =
+                hubConfig.models.map {
+                    URL(fileURLWithPath: $0, relativeTo: configURL.deletingLastPathComponent()).standardizedFileURL
+                } ?? state.appendingPathComponent("models")
+            findings.append(Self.checkModels(models))
+        }
         if findings.contains(where: { !$0.ok }) { throw ExitCode(1) }
     }
 
@@ -141,6 +150,20 @@ struct DoctorCommand: ParsableCommand {
     }
 
     /// Binds the configured address and port for a moment.
+    /// The mirrors' face models: both files there and loadable (a damaged file is named).
+    static func checkModels(_ folder: URL) -> Finding {
+        do {
+            _ = try FaceLandmarker(modelsDirectory: folder)
+            return Finding(ok: true, what: "face models in \(folder.path) load (mirrors find lips natively)")
+        } catch {
+            return Finding(
+                ok: false, what: "face models: \(error.description)",
+                fix:
+                    "scripts/fetch-assets --cache \(folder.deletingLastPathComponent().path) puts them in \(folder.path) "
+                    + "(or set \"models\" in hub.json); until then mirrors use the low-confidence classical locator")
+        }
+    }
+
     static func checkPort(_ listen: HubConfig.Listen) -> Finding {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }

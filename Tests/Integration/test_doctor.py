@@ -57,6 +57,7 @@ def test_the_demo_store_with_a_token_is_healthy(tmp_path):
     config = tmp_path / "hub.json"
     demo = json.loads((REPO / "Devices/demo/hub.json").read_text())
     demo["devices"] = str(REPO / "Devices/demo/devices")
+    demo["models"] = str(REPO / ".cache/models")
     demo["listen"]["port"] = 0
     config.write_text(json.dumps(demo))
     result = doctor("--config", str(config), "--state", str(state))
@@ -64,3 +65,23 @@ def test_the_demo_store_with_a_token_is_healthy(tmp_path):
     assert "PROBLEM" not in result.stdout
     assert "ok       1 access tokens" in result.stdout
     assert "ok       kiosk-pickup: replay folder" in result.stdout
+    assert "face models in" in result.stdout
+
+
+def test_a_mirror_without_face_models_is_a_problem_with_the_fetch_command(tmp_path):
+    portrait = REPO / ".cache" / "faces" / "grace_hopper.jpg"
+    config = write_config(tmp_path, 0, [
+        {"id": "mirror-x", "kind": "mirror", "camera": {"type": "replay", "path": str(portrait), "fps": 5}}])
+    settings = json.loads(config.read_text())
+    settings["shades"] = str(REPO / "Assets" / "shades.json")
+    settings["models"] = str(tmp_path / "models")
+    config.write_text(json.dumps(settings))
+    result = doctor("--config", str(config), "--state", str(tmp_path / "state"))
+    assert result.returncode == 1, result.stdout
+    assert "PROBLEM  face models: face model face_detection_short_range.tflite is not in" in result.stdout
+    assert f"fix: scripts/fetch-assets --cache {tmp_path}" in result.stdout
+
+    settings["models"] = str(REPO / ".cache" / "models")
+    config.write_text(json.dumps(settings))
+    result = doctor("--config", str(config), "--state", str(tmp_path / "state"))
+    assert f"ok       face models in {REPO / '.cache' / 'models'} load" in result.stdout, result.stdout
