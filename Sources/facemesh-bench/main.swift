@@ -115,11 +115,15 @@ func main() throws {
     var models: URL?
     var iterations = 50
     var images: [URL] = []
+    // --track-only N: only N tracking updates on each image's NV12 frame after one warm-up, nothing printed; for
+    // counting allocations from outside (scripts/check-facemesh-allocations runs it under valgrind).
+    var trackOnly: Int?
     while !arguments.isEmpty {
         let argument = arguments.removeFirst()
         switch argument {
         case "--models": models = URL(fileURLWithPath: arguments.removeFirst())
         case "--iterations": iterations = Int(arguments.removeFirst()) ?? iterations
+        case "--track-only": trackOnly = Int(arguments.removeFirst())
         default: images.append(URL(fileURLWithPath: argument))
         }
     }
@@ -131,6 +135,13 @@ func main() throws {
         let image = try PPM(url)
         let frame = image.nv12()
         var result = FaceLandmarks()
+        if let trackOnly {
+            guard try landmarker.update(&result, for: frame) else { throw BenchError("\(url.path): no face") }
+            for _ in 0..<trackOnly {
+                guard try landmarker.update(&result, for: frame) else { throw BenchError("\(url.path): face lost") }
+            }
+            continue
+        }
         var found = true
         let detector = try image.pixels.withUnsafeBytes { rgb in
             try median(iterations) {
