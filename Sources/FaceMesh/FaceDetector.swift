@@ -7,11 +7,20 @@ public struct FaceDetection: Sendable, Equatable {
     public var minY: Float
     public var width: Float
     public var height: Float
-    /// Six keypoints: right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion
-    /// (the subject's right and left).
-    public var keypoints: [SIMD2<Float>]
+    /// The subject's right eye (keypoint 0).
+    public var rightEye: SIMD2<Float>
+    /// The subject's left eye (keypoint 1).
+    public var leftEye: SIMD2<Float>
+    public var noseTip: SIMD2<Float>
+    public var mouthCentre: SIMD2<Float>
+    public var rightEarTragion: SIMD2<Float>
+    public var leftEarTragion: SIMD2<Float>
     /// 0...1.
     public var score: Float
+
+    /// The six keypoints in the model's order: right eye, left eye, nose tip, mouth centre, right ear tragion, left
+    /// ear tragion (the subject's right and left). Stored one by one so that a detection allocates nothing.
+    public var keypoints: [SIMD2<Float>] { [rightEye, leftEye, noseTip, mouthCentre, rightEarTragion, leftEarTragion] }
 }
 
 /// MediaPipe's short-range face detector (BlazeFace, 128 x 128 input) with its pre- and post-processing.
@@ -37,8 +46,6 @@ final class FaceDetector {
     private let boxes: UnsafeMutableBufferPointer<Float>
     private let scores: UnsafeMutableBufferPointer<Float>
     private var candidates: [Candidate] = []
-    private var remaining: [Candidate] = []
-    private var merged: [Candidate] = []
 
     init(model: TFLiteModel) throws(FaceMeshError) {
         interpreter = try Interpreter(model: model)
@@ -60,8 +67,6 @@ final class FaceDetector {
             throw FaceMeshError(.unsupportedModel, "\(model.name): outputs are not 896x16 boxes and 896 scores")
         }
         candidates.reserveCapacity(anchors.count)
-        remaining.reserveCapacity(anchors.count)
-        merged.reserveCapacity(anchors.count)
     }
 
     static func makeAnchors() -> [SIMD2<Float>] {
@@ -94,12 +99,11 @@ final class FaceDetector {
         let low = point(best.box[0], best.box[1])
         let high = point(best.box[2], best.box[3])
         let k = best.keypoints
-        let pairs: [(Float, Float)] = [
-            (k.0[0], k.0[1]), (k.0[2], k.0[3]), (k.1[0], k.1[1]), (k.1[2], k.1[3]), (k.2[0], k.2[1]), (k.2[2], k.2[3]),
-        ]
         return FaceDetection(
             minX: low.x, minY: low.y, width: high.x - low.x, height: high.y - low.y,
-            keypoints: pairs.map { point($0.0, $0.1) }, score: best.score)
+            rightEye: point(k.0[0], k.0[1]), leftEye: point(k.0[2], k.0[3]), noseTip: point(k.1[0], k.1[1]),
+            mouthCentre: point(k.1[2], k.1[3]), rightEarTragion: point(k.2[0], k.2[1]),
+            leftEarTragion: point(k.2[2], k.2[3]), score: best.score)
     }
 
     private func decodeAndSuppress() -> Candidate? {
@@ -124,11 +128,11 @@ final class FaceDetector {
                         centre.x - size.x / 2, centre.y - size.y / 2, centre.x + size.x / 2, centre.y + size.y / 2),
                     keypoints: (pair(0), pair(2), pair(4)), score: score))
         }
-        guard !candidates.isEmpty else { return nil }
-        candidates.sort { $0.score > $1.score }
         // Weighted suppression: the top box absorbs every box overlapping it by more than the threshold, averaging
-        // positions by score; it keeps its own score. Only the first (most confident) face is needed.
-        let top = candidates[0]
+        // positions by score; it keeps its own score. Only the first (most confident) face is needed, so the top is
+        // found without sorting (a sort would allocate).
+        guard var top = candidates.first else { return nil }
+        for candidate in candidates where candidate.score > top.score { top = candidate }
         var total: Float = 0
         var box = SIMD4<Float>.zero
         var keypoints = (SIMD4<Float>.zero, SIMD4<Float>.zero, SIMD4<Float>.zero)

@@ -184,7 +184,7 @@ public final class FaceLandmarker {
         let side = max(face.width, face.height) * regionScale
         return RotatedRect(
             centerX: face.minX + face.width / 2, centerY: face.minY + face.height / 2, width: side, height: side,
-            rotation: angle(from: face.keypoints[0], to: face.keypoints[1]))
+            rotation: angle(from: face.rightEye, to: face.leftEye))
     }
 
     /// The tracking crop: the landmarks' bounding box, longer side times 1.5, eye corners 33 and 263 level.

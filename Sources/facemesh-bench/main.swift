@@ -115,15 +115,20 @@ func main() throws {
     var models: URL?
     var iterations = 50
     var images: [URL] = []
-    // --track-only N: only N tracking updates on each image's NV12 frame after one warm-up, nothing printed; for
-    // counting allocations from outside (scripts/check-facemesh-allocations runs it under valgrind).
+    // --track-only N: only N tracking updates on each image's NV12 frame after one warm-up, nothing printed;
+    // --detect-only N: the same with tracking dropped before each update, so the detector runs every time. For
+    // counting allocations from outside (Tests/Integration/test_facemesh_allocations.py runs them under valgrind).
     var trackOnly: Int?
+    var detectEachFrame = false
     while !arguments.isEmpty {
         let argument = arguments.removeFirst()
         switch argument {
         case "--models": models = URL(fileURLWithPath: arguments.removeFirst())
         case "--iterations": iterations = Int(arguments.removeFirst()) ?? iterations
         case "--track-only": trackOnly = Int(arguments.removeFirst())
+        case "--detect-only":
+            trackOnly = Int(arguments.removeFirst())
+            detectEachFrame = true
         default: images.append(URL(fileURLWithPath: argument))
         }
     }
@@ -138,6 +143,7 @@ func main() throws {
         if let trackOnly {
             guard try landmarker.update(&result, for: frame) else { throw BenchError("\(url.path): no face") }
             for _ in 0..<trackOnly {
+                if detectEachFrame { landmarker.reset() }
                 guard try landmarker.update(&result, for: frame) else { throw BenchError("\(url.path): face lost") }
             }
             continue

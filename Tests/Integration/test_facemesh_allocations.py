@@ -1,9 +1,10 @@
-"""The native face pipeline allocates nothing per frame once it tracks a face.
+"""The native face pipeline allocates nothing per frame: tracking a face, nor finding it again with the detector.
 
 valgrind's memcheck counts every heap allocation of a process. The facemesh-bench tool (built beside storehub)
-runs `--track-only N`: it finds the face once, then makes N tracking updates on a camera-like NV12 frame. Two runs
-that differ only in N must report the same number of allocations; any allocation per frame would show up as
-(N2 - N1) more. valgrind cannot read the Swift binary's debug information, so a stripped copy is run.
+runs `--track-only N`: it finds the face once, then makes N tracking updates on a camera-like NV12 frame;
+`--detect-only N` drops the track before each update, so the detector runs on every frame. Two runs that differ
+only in N must report the same number of allocations; any allocation per frame would show up as (N2 - N1) more.
+valgrind cannot read the Swift binary's debug information, so a stripped copy is run.
 """
 
 import re
@@ -19,10 +20,10 @@ MODELS = REPO / ".cache" / "models"
 FACES = REPO / ".cache" / "faces"
 
 
-def heap_allocations(tool, image, frames):
+def heap_allocations(tool, image, mode, frames):
     result = subprocess.run(
         ["valgrind", "--tool=memcheck", "--leak-check=no", str(tool), "--models", str(MODELS),
-         "--track-only", str(frames), str(image)],
+         mode, str(frames), str(image)],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     match = re.search(r"total heap usage: ([\d,]+) allocs", result.stderr)
@@ -30,14 +31,15 @@ def heap_allocations(tool, image, frames):
     return int(match.group(1).replace(",", ""))
 
 
+@pytest.mark.parametrize("mode", ["--track-only", "--detect-only"])
 @pytest.mark.parametrize("portrait", ["grace_hopper.jpg", "astronaut.png"])
-def test_tracking_a_face_allocates_nothing_per_frame(tmp_path, portrait):
+def test_the_face_pipeline_allocates_nothing_per_frame(tmp_path, portrait, mode):
     assert shutil.which("valgrind"), "valgrind missing: run scripts/install-deps"
     assert (MODELS / "face_landmark.tflite").is_file(), "face models missing: run scripts/install-deps"
     tool = tmp_path / "facemesh-bench"
     subprocess.run(["strip", "-o", str(tool), str(BINARY.parent / "facemesh-bench")], check=True)
     image = tmp_path / "portrait.ppm"
     Image.open(FACES / portrait).convert("RGB").save(image)
-    few = heap_allocations(tool, image, 3)
-    many = heap_allocations(tool, image, 13)
-    assert many == few, f"{many - few} allocations in 10 more tracked frames ({few} with 3, {many} with 13)"
+    few = heap_allocations(tool, image, mode, 3)
+    many = heap_allocations(tool, image, mode, 13)
+    assert many == few, f"{mode}: {many - few} allocations in 10 more frames ({few} with 3, {many} with 13)"
