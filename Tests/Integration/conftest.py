@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("STOREHUB_BIN") or REPO / ".build" / "debug" / "storehub").resolve()
 MANIFEST = REPO / "Assets" / "demo" / "media" / "manifest.json"
 DEMO_DEVICES = ("kiosk-pickup", "kiosk-aisle")
+# The demo store's try-on mirror (it needs the portrait and face models fetched by scripts/install-deps).
+DEMO_MIRRORS = ("mirror-beauty",)
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0

@@ -7,7 +7,7 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import DEMO_DEVICES, REPO, BusClient, open_bus, run_async
+from conftest import DEMO_DEVICES, DEMO_MIRRORS, REPO, BusClient, open_bus, run_async
 
 MAX_MESSAGE_BYTES = json.loads((REPO / "Devices" / "demo" / "hub.json").read_text())["bus"]["maxMessageBytes"]
 WRONG_TOKEN = "shb_00000000_" + "A" * 43
@@ -128,7 +128,7 @@ def test_wrong_token_in_auth_op_gets_error_and_close_4401(shared_hub):
     run_async(scenario())
 
 
-def test_rest_devices_needs_a_token_and_lists_both_demo_devices(shared_hub):
+def test_rest_devices_needs_a_token_and_lists_the_demo_devices(shared_hub):
     status, body = shared_hub.get("api/v1/devices")
     assert status == 401, f"/api/v1/devices without a token answered {status}"
     status, body = shared_hub.get("api/v1/devices", WRONG_TOKEN)
@@ -136,9 +136,9 @@ def test_rest_devices_needs_a_token_and_lists_both_demo_devices(shared_hub):
     status, body = shared_hub.get("api/v1/devices", shared_hub.staff_token)
     assert status == 200, f"/api/v1/devices with the staff token answered {status}: {body}"
     devices = {device["id"]: device for device in body["devices"]}
-    assert set(devices) == set(DEMO_DEVICES), f"devices listed: {sorted(devices)}"
+    assert set(devices) == set(DEMO_DEVICES) | set(DEMO_MIRRORS), f"devices listed: {sorted(devices)}"
     for device in devices.values():
-        assert device["kind"] == "kiosk"
+        assert device["kind"] == ("mirror" if device["id"] in DEMO_MIRRORS else "kiosk")
         missing = {"name", "state", "reason", "since", "framesDelivered", "framesProcessed", "framesDropped",
                    "restarts", "lastScan"} - set(device)
         assert not missing, f"{device['id']} lacks {sorted(missing)}"
