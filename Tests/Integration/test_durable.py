@@ -100,6 +100,7 @@ def test_kill_9_loses_no_accepted_event(hub_factory):
         sent = {}  # ref -> topic
         accepted = {}  # ref -> sequence
         refused = []
+        throttled = []  # refused by the per-token publish rate (bus.publishRatePerToken): not accepted, not lost
         outstanding = asyncio.Semaphore(256)
         delivered = []
         fence = asyncio.get_running_loop().create_future()
@@ -123,7 +124,7 @@ def test_kill_9_loses_no_accepted_event(hub_factory):
                         accepted[message["ref"]] = message["sequence"]
                         outstanding.release()
                     elif message["op"] == "error":
-                        refused.append(message)
+                        (throttled if message.get("code") == "rate_limited" else refused).append(message)
                         outstanding.release()
             except ConnectionClosed:
                 pass

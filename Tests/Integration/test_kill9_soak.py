@@ -68,6 +68,8 @@ async def produce(hub, token, accepted, stop):
             if message["op"] == "published":
                 accepted[message["ref"]] = message["sequence"]
                 outstanding.release()
+            elif message["op"] == "error":
+                outstanding.release()  # e.g. rate_limited: not accepted, so nothing to find after a kill
 
     reader = asyncio.create_task(replies())
     try:
