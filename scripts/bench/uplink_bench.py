@@ -42,6 +42,8 @@ class BenchHub:
         config.write_text(json.dumps({
             "hub": "bench-hub", "devices": "devices",
             "log": {"maxEvents": 5_000_000},
+            # The per-token publish rate limit is lifted so the bench measures the uplink, not the limit.
+            "bus": {"publishRatePerToken": 10_000_000, "publishBurst": 10_000_000},
             "uplink": {"brokers": [broker_url], "store": "bench", "maxInFlight": window, "backlogWarning": 10_000_000},
         }))
         self.stdout = open(root / "hub.stdout", "wb")
