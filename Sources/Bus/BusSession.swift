@@ -10,9 +10,16 @@ import Synchronization
 /// sends what `drain(max:)` returns. Only that loop calls `drain`, so durable consumers read the log there,
 /// outside the lock, without racing one another.
 public final class BusSession: Sendable {
-    /// Yields whenever there may be something to send.
+    /// Yields whenever there may be something to send, unless a waker is set (`setWaker(_:)`).
     public let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+    /// Called instead of yielding on `wakeups` when set: a transport that writes from its own thread.
+    /// (A struct around the closure: a bare closure in a Mutex is re-wrapped by every `withLock`.)
+    private let waker = Mutex<Waker?>(nil)
+
+    private struct Waker {
+        let body: @Sendable () -> Void
+    }
     private unowned let bus: Bus
     private let state: Mutex<State>
     public let peer: String
@@ -85,6 +92,22 @@ public final class BusSession: Sendable {
     }
 
     public var principal: Principal? { state.withLock { $0.principal } }
+
+    /// Has `body` called, instead of a yield on `wakeups`, whenever there may be something to send; once at
+    /// once, for what is already queued. It must not call `drain` itself (it is called with the session's work
+    /// unfinished, on any thread): it schedules the writer. Cleared by `close()`.
+    public func setWaker(_ body: @escaping @Sendable () -> Void) {
+        waker.withLock { $0 = Waker(body: body) }
+        body()
+    }
+
+    private func notify() {
+        if let waker = waker.withLock({ $0 }) {
+            waker.body()
+        } else {
+            wake.yield()
+        }
+    }
 
     // MARK: client → hub
 
@@ -191,7 +214,7 @@ public final class BusSession: Sendable {
             previous.dropDurable(consumer)
         }
         if consumer == nil { sendRetained(id: id, pattern: pattern, through: registeredThrough) }
-        wake.yield()
+        notify()
     }
 
     /// Puts the last status of each matching device in front of a live subscription's queue.
@@ -223,7 +246,7 @@ public final class BusSession: Sendable {
             throw RequestError(code: .unknownSubscription, message: "no subscription with id '\(id)'")
         }
         if let durable = removed.durable { bus.releaseDurable(durable.consumer, for: self) }
-        wake.yield()
+        notify()
     }
 
     private func acknowledge(_ fields: Fields) throws(RequestError) {
@@ -253,7 +276,7 @@ public final class BusSession: Sendable {
         }
         try outcome.get()
         bus.log.acknowledge(consumer: consumer, sequence: sequence)
-        wake.yield()
+        notify()
     }
 
     private func publish(_ fields: Fields, principal: Principal) throws(RequestError) {
@@ -338,7 +361,7 @@ public final class BusSession: Sendable {
         }
         if overflow { requestClose(code: 1008, reason: "client does not read its messages") }
         checkQueuedBytes()
-        wake.yield()
+        notify()
     }
 
     /// Asks the writer loop to close the connection after what is queued.
@@ -349,7 +372,7 @@ public final class BusSession: Sendable {
                 state.closeRequested = .now
             }
         }
-        wake.yield()
+        notify()
     }
 
     /// When the session asked to close, if it did.
@@ -396,19 +419,19 @@ public final class BusSession: Sendable {
         bus.logger.warning(
             "bus connection from \(peer) closed (4008): \(over) bytes queued unread, over bus.maxQueuedBytesPerConnection \(limit)"
         )
-        wake.yield()
+        notify()
     }
 
     /// The log accepted `events`: queue what live subscriptions match, note progress for durable ones.
     func offer(_ events: [StoredEvent]) {
         let liveBuffer = bus.settings.liveBuffer
-        let notify = state.withLock { state -> Bool in
+        let wanted = state.withLock { state -> Bool in
             guard !state.closed, state.principal != nil, !state.subscriptions.isEmpty else { return false }
-            var notify = false
+            var wanted = false
             for id in state.order {
                 guard var subscription = state.subscriptions[id] else { continue }
                 if subscription.durable != nil {
-                    notify = true
+                    wanted = true
                     continue
                 }
                 var changed = false
@@ -428,13 +451,13 @@ public final class BusSession: Sendable {
                         subscription.pendingHead = 0
                     }
                     state.subscriptions[id] = subscription
-                    notify = true
+                    wanted = true
                 }
             }
-            return notify
+            return wanted
         }
         checkQueuedBytes()
-        if notify { wake.yield() }
+        if wanted { notify() }
     }
 
     /// Another session subscribed under `consumer`: stop serving it here.
@@ -448,7 +471,7 @@ public final class BusSession: Sendable {
                     Wire.error(.takenOver, "durable consumer '\(consumer)' was taken over by another connection"))
             }
         }
-        wake.yield()
+        notify()
     }
 
     /// The next messages to send, at most `max`, fairly across subscriptions; control messages first.
@@ -571,6 +594,7 @@ public final class BusSession: Sendable {
             state.control.removeAll()
             state.queuedBytes = 0
         }
+        waker.withLock { $0 = nil }
         wake.finish()
         bus.closeSession(self)
     }

@@ -141,7 +141,8 @@ public struct HubServer: Sendable {
                         session.refuseAuthentication("token not accepted")
                     }
                     try await Self.serve(
-                        session, inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger,
+                        session, writer: BusChannelWriter(channel: channel, session: session), inbound: inbound,
+                        outbound: outbound, maxMessage: maxMessage, logger: logger,
                         abort: { channel.close(promise: nil) })
                 }
             },
@@ -171,19 +172,27 @@ public struct HubServer: Sendable {
     /// Returns as soon as either side is done: the client closed, or the session asked to close (a refused
     /// token, shutdown). A client that never answers the close frame cannot hold the hub open.
     static func serve(
-        _ session: BusSession, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxMessage: Int,
-        logger: Logger, abort: @escaping @Sendable () -> Void
+        _ session: BusSession, writer: BusChannelWriter, inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter, maxMessage: Int, logger: Logger, abort: @escaping @Sendable () -> Void
     ) async throws {
-        defer { session.close() }
+        defer {
+            writer.stop()
+            session.close()
+        }
+        writer.start()
         // What ended the client's messages, given back to the WebSocket stack so that it closes with the matching
         // code (1007 for text that is not UTF-8, 1009 too large, 1002 a protocol error).
         let failure = FailureBox()
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                do {
-                    try await write(session, to: outbound)
-                } catch {
-                    logger.debug("bus connection to \(session.peer) stopped writing: \(error)")
+                // Messages go out through `writer`; only the close handshake goes through the WebSocket stack.
+                for await close in writer.closes {
+                    do {
+                        try await outbound.close(.init(codeNumber: Int(close.code)), reason: close.reason)
+                    } catch {
+                        logger.debug("bus connection to \(session.peer) could not send its close: \(error)")
+                    }
+                    break
                 }
                 return true
             }
@@ -235,27 +244,6 @@ public struct HubServer: Sendable {
             group.cancelAll()
         }
         if let error = failure.error.withLock({ $0 }) { throw error }
-    }
-
-    /// Sends what the session queues until it asks to close or the connection fails.
-    private static func write(_ session: BusSession, to outbound: WebSocketOutboundWriter) async throws {
-        for await _ in session.wakeups {
-            while true {
-                let batch = session.drain()
-                if batch.isEmpty { break }
-                for item in batch {
-                    switch item {
-                    case .message(let bytes):
-                        let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))
-                        try await outbound.write(.custom(frame))
-                        session.sent(bytes.count)
-                    case .close(let code, let reason):
-                        try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
-                        return
-                    }
-                }
-            }
-        }
     }
 
     /// The token of `?echo=<token>` on the bus path, if any.
