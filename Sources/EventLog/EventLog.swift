@@ -24,6 +24,7 @@ public final class EventLog: Sendable {
     private let cursors: Mutex<[String: UInt64]>
     private let listener = Mutex<CommitListener?>(nil)
     private let commitStats = Mutex(CommitStats())
+    private let checkpointer: Checkpointer
 
     private struct WriterQueue {
         var jobs: [Job] = []
@@ -88,6 +89,8 @@ public final class EventLog: Sendable {
         while try statement.step() { loaded[statement.text(0)] = UInt64(statement.int64(1)) }
         cursors = Mutex(loaded)
         reader = Mutex(try Reader(path: path))
+        checkpointer = try Checkpointer(path: path, logger: logger)
+        writer.onWALCommit(checkpointer.hook)
         let handoff = WriterHandoff(connection: writer, statements: try WriterStatements(writer))
         let thread = Thread { [self] in
             self.runWriter(handoff)
@@ -200,6 +203,7 @@ public final class EventLog: Sendable {
             return true
         }
         guard first else { return }
+        checkpointer.stop()
         wake.signal()
         finished.wait()
     }
@@ -379,6 +383,74 @@ private struct CommitListener: Sendable {
 /// Raised by appends after `close()`.
 public struct LogClosedError: Error, CustomStringConvertible {
     public var description: String { "the event log is closed (the hub is shutting down)" }
+}
+
+/// Copies the write-ahead log into the database on its own thread and connection, so that no commit waits for
+/// the bulk of a checkpoint. (SQLite's automatic checkpoint copies all 1000 pages and syncs the database file
+/// inside the commit that crosses its threshold; every event queued behind that commit waits too.)
+///
+/// The writer's WAL hook wakes the thread when the log holds `threshold` frames or more; it runs a passive
+/// checkpoint, which never blocks the writer or readers. Commits go on meanwhile, so that checkpoint cannot leave
+/// the log fully copied, and SQLite starts the log from its beginning again only when it is. So the writer's
+/// first commit after such a pass finishes the job inline: it copies only the frames added since, and the next
+/// commit starts the log over. The file then keeps its size, and a commit's fdatasync has no size to record.
+private final class Checkpointer: @unchecked Sendable {
+    // @unchecked: `connection` is used only by the checkpoint thread; the rest is atomic or thread-safe.
+    static let threshold = 1000
+
+    let hook: SQLiteConnection.WALHook
+    private let connection: SQLiteConnection
+    private let wake = DispatchSemaphore(value: 0)
+    private let flags: Flags
+    private let done = DispatchSemaphore(value: 0)
+    private let logger: Logger
+
+    private final class Flags: Sendable {
+        /// The thread was woken and has not started its pass yet.
+        let pending = Atomic<Bool>(false)
+        /// A pass ended; the writer's next commit copies the rest.
+        let caughtUp = Atomic<Bool>(false)
+        let stopped = Atomic<Bool>(false)
+    }
+
+    init(path: String, logger: Logger) throws(SQLiteError) {
+        connection = try SQLiteConnection(path: path)
+        self.logger = logger
+        let flags = Flags()
+        let wake = wake
+        hook = SQLiteConnection.WALHook { frames in
+            guard frames >= Self.threshold else { return false }
+            if flags.caughtUp.exchange(false, ordering: .acquiringAndReleasing) { return true }
+            if !flags.pending.exchange(true, ordering: .acquiringAndReleasing) { wake.signal() }
+            return false
+        }
+        self.flags = flags
+        let thread = Thread { [self] in run() }
+        thread.name = "storehub-log-checkpoint"
+        thread.start()
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            if flags.stopped.load(ordering: .acquiring) { break }
+            do {
+                try connection.checkpoint()
+                flags.caughtUp.store(true, ordering: .releasing)
+            } catch {
+                logger.warning("event log checkpoint failed (the write-ahead log grows until one succeeds): \(error)")
+            }
+            flags.pending.store(false, ordering: .releasing)
+        }
+        done.signal()
+    }
+
+    /// Ends the thread, after a checkpoint that is running.
+    func stop() {
+        flags.stopped.store(true, ordering: .releasing)
+        wake.signal()
+        done.wait()
+    }
 }
 
 /// The write connection and its statements, handed to the writer thread once at start.

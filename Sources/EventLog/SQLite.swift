@@ -66,6 +66,39 @@ package final class SQLiteConnection {
     package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     package var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// Copies what it can of the write-ahead log into the database without waiting for readers or the writer
+    /// (a passive checkpoint). Returns the frames in the log and how many of them are now in the database.
+    @discardableResult
+    package func checkpoint() throws(SQLiteError) -> (frames: Int, copied: Int) {
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
+        guard rc == SQLITE_OK else { throw error(rc, "checkpointing the write-ahead log") }
+        return (Int(frames), Int(copied))
+    }
+
+    /// Calls `hook` after every commit with the number of frames in the write-ahead log; when it answers true,
+    /// runs a passive checkpoint on this connection right there, before the commit returns. Replaces SQLite's
+    /// own automatic checkpoint.
+    package func onWALCommit(_ hook: WALHook) {
+        sqlite3_wal_hook(
+            handle,
+            { context, db, _, frames in
+                guard let context else { return SQLITE_OK }
+                if Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) {
+                    return sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    /// What `onWALCommit` calls; the caller keeps it alive as long as the connection.
+    package final class WALHook {
+        let body: (Int) -> Bool
+
+        package init(_ body: @escaping (Int) -> Bool) { self.body = body }
+    }
+
     fileprivate func error(_ rc: Int32, _ context: String) -> SQLiteError {
         SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), context: context)
     }

@@ -146,6 +146,28 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
         let empty = StoredEvent(sequence: 7, topic: "scan.k", body: Array("{}".utf8))
         #expect(String(decoding: empty.json, as: UTF8.self) == #"{"sequence":7}"#)
     }
+
+    /// The checkpoint runs beside the writer, and commits go on meanwhile; the log must still start over from its
+    /// beginning, or the file grows by every commit (6000 commits of about two pages each would make ~50 MB).
+    @Test func theWriteAheadLogStartsOverWhileCommitsContinue() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        let body = String(repeating: "p", count: 400)
+        var largest: UInt64 = 0
+        for index in 0..<6000 {
+            _ = try await log.append(draft("scan.wal", "\(index) \(body)"))
+            if index % 100 == 0 {
+                let wal = (try? FileManager.default.attributesOfItem(atPath: database.path + "-wal")[.size]) as? UInt64
+                largest = max(largest, wal ?? 0)
+            }
+        }
+        let frame: UInt64 = 4096 + 24
+        #expect(largest > 0)
+        #expect(largest < 3000 * frame, "the write-ahead log grew to \(largest) bytes")
+        let (events, _) = try log.read(after: 5990, limit: 20)
+        #expect(events.count == 10)
+    }
 }
 
 final class SeenSequences: Sendable {
