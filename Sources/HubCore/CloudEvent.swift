@@ -12,7 +12,7 @@ public struct CloudEvent: Sendable, Codable, Equatable {
     public var data: JSONValue?
 
     public init(
-        id: String = UUID().uuidString.lowercased(), source: String, type: String, subject: String,
+        id: String = CloudEvent.randomID(), source: String, type: String, subject: String,
         time: Date = Date(), data: JSONValue?
     ) {
         self.specversion = "1.0"
@@ -23,6 +23,26 @@ public struct CloudEvent: Sendable, Codable, Equatable {
         self.time = Timestamp.iso8601(time)
         self.datacontenttype = data == nil ? nil : "application/json"
         self.data = data
+    }
+
+    /// A random (version 4) UUID in lower case, from the system's generator (getrandom). Foundation's `UUID()`
+    /// opens and reads /dev/urandom on each call on Linux, which showed in the publish path's profile.
+    public static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        withUnsafeBytes(of: generator.next() as UInt64) { bytes.replaceSubrange(0..<8, with: $0) }
+        withUnsafeBytes(of: generator.next() as UInt64) { bytes.replaceSubrange(8..<16, with: $0) }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The event as compact JSON, the form the log stores and the bus delivers.

@@ -16,4 +16,17 @@ import Testing
         #expect(object["data"]?["text"] == .string("Müller"))
         #expect(object["id"]?.stringValue?.isEmpty == false)
     }
+
+    @Test func idsAreVersionFourUUIDsAndDoNotRepeat() {
+        let ids = (0..<1000).map { _ in CloudEvent.randomID() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(50) {
+            let parsed = UUID(uuidString: id)
+            #expect(parsed != nil, "not a UUID: \(id)")
+            #expect(parsed?.uuidString.lowercased() == id)
+            let bytes = parsed.map { withUnsafeBytes(of: $0.uuid) { Array($0) } } ?? []
+            #expect(bytes.count == 16 && bytes[6] >> 4 == 4, "version nibble of \(id)")
+            #expect(bytes.count == 16 && bytes[8] >> 6 == 0b10, "variant bits of \(id)")
+        }
+    }
 }
