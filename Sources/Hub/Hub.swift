@@ -90,6 +90,7 @@ public struct Hub: Sendable {
             throw ConfigError(file: "the hub config", keyPath: "sinks", problem: "\(error)")
         }
         server.sinks = { sinks.status() }
+        server.deadLetters = { name, resend in try sinks.handle(resend ? .resend : .discard, sink: name) }
         self.sinks = sinks
         if let uplink { server.uplinkStatus = { uplink.status() } }
         self.server = server

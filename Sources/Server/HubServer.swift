@@ -44,6 +44,8 @@ public struct HubServer: Sendable {
     public var tls: TLSConfiguration?
     /// The webhook sinks' state for GET /api/v1/sinks, or nil for no such route.
     public var sinks: (@Sendable () -> JSONValue)?
+    /// Sends a sink's dead letters again (`resend` true) or deletes them: how many there were, nil for no such sink.
+    public var deadLetters: (@Sendable (_ sink: String, _ resend: Bool) throws -> Int?)?
     /// The MQTT uplink's health for GET /api/v1/hub, or nil when the hub has no uplink.
     public var uplinkStatus: (@Sendable () -> JSONValue)?
     public var logger: Logger
@@ -377,6 +379,27 @@ public struct HubServer: Sendable {
             router.get("/api/v1/sinks") { request, context -> Response in
                 _ = try server.authorize(request, context, roles: [.admin, .staff])
                 return Self.json(sinks())
+            }
+        }
+        if let deadLetters {
+            // Staff may have them sent again once the service is fixed; only an admin may throw them away.
+            router.post("/api/v1/sinks/:name/dead-letters/resend") { request, context -> Response in
+                let principal = try server.authorize(request, context, roles: [.admin, .staff])
+                let name = context.parameters.get("name") ?? ""
+                guard let count = try deadLetters(name, true) else {
+                    throw HTTPError(.notFound, message: "no sink named '\(name.prefix(64))'")
+                }
+                server.logger.notice(
+                    "sink \(name): \(count) dead letters to send again, asked by a \(principal.description)")
+                return Self.json(.object(["sink": .string(name), "resending": .int(Int64(count))]))
+            }
+            router.delete("/api/v1/sinks/:name/dead-letters") { request, context -> Response in
+                _ = try server.authorize(request, context, roles: [.admin])
+                let name = context.parameters.get("name") ?? ""
+                guard let count = try deadLetters(name, false) else {
+                    throw HTTPError(.notFound, message: "no sink named '\(name.prefix(64))'")
+                }
+                return Self.json(.object(["sink": .string(name), "deleted": .int(Int64(count))]))
             }
         }
         if let metrics {

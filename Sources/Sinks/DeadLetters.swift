@@ -81,12 +81,48 @@ public final class DeadLetters: Sendable {
             rows.bind(2, Int64(limit))
             var entries: [Entry] = []
             while try rows.step() {
-                entries.append(
-                    Entry(
-                        sink: sink, sequence: UInt64(rows.int64(0)), topic: rows.text(1), attempts: Int(rows.int64(2)),
-                        lastError: rows.text(3), failedMs: rows.int64(4), event: rows.bytes(5)))
+                entries.append(Self.entry(rows, sink: sink))
             }
             return (total, entries)
         }
+    }
+
+    /// Every entry of `sink`, oldest event first.
+    func all(sink: String) throws(SQLiteError) -> [Entry] {
+        try database.withLock { connection throws(SQLiteError) -> [Entry] in
+            let rows = try connection.prepare(
+                """
+                SELECT seq, topic, attempts, last_error, failed_ms, event FROM sink_dead_letters
+                WHERE sink = ? ORDER BY seq
+                """)
+            rows.bind(1, sink)
+            var entries: [Entry] = []
+            while try rows.step() {
+                entries.append(Self.entry(rows, sink: sink))
+            }
+            return entries
+        }
+    }
+
+    /// Removes `sink`'s entry for `sequence`, or all of its entries when `sequence` is nil. Returns how many went.
+    @discardableResult
+    func remove(sink: String, sequence: UInt64? = nil) throws(SQLiteError) -> Int {
+        try database.withLock { connection throws(SQLiteError) -> Int in
+            let statement = try connection.prepare(
+                sequence == nil
+                    ? "DELETE FROM sink_dead_letters WHERE sink = ?"
+                    : "DELETE FROM sink_dead_letters WHERE sink = ? AND seq = ?")
+            statement.bind(1, sink)
+            if let sequence { statement.bind(2, Int64(sequence)) }
+            try statement.run()
+            return connection.changes
+        }
+    }
+
+    /// The entry in the current row of a `SELECT seq, topic, attempts, last_error, failed_ms, event`.
+    private static func entry(_ rows: SQLiteConnection.Statement, sink: String) -> Entry {
+        Entry(
+            sink: sink, sequence: UInt64(rows.int64(0)), topic: rows.text(1), attempts: Int(rows.int64(2)),
+            lastError: rows.text(3), failedMs: rows.int64(4), event: rows.bytes(5))
     }
 }

@@ -36,6 +36,9 @@ public final class Sink: Sendable {
         var lastErrorMs: Int64?
         /// The event being retried and its attempts so far.
         var retrying: (sequence: UInt64, attempts: Int)?
+        /// Staff asked to send the dead letters again; the delivery loop takes them before new events.
+        var resendRequested = false
+        var resent: UInt64 = 0
     }
 
     /// How often an idle sink looks for new events.
@@ -72,6 +75,14 @@ public final class Sink: Sendable {
             "sink \(settings.name): delivering \(settings.topics.joined(separator: ", ")) to \(settings.displayURL) after sequence \(cursor)"
         )
         while !Task.isCancelled {
+            let resend = state.withLock { state in
+                let asked = state.resendRequested
+                state.resendRequested = false
+                return asked
+            }
+            if resend {
+                guard await resendDeadLetters() else { return }
+            }
             if log.sequenceBounds.last <= cursor {
                 do {
                     try await Task.sleep(for: Self.idlePoll)
@@ -92,7 +103,7 @@ public final class Sink: Sendable {
                 continue
             }
             for event in batch where patterns.contains(where: { $0.matches(event.topic) }) {
-                guard await deliver(event) else { return }
+                guard await deliver(sequence: event.sequence, topic: event.topic, body: event.json) else { return }
                 cursor = event.sequence
                 log.acknowledge(consumer: consumer, sequence: cursor)
             }
@@ -104,10 +115,56 @@ public final class Sink: Sendable {
         }
     }
 
-    /// Tries `event` until the service takes it or the attempts run out (then it is dead-lettered).
+    /// Asks the delivery loop to send every dead letter of this sink again, oldest first, before new events (with
+    /// the same retries; one that fails again goes back on the list). Returns how many there are now.
+    public func resendDeadLetters() throws(SQLiteError) -> Int {
+        let count = try deadLetters.list(sink: settings.name, limit: 0).count
+        if count > 0 { state.withLock { $0.resendRequested = true } }
+        return count
+    }
+
+    /// Deletes this sink's dead letters for good; returns how many there were.
+    public func discardDeadLetters() throws(SQLiteError) -> Int {
+        let removed = try deadLetters.remove(sink: settings.name)
+        if removed > 0 { logger.notice("sink \(settings.name): \(removed) dead letters deleted at a staff request") }
+        return removed
+    }
+
+    /// Sends the dead letters again; false only when cancelled.
+    private func resendDeadLetters() async -> Bool {
+        let entries: [DeadLetters.Entry]
+        do {
+            entries = try deadLetters.all(sink: settings.name)
+        } catch {
+            logger.error("sink \(settings.name): cannot read the dead-letter list to send it again: \(error)")
+            return true
+        }
+        logger.notice("sink \(settings.name): sending \(entries.count) dead letters again")
+        var delivered = 0
+        for entry in entries {
+            let before = state.withLock { $0.deadLettered }
+            guard await deliver(sequence: entry.sequence, topic: entry.topic, body: entry.event) else { return false }
+            // Delivered unless it was dead-lettered again (which updated its entry).
+            guard state.withLock({ $0.deadLettered }) == before else { continue }
+            do {
+                try deadLetters.remove(sink: settings.name, sequence: entry.sequence)
+            } catch {
+                logger.error(
+                    "sink \(settings.name): event \(entry.sequence) was delivered but stays on the dead-letter list: \(error)"
+                )
+            }
+            delivered += 1
+            state.withLock { $0.resent += 1 }
+        }
+        logger.notice(
+            "sink \(settings.name): \(delivered) of \(entries.count) dead letters delivered; \(entries.count - delivered) stay on the list"
+        )
+        return true
+    }
+
+    /// Tries one event until the service takes it or the attempts run out (then it is dead-lettered).
     /// Returns false only when cancelled, with the event neither delivered nor dead-lettered.
-    private func deliver(_ event: StoredEvent) async -> Bool {
-        let body = event.json
+    private func deliver(sequence: UInt64, topic: String, body: [UInt8]) async -> Bool {
         var backoff = RetryBackoff(initial: settings.retryDelaySeconds, maximum: settings.maxRetryDelaySeconds)
         var attempts = 0
         while true {
@@ -118,12 +175,12 @@ public final class Sink: Sendable {
                 if (200..<300).contains(status) {
                     state.withLock { state in
                         state.delivered += 1
-                        state.lastDelivered = event.sequence
+                        state.lastDelivered = sequence
                         state.retrying = nil
                     }
                     if attempts > 1 {
                         logger.notice(
-                            "sink \(settings.name): event \(event.sequence) delivered after \(attempts) attempts")
+                            "sink \(settings.name): event \(sequence) delivered after \(attempts) attempts")
                     }
                     return true
                 }
@@ -137,15 +194,16 @@ public final class Sink: Sendable {
                 state.failedAttempts += 1
                 state.lastError = problem
                 state.lastErrorMs = now
-                state.retrying = (event.sequence, attempts)
+                state.retrying = (sequence, attempts)
             }
             if attempts >= settings.maxAttempts {
-                return await deadLetter(event, body: body, attempts: attempts, problem: problem, now: now)
+                return await deadLetter(
+                    sequence: sequence, topic: topic, body: body, attempts: attempts, problem: problem, now: now)
             }
             let delay = backoff.next()
             if attempts == 1 {
                 logger.warning(
-                    "sink \(settings.name): event \(event.sequence) (\(event.topic)) not delivered to \(settings.displayURL): \(problem); retrying"
+                    "sink \(settings.name): event \(sequence) (\(topic)) not delivered to \(settings.displayURL): \(problem); retrying"
                 )
             } else {
                 logger.debug("sink \(settings.name): attempt \(attempts) failed: \(problem); next in \(delay) s")
@@ -158,11 +216,13 @@ public final class Sink: Sendable {
         }
     }
 
-    private func deadLetter(_ event: StoredEvent, body: [UInt8], attempts: Int, problem: String, now: Int64) async
+    private func deadLetter(
+        sequence: UInt64, topic: String, body: [UInt8], attempts: Int, problem: String, now: Int64
+    ) async
         -> Bool
     {
         let entry = DeadLetters.Entry(
-            sink: settings.name, sequence: event.sequence, topic: event.topic, attempts: attempts, lastError: problem,
+            sink: settings.name, sequence: sequence, topic: topic, attempts: attempts, lastError: problem,
             failedMs: now, event: body)
         while true {
             do {
@@ -170,7 +230,7 @@ public final class Sink: Sendable {
                 break
             } catch {
                 // The event must not be skipped before it is on the list; a locked or full disk is retried.
-                logger.error("sink \(settings.name): cannot store dead letter \(event.sequence): \(error)")
+                logger.error("sink \(settings.name): cannot store dead letter \(sequence): \(error)")
                 do {
                     try await Task.sleep(for: .seconds(1))
                 } catch {
@@ -183,7 +243,7 @@ public final class Sink: Sendable {
             state.retrying = nil
         }
         logger.error(
-            "sink \(settings.name): event \(event.sequence) (\(event.topic)) moved to the dead-letter list after \(attempts) attempts: \(problem)"
+            "sink \(settings.name): event \(sequence) (\(topic)) moved to the dead-letter list after \(attempts) attempts: \(problem)"
         )
         return true
     }
@@ -202,6 +262,7 @@ public final class Sink: Sendable {
             "lastError": current.lastError.map { .string($0) } ?? .null,
             "lastErrorMs": current.lastErrorMs.map { .int($0) } ?? .null,
             "state": .string(current.retrying == nil ? "ok" : "retrying"),
+            "deadLettersResent": .int(Int64(current.resent)),
         ]
         if let retrying = current.retrying {
             row["retrying"] = .object([
@@ -270,6 +331,24 @@ public final class SinkSet: Sendable {
             for sink in sinks {
                 group.addTask { await sink.run() }
             }
+        }
+    }
+
+    /// What a staff request did to a sink's dead letters.
+    public enum DeadLetterRequest: Sendable {
+        /// Send them again, oldest first, before new events.
+        case resend
+        /// Delete them.
+        case discard
+    }
+
+    /// Carries out `request` for the sink named `name`: the number of dead letters it concerned, nil for no such
+    /// sink.
+    public func handle(_ request: DeadLetterRequest, sink name: String) throws(SQLiteError) -> Int? {
+        guard let sink = sinks.first(where: { $0.settings.name == name }) else { return nil }
+        switch request {
+        case .resend: return try sink.resendDeadLetters()
+        case .discard: return try sink.discardDeadLetters()
         }
     }
 

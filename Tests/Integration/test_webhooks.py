@@ -3,6 +3,7 @@ structured mode, order per sink, retries with backoff, the dead-letter list in /
 kill -9, and the sink's secrets kept out of logs and the API."""
 
 import json
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import READY_PREFIX, READY_TIMEOUT, Hub, open_bus, run_async, wait_for_line
+from conftest import BINARY, READY_PREFIX, READY_TIMEOUT, Hub, http_get, open_bus, run_async, wait_for_line
 
 SECRET = "hook-secret-7d1f2c9a"
 URL_PASSWORD = "url-pass-5e8b"
@@ -232,6 +233,66 @@ def test_an_event_that_keeps_failing_goes_to_the_dead_letter_list_and_delivery_g
     status = sinks_status(again)["order-service"]
     assert status["deadLetterCount"] == 1 and status["deadLetters"][0]["sequence"] == sequences[1], status
     assert service.attempts[sequences[1]] == 3, "a dead-lettered event was tried again after the restart"
+
+
+def make_token(hub, role):
+    result = subprocess.run([str(BINARY), "token", "create", "--role", role, "--state", str(hub.state_dir)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return next(word for word in result.stdout.split() if word.startswith("shb_"))
+
+
+def test_dead_letters_are_sent_again_on_request_once_the_service_is_fixed_and_an_admin_may_delete_them(
+        hub_factory, service_factory, tmp_path):
+    broken = threading.Event()
+    broken.set()
+    service = service_factory(
+        policy=lambda body, attempt: 500 if broken.is_set() and body["data"].get("poison") else 200)
+    hub = start(hub_factory, write_config(tmp_path, service, maxAttempts=2), tmp_path / "state")
+    sequences = publish(hub, [("hook.a", {"n": 0}), ("hook.a", {"poison": 1}), ("hook.a", {"n": 2}),
+                              ("hook.a", {"poison": 3})])
+    service.wait_accepted(2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sinks_status(hub)["order-service"]["deadLetterCount"] < 2:
+        time.sleep(0.05)
+    assert sinks_status(hub)["order-service"]["deadLetterCount"] == 2
+    resend = "api/v1/sinks/order-service/dead-letters/resend"
+    assert hub.post(resend)[0] == 401
+    assert hub.post(resend, make_token(hub, "service"))[0] == 403
+    assert hub.post("api/v1/sinks/no-such-sink/dead-letters/resend", hub.admin_token)[0] == 404
+
+    # The service is fixed; staff has the two sent again, oldest first, after what was delivered.
+    broken.clear()
+    staff = make_token(hub, "staff")
+    status, body = hub.post(resend, staff)
+    assert (status, body) == (200, {"sink": "order-service", "resending": 2}), body
+    service.wait_accepted(4, what="deliveries with the dead letters")
+    assert [b["sequence"] for b in service.accepted()] == [sequences[0], sequences[2], sequences[1], sequences[3]]
+    assert service.accepted()[2]["data"] == {"poison": 1}, "the dead letter was not sent as it was stored"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and sinks_status(hub)["order-service"]["deadLetterCount"]:
+        time.sleep(0.05)
+    status = sinks_status(hub)["order-service"]
+    assert status["deadLetterCount"] == 0 and status["deadLettersResent"] == 2, status
+
+    # A dead letter that fails again stays on the list; only an admin may delete the list.
+    broken.set()
+    poison = publish(hub, [("hook.a", {"poison": 5})])[0]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sinks_status(hub)["order-service"]["deadLetterCount"] < 1:
+        time.sleep(0.05)
+    assert hub.post(resend, staff)[0] == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and service.attempts.get(poison, 0) < 4:
+        time.sleep(0.05)
+    assert service.attempts[poison] == 4, f"tried {service.attempts.get(poison)} times, expected 2 + 2"
+    status = sinks_status(hub)["order-service"]
+    assert status["deadLetterCount"] == 1 and status["deadLetters"][0]["attempts"] == 4, status
+    delete = hub.url + "api/v1/sinks/order-service/dead-letters"
+    assert http_get(delete, staff, method="DELETE")[0] == 403
+    assert http_get(delete, hub.admin_token, method="DELETE") == (200, {"sink": "order-service", "deleted": 1})
+    assert sinks_status(hub)["order-service"]["deadLetterCount"] == 0
+    assert "sink order-service: 1 dead letters deleted" in hub.stderr_text()
 
 
 def test_a_service_that_is_down_counts_as_failure_and_gets_the_events_when_back(
