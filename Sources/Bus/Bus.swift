@@ -36,7 +36,11 @@ public final class Bus: Sendable {
         self.authenticator = authenticator
         self.logger = logger
         publishRate = PublishRate(rate: settings.publishRatePerToken, burst: settings.publishBurst)
-        log.onCommit { [weak self] events in self?.fanOut(events) }
+        // Live subscribers get events as soon as the log gives them out, before the fsync when it can; durable
+        // consumers read the log after the commit.
+        log.onCommit(live: { [weak self] events in self?.fanOut(events, live: true, durable: false) }) {
+            [weak self] events in self?.fanOut(events, live: false, durable: true)
+        }
     }
 
     /// A new connection's session. `principal` is set when the transport already authenticated it;
@@ -88,10 +92,11 @@ public final class Bus: Sendable {
         }
     }
 
-    /// Called on the log's writer thread after each commit.
-    private func fanOut(_ events: [StoredEvent]) {
+    /// Called on the log's writer thread: `live` queues the events for live subscriptions, `durable` wakes durable
+    /// ones to read the log.
+    private func fanOut(_ events: [StoredEvent], live: Bool, durable: Bool) {
         let current = sessions.withLock { Array($0.values) }
-        for session in current { session.offer(events) }
+        for session in current { session.offer(events, live: live, durable: durable) }
     }
 
     /// Says goodbye to every session (close code 1001) so their transports can finish.

@@ -422,8 +422,9 @@ public final class BusSession: Sendable {
         notify()
     }
 
-    /// The log accepted `events`: queue what live subscriptions match, note progress for durable ones.
-    func offer(_ events: [StoredEvent]) {
+    /// The log wrote or accepted `events`: `live` queues what live subscriptions match, `durable` wakes the writer
+    /// for durable ones (they read the log).
+    func offer(_ events: [StoredEvent], live: Bool, durable: Bool) {
         let liveBuffer = bus.settings.liveBuffer
         let wanted = state.withLock { state -> Bool in
             guard !state.closed, state.principal != nil, !state.subscriptions.isEmpty else { return false }
@@ -431,9 +432,10 @@ public final class BusSession: Sendable {
             for id in state.order {
                 guard var subscription = state.subscriptions[id] else { continue }
                 if subscription.durable != nil {
-                    wanted = true
+                    wanted = wanted || durable
                     continue
                 }
+                guard live else { continue }
                 var changed = false
                 for event in events where subscription.pattern.matches(event.topic) {
                     if subscription.pendingCount >= liveBuffer {

@@ -8,14 +8,15 @@ import Synchronization
 ///
 /// One writer thread owns the write connection. Appends from any task queue up while a commit is running and
 /// go into the next transaction together, so one fsync accepts many events. An event is accepted when
-/// `append` returns: its commit is on disk. Sequences are assigned by SQLite (AUTOINCREMENT), so they are
-/// monotonic and never reused, even after retention removed every row.
+/// `append` returns: its commit is on disk. Sequences are given out when an append is queued, in order, from
+/// the larger of SQLite's AUTOINCREMENT counter and a range reserved ahead in `meta`; they are monotonic and never
+/// reused, even after retention removed every row, a failed commit or a crash.
 public final class EventLog: Sendable {
     /// Where this log's database lives.
     public let path: String
     private let settings: HubConfig.LogSettings
     private let logger: Logger
-    private let queue = Mutex(WriterQueue())
+    private let queue: Mutex<WriterQueue>
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     // Reads come from many tasks; one read connection behind a lock is enough for the rates here.
@@ -30,6 +31,20 @@ public final class EventLog: Sendable {
         var jobs: [Job] = []
         var writerIdle = false
         var closed = false
+        /// Sequences are given out here, in the order appends arrive, so that live subscribers can have an event
+        /// before its commit. A transaction that fails leaves a gap; no number is given out twice.
+        var nextSequence: UInt64
+        /// Committed in `meta` ahead of use: after a crash the log goes on after it.
+        var reservedThrough: UInt64
+        /// The next sequence the live listener is owed; an append goes to it at once only when it is next in line.
+        var liveNext: UInt64
+
+        /// A job was queued: true when the writer sleeps and must be woken (it is marked busy now).
+        mutating func takeWriter() -> Bool {
+            let wasIdle = writerIdle
+            writerIdle = false
+            return wasIdle
+        }
     }
 
     private struct Bounds {
@@ -49,7 +64,8 @@ public final class EventLog: Sendable {
     }
 
     private enum Job {
-        case append([EventDraft], @Sendable (Result<[StoredEvent], any Error>) -> Void)
+        /// Events with their sequences; `live` tells whether the live listener already has them.
+        case append([StoredEvent], live: Bool, @Sendable (Result<[StoredEvent], any Error>) -> Void)
         case acknowledge(consumer: String, sequence: UInt64)
         case retention(now: Date, CheckedContinuation<Int, any Error>)
         case probe(@Sendable (Result<Void, any Error>) -> Void)
@@ -80,9 +96,20 @@ public final class EventLog: Sendable {
             CREATE TABLE IF NOT EXISTS retained(
                 topic TEXT PRIMARY KEY,
                 seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS meta(
+                key TEXT PRIMARY KEY,
+                value INTEGER NOT NULL);
             """)
         let last = UInt64(try writer.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0)
         let first = UInt64(try writer.scalar("SELECT min(seq) FROM events") ?? Int64(last + 1))
+        let reserved = UInt64(try writer.scalar("SELECT value FROM meta WHERE key = 'reserved_through'") ?? 0)
+        if reserved > last {
+            // Not closed cleanly: sequences up to `reserved` may have reached live subscribers without being
+            // committed. They are skipped, never given to another event.
+            logger.notice(
+                "event log: the hub did not stop cleanly; sequences \(last + 1) to \(reserved) are skipped (they may have reached live subscribers but were not committed)"
+            )
+        }
         bounds = Mutex(Bounds(first: first, last: last))
         var loaded: [String: UInt64] = [:]
         let statement = try writer.prepare("SELECT name, acked FROM consumers")
@@ -91,6 +118,8 @@ public final class EventLog: Sendable {
         reader = Mutex(try Reader(path: path))
         checkpointer = try Checkpointer(path: path, logger: logger)
         writer.onWALCommit(checkpointer.hook)
+        let next = max(last, reserved) + 1
+        queue = Mutex(WriterQueue(nextSequence: next, reservedThrough: next - 1, liveNext: next))
         let handoff = WriterHandoff(connection: writer, statements: try WriterStatements(writer))
         let thread = Thread { [self] in
             self.runWriter(handoff)
@@ -99,10 +128,17 @@ public final class EventLog: Sendable {
         thread.start()
     }
 
-    /// Called on the writer thread after every commit with the events it accepted, in sequence order.
-    /// Keep it short: the next commit waits for it.
-    public func onCommit(_ body: @escaping @Sendable ([StoredEvent]) -> Void) {
-        listener.withLock { $0 = CommitListener(body: body) }
+    /// `committed` is called on the writer thread after every commit with the events it accepted, in sequence
+    /// order. `live` gets every appended event once, in sequence order, as early as it may: when the append is
+    /// made, if a committed reservation covers its sequences and every earlier event went out already (so live
+    /// subscribers need not wait for the disk); otherwise right after its commit. A crash skips the reserved
+    /// range, so no sequence `live` saw is ever given to another event; but `live` may have seen events whose
+    /// commit then failed or was cut off. Keep both short: appends and the next commit wait for them.
+    public func onCommit(
+        live: (@Sendable ([StoredEvent]) -> Void)? = nil,
+        _ committed: @escaping @Sendable (_ events: [StoredEvent]) -> Void
+    ) {
+        listener.withLock { $0 = CommitListener(live: live, committed: committed) }
     }
 
     /// Appends events; returns once they are committed (accepted), with their sequences.
@@ -119,7 +155,25 @@ public final class EventLog: Sendable {
     public func append(
         _ drafts: [EventDraft], completion: @escaping @Sendable (Result<[StoredEvent], any Error>) -> Void
     ) {
-        enqueue(.append(drafts, completion), orFail: { completion(.failure(LogClosedError())) })
+        let listener = listener.withLock { $0 }
+        let outcome = queue.withLock { queue -> Bool? in
+            if queue.closed { return nil }
+            let first = queue.nextSequence
+            queue.nextSequence += UInt64(drafts.count)
+            let events = drafts.enumerated().map { index, draft in
+                StoredEvent(sequence: first + UInt64(index), topic: draft.topic, body: draft.body)
+            }
+            let last = queue.nextSequence - 1
+            let live = listener?.live != nil && first == queue.liveNext && last <= queue.reservedThrough
+            if live {
+                // Inside the lock: the next append's events cannot overtake these.
+                listener?.live?(events)
+                queue.liveNext = last + 1
+            }
+            queue.jobs.append(.append(events, live: live, completion))
+            return queue.takeWriter()
+        }
+        wakeWriter(outcome, orFail: { completion(.failure(LogClosedError())) })
     }
 
     /// Appends one event; returns it once committed.
@@ -212,10 +266,13 @@ public final class EventLog: Sendable {
         let outcome = queue.withLock { queue -> Bool? in
             if queue.closed { return nil }
             queue.jobs.append(job)
-            let wasIdle = queue.writerIdle
-            queue.writerIdle = false
-            return wasIdle
+            return queue.takeWriter()
         }
+        wakeWriter(outcome, orFail: fail)
+    }
+
+    /// After a job was queued: nil when the log was closed, true when the writer sleeps and must be woken.
+    private func wakeWriter(_ outcome: Bool?, orFail fail: () -> Void) {
         switch outcome {
         case nil: fail()
         case true?: wake.signal()
@@ -245,6 +302,10 @@ public final class EventLog: Sendable {
             if shouldClose { break }
         }
         do {
+            // Closed cleanly: nothing beyond the last sequence given out can have been seen, so the next start goes
+            // on from there instead of skipping the reserved range.
+            statements.reserve.bind(1, Int64(queue.withLock { $0.nextSequence } - 1))
+            try statements.reserve.run()
             try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         } catch {
             logger.warning("event log checkpoint at close failed: \(error)")
@@ -255,6 +316,7 @@ public final class EventLog: Sendable {
     /// Runs one transaction for all `jobs`. Returns true when a close was among them.
     private func commit(_ jobs: [Job], connection: SQLiteConnection, statements: WriterStatements) -> Bool {
         var accepted: [StoredEvent] = []
+        var reserving: UInt64?
         var closing = false
         var removed = 0
         let started = DispatchTime.now().uptimeNanoseconds
@@ -263,19 +325,20 @@ public final class EventLog: Sendable {
             try statements.begin.run()
             for job in jobs {
                 switch job {
-                case .append(let drafts, _):
-                    for draft in drafts {
-                        statements.insert.bind(1, draft.topic)
-                        statements.insert.bind(2, nowMs)
-                        statements.insert.bind(3, bytes: draft.body)
+                case .append(let events, _, _):
+                    for event in events {
+                        let sequence = event.sequence
+                        statements.insert.bind(1, Int64(sequence))
+                        statements.insert.bind(2, event.topic)
+                        statements.insert.bind(3, nowMs)
+                        statements.insert.bind(4, bytes: event.body)
                         try statements.insert.run()
-                        let sequence = UInt64(connection.lastInsertRowID)
-                        if draft.topic.hasPrefix("device.status.") {
-                            statements.retain.bind(1, draft.topic)
+                        if event.topic.hasPrefix("device.status.") {
+                            statements.retain.bind(1, event.topic)
                             statements.retain.bind(2, Int64(sequence))
                             try statements.retain.run()
                         }
-                        accepted.append(StoredEvent(sequence: sequence, topic: draft.topic, body: draft.body))
+                        accepted.append(event)
                     }
                 case .acknowledge(let consumer, let sequence):
                     statements.acknowledge.bind(1, consumer)
@@ -290,13 +353,22 @@ public final class EventLog: Sendable {
                     closing = true
                 }
             }
+            // Sequences are reserved ahead, in this transaction; once it is committed, events up to the reservation
+            // may go to live subscribers before their own commit is on disk.
+            let (given, reserved) = queue.withLock { ($0.nextSequence - 1, $0.reservedThrough) }
+            if given + Self.reserveMargin > reserved {
+                reserving = given + Self.reserveBlock
+                statements.reserve.bind(1, Int64(reserving ?? 0))
+                try statements.reserve.run()
+            }
             try statements.commit.run()
         } catch {
             try? statements.rollback.run()
+            settleLive(jobs, committed: false, reserved: nil)
             logger.error("event log commit failed, \(jobs.count) requests refused: \(error)")
             for job in jobs {
                 switch job {
-                case .append(_, let completion): completion(.failure(error))
+                case .append(_, _, let completion): completion(.failure(error))
                 case .retention(_, let continuation): continuation.resume(throwing: error)
                 case .probe(let completion): completion(.failure(error))
                 case .acknowledge, .close: break
@@ -317,8 +389,9 @@ public final class EventLog: Sendable {
                 if bounds.first > bounds.last { bounds.first = accepted[0].sequence }
                 bounds.last = last.sequence
             }
-            listener.withLock { $0 }?.body(accepted)
         }
+        settleLive(jobs, committed: true, reserved: reserving)
+        if !accepted.isEmpty { listener.withLock { $0 }?.committed(accepted) }
         if removed > 0 {
             let first = (try? connection.scalar("SELECT min(seq) FROM events")).flatMap { $0 }
             bounds.withLock { bounds in bounds.first = first.map { UInt64($0) } ?? bounds.last + 1 }
@@ -326,9 +399,9 @@ public final class EventLog: Sendable {
         var offset = 0
         for job in jobs {
             switch job {
-            case .append(let drafts, let completion):
-                completion(.success(Array(accepted[offset..<(offset + drafts.count)])))
-                offset += drafts.count
+            case .append(let events, _, let completion):
+                completion(.success(Array(accepted[offset..<(offset + events.count)])))
+                offset += events.count
             case .retention(_, let continuation):
                 continuation.resume(returning: removed)
             case .probe(let completion):
@@ -338,6 +411,26 @@ public final class EventLog: Sendable {
             }
         }
         return closing
+    }
+
+    /// Sequences reserved at a time, and how close the sequences given out may come to the end of the reservation
+    /// before the next commit reserves more.
+    static let reserveBlock: UInt64 = 100_000
+    static let reserveMargin: UInt64 = 50_000
+
+    /// After a transaction: the live listener gets the committed events it did not have yet, in order, and
+    /// appends made from now on may go to it at once if they are next in line (and within a `reserved` range that
+    /// is now committed).
+    private func settleLive(_ jobs: [Job], committed: Bool, reserved: UInt64?) {
+        let live = listener.withLock { $0 }?.live
+        queue.withLock { queue in
+            for case .append(let events, let had, _) in jobs {
+                guard let last = events.last else { continue }
+                if committed, !had { live?(events) }
+                queue.liveNext = max(queue.liveNext, last.sequence + 1)
+            }
+            if let reserved { queue.reservedThrough = max(queue.reservedThrough, reserved) }
+        }
     }
 
     /// Deletes the oldest events beyond age, count and size limits, inside the current transaction.
@@ -377,7 +470,8 @@ public final class EventLog: Sendable {
 /// The commit callback, boxed: a bare optional closure read out of a Mutex is re-wrapped in a new conversion
 /// thunk on every read, so calling it after each commit got slower and used more memory with every commit.
 private struct CommitListener: Sendable {
-    let body: @Sendable ([StoredEvent]) -> Void
+    let live: (@Sendable ([StoredEvent]) -> Void)?
+    let committed: @Sendable ([StoredEvent]) -> Void
 }
 
 /// Raised by appends after `close()`.
@@ -467,12 +561,16 @@ private final class WriterStatements {
     let insert: SQLiteConnection.Statement
     let retain: SQLiteConnection.Statement
     let acknowledge: SQLiteConnection.Statement
+    let reserve: SQLiteConnection.Statement
 
     init(_ connection: SQLiteConnection) throws(SQLiteError) {
         begin = try connection.prepare("BEGIN IMMEDIATE")
         commit = try connection.prepare("COMMIT")
         rollback = try connection.prepare("ROLLBACK")
-        insert = try connection.prepare("INSERT INTO events(topic, created_ms, body) VALUES(?, ?, ?)")
+        insert = try connection.prepare("INSERT INTO events(seq, topic, created_ms, body) VALUES(?, ?, ?, ?)")
+        reserve = try connection.prepare(
+            "INSERT INTO meta(key, value) VALUES('reserved_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        )
         retain = try connection.prepare(
             "INSERT INTO retained(topic, seq) VALUES(?, ?) ON CONFLICT(topic) DO UPDATE SET seq = excluded.seq")
         acknowledge = try connection.prepare(

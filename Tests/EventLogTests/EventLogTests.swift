@@ -133,6 +133,55 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
         #expect(seen.all == [1, 2, 3, 4, 5])
     }
 
+    /// Live subscribers need not wait for the fsync: once the log has sequences reserved (the first commit does
+    /// it), an append's events go to `live` when it is made, before the commit; before that, right after it.
+    @Test func liveGetsEventsBeforeTheirCommitOnceSequencesAreReserved() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        let steps = Steps()
+        log.onCommit(live: { events in steps.add("live \(events.map(\.sequence))") }) { events in
+            steps.add("committed \(events.map(\.sequence))")
+        }
+        _ = try await log.append(draft("scan.k", "0"))
+        steps.add("appended 1")
+        let appended = Steps()
+        log.append([draft("scan.k", "1"), draft("scan.k", "2")]) { result in
+            appended.add("\((try? result.get())?.map(\.sequence) ?? [])")
+        }
+        steps.add("append 2 made")
+        while appended.all.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(appended.all == ["[2, 3]"])
+        let all = steps.all
+        #expect(Array(all.prefix(4)) == ["live [1]", "committed [1]", "appended 1", "live [2, 3]"])
+        // The second append's events went to `live` while the append was made, and were committed after.
+        #expect(Set(all.dropFirst(4)) == ["append 2 made", "committed [2, 3]"])
+    }
+
+    /// After a crash the sequences reserved beyond the last commit may have reached live subscribers: the log goes
+    /// on after them. After a clean close it goes on right after the last event.
+    @Test func aLogNotClosedCleanlySkipsItsReservedSequences() async throws {
+        let database = try TemporaryDatabase()
+        do {
+            let log = try EventLog(path: database.path)
+            _ = try await log.append((0..<3).map { draft("scan.k", "\($0)") })
+            log.close()
+        }
+        do {
+            let reopened = try EventLog(path: database.path)
+            #expect(try await reopened.append(draft("scan.k", "after a clean close")).sequence == 4)
+            reopened.close()
+        }
+        // What a crash leaves: the reservation that the last commits made, ahead of the last sequence.
+        let connection = try SQLiteConnection(path: database.path)
+        try connection.execute("UPDATE meta SET value = 100004 WHERE key = 'reserved_through'")
+        let afterCrash = try EventLog(path: database.path)
+        defer { afterCrash.close() }
+        #expect(try await afterCrash.append(draft("scan.k", "after a crash")).sequence == 100_005)
+        let (events, _) = try afterCrash.read(after: 0, limit: 10)
+        #expect(events.map(\.sequence) == [1, 2, 3, 4, 100_005])
+    }
+
     @Test func appendAfterCloseFailsClearly() async throws {
         let database = try TemporaryDatabase()
         let log = try EventLog(path: database.path)
@@ -168,6 +217,12 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
         let (events, _) = try log.read(after: 5990, limit: 20)
         #expect(events.count == 10)
     }
+}
+
+final class Steps: Sendable {
+    private let storage = Mutex<[String]>([])
+    func add(_ step: String) { storage.withLock { $0.append(step) } }
+    var all: [String] { storage.withLock { $0 } }
 }
 
 final class SeenSequences: Sendable {

@@ -2,6 +2,8 @@
 otherwise), while a producer publishes and two durable consumers acknowledge. After every kill the database
 passes integrity_check and the hub restarts on it; at the end every accepted event has reached each consumer,
 each connection saw sequences in increasing order, and redeliveries stayed within the unacknowledged window.
+A live subscriber watches too: live subscribers get events before their commit is on disk, so a kill can cut
+off an event one of them saw; its sequence must never be given to another event.
 
 `make soak` runs it alone with more kills."""
 
@@ -9,6 +11,7 @@ import asyncio
 import json
 import os
 import random
+import sqlite3
 import time
 
 from websockets.exceptions import ConnectionClosed
@@ -57,6 +60,28 @@ class Consumer:
             pass
 
 
+class LiveWatcher:
+    """A live subscriber across restarts: the event ids it saw under each sequence, and in what order."""
+
+    def __init__(self):
+        self.ids = {}  # sequence -> {event ids}
+        self.connections = []  # [sequences seen on that connection]
+
+    async def run(self, hub, token):
+        client = await open_bus(hub, token)
+        await client.subscribe("live", f"{TOPIC}.>")
+        seen = []
+        self.connections.append(seen)
+        try:
+            async for raw in client.ws:
+                message = json.loads(raw)
+                if message["op"] == "event":
+                    seen.append(message["event"]["sequence"])
+                    self.ids.setdefault(message["event"]["sequence"], set()).add(message["event"]["id"])
+        except ConnectionClosed:
+            pass
+
+
 async def produce(hub, token, accepted, stop):
     """Publishes until the connection drops or `stop` is set; `accepted` gets ref -> sequence of each `published`."""
     client = await open_bus(hub, token)
@@ -95,11 +120,13 @@ def test_sigkill_at_random_moments_loses_no_accepted_event(hub_factory, tmp_path
     hub = soak_hub(hub_factory, tmp_path, state)
     token = hub.admin_token
     consumers = [Consumer(name) for name in CONSUMERS]
+    watcher = LiveWatcher()
     accepted = {}
 
     async def one_round(hub, last):
         stop = asyncio.Event()
         tasks = [asyncio.create_task(c.run(hub, token)) for c in consumers]
+        tasks.append(asyncio.create_task(watcher.run(hub, token)))
         tasks.append(asyncio.create_task(produce(hub, token, accepted, stop)))
         await asyncio.sleep(rng.uniform(0.3, 2.0))
         if last:
@@ -138,6 +165,14 @@ def test_sigkill_at_random_moments_loses_no_accepted_event(hub_factory, tmp_path
             assert len(redelivered) <= 2 * WINDOW, (
                 f"{consumer.name}: {len(redelivered)} redelivered after a kill, more than the unacknowledged window")
             high = max([high, *delivered])
+    reused = {sequence: ids for sequence, ids in watcher.ids.items() if len(ids) > 1}
+    assert not reused, f"sequences given to two different events: {sorted(reused)[:5]}"
+    for seen in watcher.connections:
+        assert seen == sorted(set(seen)), "the live subscriber saw sequences out of order"
+    with sqlite3.connect(hub.database) as database:
+        stored = {row[0] for row in database.execute("SELECT seq FROM events")}
+    lost_live = set(watcher.ids) - stored
     duplicates = sum(len(d) for c in consumers for _, d in c.connections) - sum(len(c.received) for c in consumers)
     print(f"\nsoak: {KILLS} kills, {len(sequences)} accepted events, {duplicates} redeliveries to "
-          f"{len(consumers)} durable consumers, no loss")
+          f"{len(consumers)} durable consumers, no loss; the live subscriber saw {len(watcher.ids)} events, "
+          f"{len(lost_live)} of them cut off by a kill before their commit, no sequence reused")

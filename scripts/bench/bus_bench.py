@@ -1102,7 +1102,8 @@ def render(report):
     out.append("   SH/MQ below 1 is better for 'lower' rows, above 1 for 'higher' rows.")
     out.append("   (a) StoreHub answers 'published' after an fsync'd SQLite commit; Mosquitto's PUBACK waits for no "
                "disk (persistence")
-    out.append("       true only writes a snapshot every autosave_interval). Not the same guarantee.")
+    out.append("       true only writes a snapshot every autosave_interval). Not the same guarantee. Delivery waits for the")
+    out.append("       disk on neither side: StoreHub's live subscribers get an event before its commit is on disk.")
     out.append("   (b) the server process alone, from /proc/PID (100 % = one core): does not depend on the Python "
                "clients.")
     busy = [LABELS[side] for side, s in (("storehub", sh), ("mosquitto", mq))
