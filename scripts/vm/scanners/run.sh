@@ -15,16 +15,11 @@
 #   devices-lists         `storehub devices --json` lists the keyboard with its vendor:product and keys
 set -f      # the codes hold ? characters: no file name expansion
 trap '' PIPE  # a keyboard that died must fail a case, not kill this script on the next command
-PORT=8080
-API=http://127.0.0.1:$PORT/api/v1
+. /payload/hub-lib.sh
 VENDOR=0c2e
 PRODUCT=0b61
 # Characters that sit on different keys in us and de: y z Y Z @ # - / : ; _ ( ) = ? ' "
 CODES="4006381333931 PICKUP:zy-42/ZY@#1 yZ:/#@-_=?;()x https://shop.example/p?id=7&q=zy"
-
-pass() { echo "VMTEST CASE $1 PASS"; }
-fail() { name=$1; shift; echo "VMTEST CASE $name FAIL $*"; }
-oneline() { tr '\n' ' ' | cut -c1-300; }
 
 keyboard_start() { # LAYOUT: a testkit keyboard reading commands from a FIFO on fd 3
   rm -f /tmp/kbd.fifo /tmp/kbd.out
@@ -57,24 +52,13 @@ keyboard_stop() {
 
 start_hub() { # NAME SCANNER-JSON
   mkdir -p /tmp/$1/devices
-  echo "{\"hub\":\"vm\",\"listen\":{\"port\":$PORT},\"devices\":\"devices\"}" >/tmp/$1/hub.json
   echo "{\"id\":\"scanner-till\",\"kind\":\"scanner\",\"name\":\"Till handheld\",\"scanner\":$2,\
 \"decoder\":{\"duplicateWindowSeconds\":0}}" >/tmp/$1/devices/scanner-till.json
-  TOKEN=$(storehub token create --role admin --state /tmp/$1/state)
-  storehub run --config /tmp/$1/hub.json --state /tmp/$1/state >/tmp/$1/out.log 2>/tmp/$1/err.log &
-  HUB_PID=$!
   HUB_NAME=$1
-  i=0
-  until wget -q -O /dev/null http://127.0.0.1:$PORT/healthz 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 150 ] && { echo "hub did not start: $(oneline </tmp/$1/err.log)"; return 1; }
-    sleep 0.2
-  done
+  launch_hub "$1"
 }
 
-get() { wget -q -O - --header "Authorization: Bearer $TOKEN" "$API/$1" 2>/dev/null; }
 field() { get devices | sed -n "s/.*\"$1\":\"\{0,1\}\([^\",]*\).*/\1/p"; }
-last_sequence() { wget -q -O - http://127.0.0.1:$PORT/healthz | sed -n 's/.*"lastSequence":\([0-9]*\).*/\1/p'; }
-
 wait_for_state() { # STATE SECONDS
   end=$(($(date +%s) + $2))
   until [ "$(field state)" = "$1" ]; do
@@ -97,15 +81,8 @@ wait_for_texts() { # SEQUENCE SECONDS TEXT...: each text is the exact text of a 
 }
 
 stop_hub() {
-  kill "$HUB_PID" 2>/dev/null
-  i=0
-  while kill -0 "$HUB_PID" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 75 ]; then echo "storehub did not stop on SIGTERM"; kill -9 "$HUB_PID"; break; fi
-    sleep 0.2
-  done
-  wait "$HUB_PID"
-  echo "storehub exited with $?"
+  halt_hub
+  echo "storehub exited with $HUB_EXIT"
 }
 
 # Types each code and waits for it. When the hub reports lost key events (the VM starved it and the
