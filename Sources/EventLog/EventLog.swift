@@ -164,7 +164,11 @@ public final class EventLog: Sendable {
                 StoredEvent(sequence: first + UInt64(index), topic: draft.topic, body: draft.body)
             }
             let last = queue.nextSequence - 1
-            let live = listener?.live != nil && first == queue.liveNext && last <= queue.reservedThrough
+            // Retained topics wait for their commit: a subscriber that registers meanwhile gets the retained event
+            // from the database, which must already hold it.
+            let live =
+                listener?.live != nil && first == queue.liveNext && last <= queue.reservedThrough
+                && !events.contains { Self.isRetained($0.topic) }
             if live {
                 // Inside the lock: the next append's events cannot overtake these.
                 listener?.live?(events)
@@ -333,7 +337,7 @@ public final class EventLog: Sendable {
                         statements.insert.bind(3, nowMs)
                         statements.insert.bind(4, bytes: event.body)
                         try statements.insert.run()
-                        if event.topic.hasPrefix("device.status.") {
+                        if Self.isRetained(event.topic) {
                             statements.retain.bind(1, event.topic)
                             statements.retain.bind(2, Int64(sequence))
                             try statements.retain.run()
@@ -412,6 +416,9 @@ public final class EventLog: Sendable {
         }
         return closing
     }
+
+    /// Topics whose last event the log keeps for new subscribers.
+    static func isRetained(_ topic: String) -> Bool { topic.hasPrefix("device.status.") }
 
     /// Sequences reserved at a time, and how close the sequences given out may come to the end of the reservation
     /// before the next commit reserves more.

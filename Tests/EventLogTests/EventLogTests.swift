@@ -158,6 +158,27 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
         #expect(Set(all.dropFirst(4)) == ["append 2 made", "committed [2, 3]"])
     }
 
+    /// A retained topic (device status) reaches `live` only once it is committed, so that a subscriber registering
+    /// in between finds it among the retained events; other events go before their commit.
+    @Test func retainedTopicsGoLiveOnlyOnceCommitted() async throws {
+        let database = try TemporaryDatabase()
+        let log = try EventLog(path: database.path)
+        defer { log.close() }
+        let steps = Steps()
+        log.onCommit(live: { events in
+            let stored = (try? log.read(after: events[0].sequence - 1, limit: 1).events.first?.sequence)
+            steps.add("live \(events.map(\.sequence)) stored \(stored == events[0].sequence)")
+        }) { _ in }
+        _ = try await log.append(draft("scan.k", "0"))
+        _ = try await log.append(draft("scan.k", "1"))
+        _ = try await log.append(draft("device.status.a", "online"))
+        _ = try await log.append(draft("scan.k", "2"))
+        #expect(
+            steps.all == [
+                "live [1] stored true", "live [2] stored false", "live [3] stored true", "live [4] stored false",
+            ])
+    }
+
     /// After a crash the sequences reserved beyond the last commit may have reached live subscribers: the log goes
     /// on after them. After a clean close it goes on right after the last event.
     @Test func aLogNotClosedCleanlySkipsItsReservedSequences() async throws {
