@@ -81,7 +81,7 @@ public final class Sink: Sendable {
                 return asked
             }
             if resend {
-                guard await resendDeadLetters() else { return }
+                guard await sendDeadLettersAgain() else { return }
             }
             if log.sequenceBounds.last <= cursor {
                 do {
@@ -103,7 +103,8 @@ public final class Sink: Sendable {
                 continue
             }
             for event in batch where patterns.contains(where: { $0.matches(event.topic) }) {
-                guard await deliver(sequence: event.sequence, topic: event.topic, body: event.json) else { return }
+                let outcome = await deliver(sequence: event.sequence, topic: event.topic, body: event.json)
+                guard outcome != .cancelled else { return }
                 cursor = event.sequence
                 log.acknowledge(consumer: consumer, sequence: cursor)
             }
@@ -131,7 +132,7 @@ public final class Sink: Sendable {
     }
 
     /// Sends the dead letters again; false only when cancelled.
-    private func resendDeadLetters() async -> Bool {
+    private func sendDeadLettersAgain() async -> Bool {
         let entries: [DeadLetters.Entry]
         do {
             entries = try deadLetters.all(sink: settings.name)
@@ -142,10 +143,11 @@ public final class Sink: Sendable {
         logger.notice("sink \(settings.name): sending \(entries.count) dead letters again")
         var delivered = 0
         for entry in entries {
-            let before = state.withLock { $0.deadLettered }
-            guard await deliver(sequence: entry.sequence, topic: entry.topic, body: entry.event) else { return false }
-            // Delivered unless it was dead-lettered again (which updated its entry).
-            guard state.withLock({ $0.deadLettered }) == before else { continue }
+            switch await deliver(sequence: entry.sequence, topic: entry.topic, body: entry.event) {
+            case .cancelled: return false
+            case .deadLettered: continue  // its entry was updated
+            case .delivered: break
+            }
             do {
                 try deadLetters.remove(sink: settings.name, sequence: entry.sequence)
             } catch {
@@ -162,9 +164,16 @@ public final class Sink: Sendable {
         return true
     }
 
+    /// What became of one event.
+    private enum Outcome {
+        case delivered
+        case deadLettered
+        /// The sink was stopped: the event is neither delivered nor dead-lettered.
+        case cancelled
+    }
+
     /// Tries one event until the service takes it or the attempts run out (then it is dead-lettered).
-    /// Returns false only when cancelled, with the event neither delivered nor dead-lettered.
-    private func deliver(sequence: UInt64, topic: String, body: [UInt8]) async -> Bool {
+    private func deliver(sequence: UInt64, topic: String, body: [UInt8]) async -> Outcome {
         var backoff = RetryBackoff(initial: settings.retryDelaySeconds, maximum: settings.maxRetryDelaySeconds)
         var attempts = 0
         while true {
@@ -182,11 +191,11 @@ public final class Sink: Sendable {
                         logger.notice(
                             "sink \(settings.name): event \(sequence) delivered after \(attempts) attempts")
                     }
-                    return true
+                    return .delivered
                 }
                 problem = "HTTP \(status)"
             } catch {
-                if Task.isCancelled { return false }
+                if Task.isCancelled { return .cancelled }
                 problem = "\(error)"
             }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -197,8 +206,9 @@ public final class Sink: Sendable {
                 state.retrying = (sequence, attempts)
             }
             if attempts >= settings.maxAttempts {
-                return await deadLetter(
+                let stored = await deadLetter(
                     sequence: sequence, topic: topic, body: body, attempts: attempts, problem: problem, now: now)
+                return stored ? .deadLettered : .cancelled
             }
             let delay = backoff.next()
             if attempts == 1 {
@@ -211,16 +221,15 @@ public final class Sink: Sendable {
             do {
                 try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             } catch {
-                return false
+                return .cancelled
             }
         }
     }
 
+    /// Stores the event on the dead-letter list; false only when cancelled before it could.
     private func deadLetter(
         sequence: UInt64, topic: String, body: [UInt8], attempts: Int, problem: String, now: Int64
-    ) async
-        -> Bool
-    {
+    ) async -> Bool {
         let entry = DeadLetters.Entry(
             sink: settings.name, sequence: sequence, topic: topic, attempts: attempts, lastError: problem,
             failedMs: now, event: body)
