@@ -178,6 +178,12 @@ let package = Package(
             dependencies: ["Uplink", "HubCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Bus", "EventLog", "HubCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )
