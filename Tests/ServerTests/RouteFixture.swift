@@ -8,31 +8,21 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Server
+import StoreHubTestSupport
 import Testing
 
 /// A hub server's routes on a real log and token store in a temporary folder, run in-process.
 final class RouteFixture: Sendable {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID())")
-    let log: EventLog
-    let tokens: TokenStore
-    let bus: Bus
+    let bus: BusFixture
+    var log: EventLog { bus.log }
 
     init() throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let path = folder.appendingPathComponent("hub.sqlite").path
-        log = try EventLog(path: path)
-        tokens = try TokenStore(path: path)
-        bus = Bus(log: log, settings: .init(), hubID: "test-hub", authenticator: tokens)
-    }
-
-    deinit {
-        log.close()
-        try? FileManager.default.removeItem(at: folder)
+        bus = try BusFixture()
     }
 
     /// A new token of `role`.
     func token(_ role: Role, device: DeviceID? = nil) throws -> String {
-        try tokens.create(role: role, label: "route test", device: device).token
+        try bus.token(role, device: device)
     }
 
     func server(
@@ -41,7 +31,7 @@ final class RouteFixture: Sendable {
         mirrors: (any MirrorProvider)? = nil
     ) -> HubServer {
         var server = HubServer(
-            listen: .init(), bus: bus, tokens: tokens, devices: devices, statusPage: nil, metrics: metrics,
+            listen: .init(), bus: bus.bus, tokens: bus.tokens, devices: devices, statusPage: nil, metrics: metrics,
             mirrors: mirrors, logger: Logger(label: "route-test"))
         server.sinks = sinks
         server.uplink = uplink
