@@ -174,7 +174,7 @@ public final class Sink: Sendable {
 
     /// Tries one event until the service takes it or the attempts run out (then it is dead-lettered).
     private func deliver(sequence: UInt64, topic: String, body: [UInt8]) async -> Outcome {
-        var backoff = RetryBackoff(initial: settings.retryDelaySeconds, maximum: settings.maxRetryDelaySeconds)
+        var backoff = Backoff(initial: settings.retryDelaySeconds, maximum: settings.maxRetryDelaySeconds)
         var attempts = 0
         while true {
             attempts += 1
@@ -294,24 +294,6 @@ public final class Sink: Sendable {
             row["deadLetterError"] = .string("\(error)")
         }
         return .object(row)
-    }
-}
-
-/// Exponential backoff with jitter: the n-th delay is random in [base/2, base], base = initial × 2ⁿ⁻¹, capped.
-struct RetryBackoff {
-    var initial: Double
-    var maximum: Double
-    private(set) var attempt = 0
-
-    init(initial: Double, maximum: Double) {
-        self.initial = initial
-        self.maximum = max(initial, maximum)
-    }
-
-    mutating func next() -> Double {
-        let base = min(maximum, initial * Double(1 << min(attempt, 30)))
-        attempt += 1
-        return Double.random(in: (base / 2)...base)
     }
 }
 

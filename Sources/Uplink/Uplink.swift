@@ -122,7 +122,7 @@ public final class Uplink: Sendable, Service {
     }
 
     private func runConnections() async {
-        var backoff = (attempt: 0, initial: 0.5, maximum: 15.0)
+        var backoff = Backoff(initial: 0.5, maximum: 15)
         var index = 0
         var failuresInRow = 0
         logger.info(
@@ -146,7 +146,7 @@ public final class Uplink: Sendable, Service {
                 if stopping.load(ordering: .relaxed) { return }
                 if wasConnected {
                     failuresInRow = 0
-                    backoff.attempt = 0
+                    backoff.reset()
                 }
                 failuresInRow += 1
                 index += 1
@@ -158,10 +158,7 @@ public final class Uplink: Sendable, Service {
                 }
             }
             if failuresInRow % settings.brokers.count == 0 {
-                let base = min(backoff.maximum, backoff.initial * Double(1 << min(backoff.attempt, 16)))
-                backoff.attempt += 1
-                let delay = Double.random(in: (base / 2)...base)
-                await sleepUnlessStopping(seconds: delay)
+                await sleepUnlessStopping(seconds: backoff.next())
             }
         }
     }

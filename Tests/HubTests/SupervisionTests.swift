@@ -171,31 +171,3 @@ struct SupervisionFixture {
         #expect(try fixture.statuses().contains { $0 == ("offline", "restarting at staff's request") })
     }
 }
-
-@Suite struct BackoffTests {
-    @Test func delaysDoubleFromTheInitialUpToTheMaximumWithJitterInTheUpperHalf() {
-        var backoff = Backoff(initial: 0.5, maximum: 4)
-        let bases = [0.5, 1, 2, 4, 4, 4]
-        for base in bases {
-            let delay = backoff.next()
-            #expect(delay >= base / 2 && delay <= base, "base \(base): \(delay)")
-        }
-    }
-
-    @Test func resetStartsAgainFromTheInitialDelay() {
-        var backoff = Backoff(initial: 1, maximum: 60)
-        for _ in 0..<10 { _ = backoff.next() }
-        backoff.reset()
-        let delay = backoff.next()
-        #expect(delay >= 0.5 && delay <= 1)
-    }
-
-    @Test func jitterSpreadsTheDelays() {
-        var delays = Set<Double>()
-        for _ in 0..<20 {
-            var backoff = Backoff(initial: 8, maximum: 8)
-            delays.insert(backoff.next())
-        }
-        #expect(delays.count > 1)
-    }
-}

@@ -6,15 +6,6 @@ import Testing
 @testable import Sinks
 
 @Suite struct SinkTests {
-    @Test func backoffDoublesWithJitterAndStopsAtTheCap() {
-        var backoff = RetryBackoff(initial: 0.5, maximum: 3)
-        let bases = [0.5, 1, 2, 3, 3, 3]
-        for base in bases {
-            let delay = backoff.next()
-            #expect(delay >= base / 2 && delay <= base, "delay \(delay) outside [\(base / 2), \(base)]")
-        }
-    }
-
     @Test func deadLettersAreStoredOnceAndListedNewestFirst() throws {
         let folder = try TemporaryFolder("dead-letters")
         let store = try DeadLetters(path: folder.databasePath)
