@@ -205,17 +205,18 @@ public struct Hub: Sendable {
         let registry = self.registry
         let application = try server.makeApplication { port in
             await onListening(port)
-            notifier.send("READY=1\nSTATUS=serving on port \(port); \(Supervisor.status(registry.deviceSummaries()))")
+            let summary = SystemdStatus.status(registry.deviceSummaries())
+            notifier.send("READY=1\nSTATUS=serving on port \(port); \(summary)")
         }
         let devices = DeviceService(pipelines: pipelines, bus: bus, log: log, mirrors: mirrors, logger: logger)
-        let supervisor = Supervisor(notifier: notifier, registry: registry, log: log, logger: logger)
-        // Services stop in reverse order: the supervisor (STOPPING=1), devices (their last status events are
+        let systemdStatus = SystemdStatus(notifier: notifier, registry: registry, log: log, logger: logger)
+        // Services stop in reverse order: the systemd status (STOPPING=1), devices (their last status events are
         // committed), the uplink (offline status, DISCONNECT), then the server.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: application), .init(service: SinkService(sinks: sinks)),
         ]
         if let uplink { services.append(.init(service: uplink)) }
-        services += [.init(service: devices), .init(service: supervisor)]
+        services += [.init(service: devices), .init(service: systemdStatus)]
         let group = ServiceGroup(
             configuration: .init(
                 services: services,

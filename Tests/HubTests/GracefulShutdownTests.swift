@@ -36,7 +36,7 @@ import Testing
         let folder = try TemporaryFolder("notify")
         let socket = try NotifySocket(in: folder)
         let fixture = try SupervisionFixture()
-        let status = Supervisor(
+        let status = SystemdStatus(
             notifier: SystemdNotifier(environment: socket.environment), registry: fixture.registry, log: fixture.log,
             logger: Logger(label: "test"))
         try await testGracefulShutdown { trigger in
@@ -56,7 +56,7 @@ import Testing
         let fixture = try SupervisionFixture()
         var environment = socket.environment
         environment["WATCHDOG_USEC"] = "200000"
-        let status = Supervisor(
+        let status = SystemdStatus(
             notifier: SystemdNotifier(environment: environment), registry: fixture.registry, log: fixture.log,
             logger: Logger(label: "test"))
         try await testGracefulShutdown { trigger in

@@ -7,7 +7,7 @@ import Synchronization
 /// Tells systemd how the hub is: STATUS lines when the devices' states change, and WATCHDOG=1 only while the
 /// event log can still commit. A hub whose log writer is stuck (a dead disk, a database another process holds
 /// locked) stops the pings, and systemd restarts it after WatchdogSec.
-struct Supervisor: Service {
+struct SystemdStatus: Service {
     let notifier: SystemdNotifier
     let registry: DeviceRegistry
     let log: EventLog
