@@ -32,7 +32,7 @@ struct BenchLiveCommand: ParsableCommand {
             codeFrames.allSatisfy({ $0.width == background.width && $0.height == background.height })
         else {
             printError("--codes must name images of the same size as --scene")
-            throw ExitCode(64)
+            throw ExitCode.usage
         }
         let reader = try BarcodeReader(
             symbologies: try Symbology.parse(symbologies.split(separator: ",").map(String.init)))

@@ -42,7 +42,7 @@ struct DecodeCommand: ParsableCommand {
                 symbologies: try Symbology.parse(names), strategies: chosen, regionsOnly: regionsOnly)
         } catch {
             printError("\(error)")
-            throw ExitCode(64)
+            throw ExitCode.usage
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -64,7 +64,7 @@ struct DecodeCommand: ParsableCommand {
             }
             print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
         }
-        if failed { throw ExitCode(65) }
+        if failed { throw ExitCode.dataError }
     }
 
     static func json(_ symbol: DecodedSymbol) -> JSONValue {

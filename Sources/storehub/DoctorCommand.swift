@@ -35,7 +35,7 @@ struct DoctorCommand: ParsableCommand {
         }
         guard let configURL = config.map({ URL(fileURLWithPath: $0) }) ?? RunCommand.findDemoConfig() else {
             findings.append(Finding(ok: false, what: "no hub config", fix: "pass --config /etc/storehub/hub.json"))
-            throw ExitCode(1)
+            throw ExitCode.failure
         }
         let hubConfig: HubConfig
         let devices: [DeviceDescriptor]
@@ -46,7 +46,7 @@ struct DoctorCommand: ParsableCommand {
             findings.append(Finding(ok: true, what: "config \(configURL.path) and \(devices.count) device descriptors"))
         } catch {
             findings.append(Finding(ok: false, what: "config: \(error)", fix: "correct the file and key named above"))
-            throw ExitCode(1)
+            throw ExitCode.failure
         }
         for descriptor in devices { findings += Self.checkDevice(descriptor, xkbData: xkbData) }
         let state = URL(
@@ -62,7 +62,7 @@ struct DoctorCommand: ParsableCommand {
                 } ?? state.appendingPathComponent("models")
             findings.append(Self.checkModels(models))
         }
-        if findings.contains(where: { !$0.ok }) { throw ExitCode(1) }
+        if findings.contains(where: { !$0.ok }) { throw ExitCode.failure }
     }
 
     static func checkDevice(_ descriptor: DeviceDescriptor, xkbData: String) -> [Finding] {

@@ -37,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
             printError(
                 "no --config given and the demo store (Devices/demo/hub.json) was not found; run from the StoreHub checkout"
             )
-            throw ExitCode(78)
+            throw ExitCode.config
         }
         var hubConfig: HubConfig
         let devices: [DeviceDescriptor]
@@ -51,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             printError("config error: \(error)")
             printError("the hub did not start; fix the file above and run again")
-            throw ExitCode(78)
+            throw ExitCode.config
         }
         let stateURL = URL(
             fileURLWithPath: stateOptions.state ?? hubConfig.stateDirectory.map {
@@ -64,19 +64,19 @@ struct RunCommand: AsyncParsableCommand {
                 stateDirectory: stateURL, logger: logger)
         } catch let error as ConfigError {
             printError("config error: \(error)")
-            throw ExitCode(78)
+            throw ExitCode.config
         } catch let error as TLSSetupError {
             printError("TLS error: \(error); fix listen.tls in the config")
-            throw ExitCode(78)
+            throw ExitCode.config
         } catch {
             printError("cannot open the state in \(stateURL.path): \(error)")
-            throw ExitCode(73)
+            throw ExitCode.cannotCreate
         }
         if !hubConfig.listen.isLoopback && hub.tokens.count == 0 {
             printError(
                 "refusing to listen on \(hubConfig.listen.host) without tokens: anyone on the network could connect. "
                     + "Create one first: storehub token create --role admin --state \(stateURL.path)")
-            throw ExitCode(78)
+            throw ExitCode.config
         }
         if hub.tokens.count == 0 {
             let admin = try hub.tokens.create(role: .admin, label: "first-run-admin")
@@ -108,13 +108,13 @@ struct RunCommand: AsyncParsableCommand {
             printError(
                 "cannot listen on \(host):\(port): the port is in use by another program "
                     + "(another storehub?). Stop it, or choose another port with --port.")
-            throw ExitCode(69)
+            throw ExitCode.unavailable
         } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES {
             printError("cannot listen on \(host):\(port): \(error). Check listen.host and listen.port in the config.")
-            throw ExitCode(69)
+            throw ExitCode.unavailable
         } catch {
             printError("stopped by an error: \(error)")
-            throw ExitCode(70)
+            throw ExitCode.software
         }
     }
 

@@ -31,7 +31,7 @@ struct TailCommand: AsyncParsableCommand {
     func run() async throws {
         guard let token = ProcessInfo.processInfo.environment["STOREHUB_TOKEN"], !token.isEmpty else {
             printError("set STOREHUB_TOKEN to a token (storehub token create --role staff)")
-            throw ExitCode(64)
+            throw ExitCode.usage
         }
         if let count, count < 1 { throw ArgumentParser.ValidationError("--count must be at least 1") }
         var configuration = WebSocketClientConfiguration()
@@ -72,9 +72,9 @@ struct TailCommand: AsyncParsableCommand {
             }
         } catch {
             printError("cannot follow the bus at \(url): \(error)")
-            throw ExitCode(1)
+            throw ExitCode.failure
         }
-        if refusal.message != nil { throw ExitCode(1) }
+        if refusal.message != nil { throw ExitCode.failure }
     }
 }
 

@@ -25,7 +25,7 @@ struct TokenCommand: ParsableCommand {
         func run() throws {
             guard let role = Role(rawValue: role) else {
                 printError("unknown role '\(role)' (known: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
-                throw ExitCode(64)
+                throw ExitCode.usage
             }
             let state = URL(fileURLWithPath: stateOptions.state ?? ".storehub")
             try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
@@ -36,14 +36,14 @@ struct TokenCommand: ParsableCommand {
                     deviceID = try DeviceID(validating: device)
                 } catch {
                     printError("--device '\(device)': \(error)")
-                    throw ExitCode(64)
+                    throw ExitCode.usage
                 }
             }
             do {
                 print(try store.create(role: role, label: label, device: deviceID).token)
             } catch let error as TokenError {
                 printError("\(error)")
-                throw ExitCode(64)
+                throw ExitCode.usage
             }
         }
     }

@@ -47,20 +47,20 @@ struct TryOnCommand: ParsableCommand {
             shades = try ShadeCatalog.load(catalogURL)
         } catch {
             printError("\(error)")
-            throw ExitCode(64)
+            throw ExitCode.usage
         }
         guard let chosen = shades[shade], let prepared = PreparedShade(chosen) else {
             printError(
                 "no shade '\(shade)' in \(catalogURL.path) (it has \(shades.shades.map(\.sku).joined(separator: ", ")))"
             )
-            throw ExitCode(64)
+            throw ExitCode.usage
         }
         let frame: Frame
         do {
             frame = try ColorImage.loadNV12(URL(fileURLWithPath: image))
         } catch {
             printError("\(error)")
-            throw ExitCode(65)
+            throw ExitCode.dataError
         }
         let locator: any LipLocator
         if let landmarks {
@@ -73,7 +73,7 @@ struct TryOnCommand: ParsableCommand {
                 }
                 guard parts.count == 4, parts[2] > 0, parts[3] > 0 else {
                     printError("--face-guide: expected x,y,width,height in pixels, found '\(faceGuide)'")
-                    throw ExitCode(64)
+                    throw ExitCode.usage
                 }
                 guide = (parts[0], parts[1], parts[2], parts[3])
             }
@@ -87,13 +87,13 @@ struct TryOnCommand: ParsableCommand {
         guard let encoder = ColorJPEGEncoder(quality: min(max(quality, 1), 100)), let jpeg = encoder.encode(frame)
         else {
             printError("libjpeg-turbo could not encode the result")
-            throw ExitCode(70)
+            throw ExitCode.software
         }
         do {
             try Data(jpeg).write(to: URL(fileURLWithPath: output))
         } catch {
             printError("\(output): cannot be written (\(error.localizedDescription))")
-            throw ExitCode(73)
+            throw ExitCode.cannotCreate
         }
         let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         let line = JSONValue.object([
@@ -114,7 +114,7 @@ struct TryOnCommand: ParsableCommand {
                 String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self))
         } catch {
             printError("\(path): not readable JSON (\(error))")
-            throw ExitCode(65)
+            throw ExitCode.dataError
         }
         if value["landmarks"] != nil {
             do {
@@ -122,7 +122,7 @@ struct TryOnCommand: ParsableCommand {
                     provider: FixedLandmarkProvider(face: try FaceLandmarks.mesh(from: value, score: 1)))
             } catch {
                 printError("\(path): \(error)")
-                throw ExitCode(65)
+                throw ExitCode.dataError
             }
         }
         do {
@@ -130,7 +130,7 @@ struct TryOnCommand: ParsableCommand {
             return FixedLocator(observation)
         } catch {
             printError("\(path): \(error)")
-            throw ExitCode(65)
+            throw ExitCode.dataError
         }
     }
 }
