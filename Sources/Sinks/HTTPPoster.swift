@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -61,7 +62,7 @@ struct HTTPPoster: Sendable {
     func post(_ body: [UInt8]) async throws -> Int {
         let host = self.host
         let tls = self.tls
-        let serverName = Self.isAddress(host) ? nil : host
+        let serverName = IPAddress.isLiteral(host) ? nil : host
         let channel = try await withTimeout {
             try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.milliseconds(Int64(timeout.components.seconds * 1000) + 1))
@@ -125,12 +126,6 @@ struct HTTPPoster: Sendable {
             }
             return value
         }
-    }
-
-    static func isAddress(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 }
 

@@ -210,7 +210,7 @@ public final class Uplink: Sendable, Service {
 
     private func connect(_ broker: UplinkSettings.Broker) async throws -> NIOAsyncChannel<MQTTPacket, MQTTPacket> {
         let context = broker.tls ? tls : nil
-        let serverName = settings.serverName ?? (Self.isIPAddress(broker.host) ? nil : broker.host)
+        let serverName = settings.serverName ?? (IPAddress.isLiteral(broker.host) ? nil : broker.host)
         return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -225,10 +225,6 @@ public final class Uplink: Sendable, Service {
                     return try NIOAsyncChannel<MQTTPacket, MQTTPacket>(wrappingChannelSynchronously: channel)
                 }
             }
-    }
-
-    static func isIPAddress(_ host: String) -> Bool {
-        host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
     }
 
     /// What one connection knows beyond the forwarding state.
