@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HubCore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -53,6 +54,8 @@ public struct HubServer: Sendable {
     public var mirrors: (any MirrorProvider)?
     /// Refused tokens by address, shared by REST and the bus.
     public let throttle = AuthThrottle()
+    /// Connections by address, authenticated or not; refuses new ones past its limits.
+    public let connections = ConnectionLimiter()
     let tickets = StreamTickets()
     let started = Date()
 
@@ -80,6 +83,9 @@ public struct HubServer: Sendable {
     public func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) throws -> some ApplicationProtocol
     {
         let router = Router(context: HubRequestContext.self)
+        // Middlewares apply to the routes added after them.
+        router.middlewares.add(SecurityHeadersMiddleware())
+        router.middlewares.add(ConnectionRequestMiddleware(limiter: connections))
         addRoutes(to: router)
         if let statusPage {
             router.middlewares.add(FileMiddleware(statusPage, searchForIndexHtml: true, logger: logger))
@@ -90,11 +96,13 @@ public struct HubServer: Sendable {
         let maxMessage = bus.settings.maxMessageBytes
         let allowedOrigins = listen.allowedOrigins
         let throttle = self.throttle
+        let connections = self.connections
         return Application(
             router: router,
-            server: try .http1WebSocketUpgrade(
-                tls: tls,
+            server: .guardedHTTP1WebSocketUpgrade(
+                limiter: connections, tls: tls,
                 configuration: .init(
+                    http1: .init(idleTimeout: .init(connections.limits.idleTimeout)),
                     ws: .init(
                         maxFrameSize: maxMessage,
                         autoPing: .enabled(timePeriod: .milliseconds(Int64(bus.settings.pingIntervalSeconds * 1000))),
@@ -103,36 +111,44 @@ public struct HubServer: Sendable {
                 guard request.path?.split(separator: "?").first.map(String.init) == Self.busPath else {
                     return .dontUpgrade
                 }
+                let connection = ObjectIdentifier(channel)
+                connections.requested(connection)
                 if bus.settings.conformanceEcho, let token = Self.echoToken(request.path),
                     tokens.authenticate(token: token)?.role == .admin
                 {
+                    connections.authenticated(connection)
                     return .upgrade([:]) { inbound, outbound, _ in
                         try await Self.echo(
                             inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
                     }
                 }
                 // A bad header token still upgrades, so the client learns why it is refused (error, close 4401):
-                // the WebSocket stack can only answer a refused upgrade with a bare 400.
+                // the WebSocket stack can only answer a refused upgrade with a bare 400. A good token is taken even
+                // from an address that guessed too often: the throttle slows guesses, never the token's holder.
                 var principal: Principal?
                 var refused = false
+                var wait: Duration?
                 let address = AuthThrottle.address(channel.remoteAddress)
-                let wait = throttle.blocked(address)
-                if wait == nil, let header = request.headerFields[.authorization] {
+                if let header = request.headerFields[.authorization] {
                     principal = Self.bearer(header).flatMap(tokens.authenticate)
                     refused = principal == nil
-                    if refused { throttle.recordFailure(address) }
+                    if refused {
+                        wait = throttle.blocked(address)
+                        throttle.recordFailure(address)
+                    }
                 }
                 let peer = channel.remoteAddress?.description ?? "unknown"
                 let authenticated = principal
                 let refuse = refused
+                let throttled = wait
                 let foreignOrigin = request.headerFields[.origin].flatMap { origin in
                     Self.originAllowed(origin, host: request.authority, allowed: allowedOrigins) ? nil : origin
                 }
                 return .upgrade([:]) { inbound, outbound, _ in
                     let session = bus.openSession(
-                        principal: foreignOrigin == nil && wait == nil ? authenticated : nil, peer: peer,
+                        principal: foreignOrigin == nil ? authenticated : nil, peer: peer,
                         onRefusedToken: { throttle.recordFailure(address) })
-                    if let wait {
+                    if let wait = throttled {
                         session.refuseAuthentication(
                             "too many refused tokens from this address; try again in \(wait.components.seconds + 1) s")
                     } else if let foreignOrigin {
@@ -145,6 +161,7 @@ public struct HubServer: Sendable {
                     try await Self.serve(
                         session, writer: BusChannelWriter(channel: channel, session: session), inbound: inbound,
                         outbound: outbound, maxMessage: maxMessage, logger: logger,
+                        onAuthenticated: { connections.authenticated(connection) },
                         abort: { channel.close(promise: nil) })
                 }
             },
@@ -175,7 +192,8 @@ public struct HubServer: Sendable {
     /// token, shutdown). A client that never answers the close frame cannot hold the hub open.
     static func serve(
         _ session: BusSession, writer: BusChannelWriter, inbound: WebSocketInboundStream,
-        outbound: WebSocketOutboundWriter, maxMessage: Int, logger: Logger, abort: @escaping @Sendable () -> Void
+        outbound: WebSocketOutboundWriter, maxMessage: Int, logger: Logger,
+        onAuthenticated: @escaping @Sendable () -> Void = {}, abort: @escaping @Sendable () -> Void
     ) async throws {
         defer {
             writer.stop()
@@ -212,14 +230,20 @@ public struct HubServer: Sendable {
                 }
                 return true
             }
+            // Until the client authenticates (then its connection stops counting as unauthenticated) or its time is up.
             group.addTask {
-                do {
-                    try await Task.sleep(for: authTimeout)
-                } catch {
-                    return false
+                let deadline = ContinuousClock.now + authTimeout
+                while session.principal == nil && ContinuousClock.now < deadline {
+                    do {
+                        try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+                    } catch {
+                        return false
+                    }
                 }
                 if session.principal == nil {
                     session.refuseAuthentication("no auth message within \(authTimeout)")
+                } else {
+                    onAuthenticated()
                 }
                 return false
             }
@@ -296,6 +320,9 @@ public struct HubServer: Sendable {
         router.post("/api/v1/devices/:id/snapshot") { request, context -> Response in
             _ = try server.authorize(request, context, roles: [.staff, .admin])
             let device = try Self.device(context)
+            guard server.devices.deviceSummaries().contains(where: { $0.status.device == device }) else {
+                throw HTTPError(.notFound, message: "no device \(device)")
+            }
             guard let jpeg = await server.devices.snapshot(device, timeout: .seconds(5)) else {
                 throw HTTPError(
                     .serviceUnavailable, message: "\(device) delivered no frame within 5 s (not a camera, or offline)")
@@ -350,29 +377,11 @@ public struct HubServer: Sendable {
         }
         router.get("/api/v1/events") { request, context -> Response in
             let principal = try server.authorize(request, context)
-            let query = request.uri.queryParameters
-            let topic = query.get("topic") ?? ">"
-            let pattern: TopicPattern
-            do {
-                pattern = try TopicPattern(validating: topic)
-            } catch {
-                throw HTTPError(.badRequest, message: "topic: \(error)")
+            let query = try EventsQuery(ClientQuery(request))
+            guard principal.maySubscribe(query.pattern) else {
+                throw HTTPError(.forbidden, message: "a \(principal.description) may not read '\(query.topic)'")
             }
-            guard principal.maySubscribe(pattern) else {
-                throw HTTPError(.forbidden, message: "a \(principal.description) may not read '\(topic)'")
-            }
-            guard let after = Self.number(query.get("after"), default: 0),
-                let limit = Self.number(query.get("limit"), default: 100), (1...1000).contains(limit)
-            else {
-                throw HTTPError(.badRequest, message: "after and limit must be whole numbers; limit 1 to 1000")
-            }
-            let (events, scanned) = try server.bus.log.read(after: after, matching: pattern, limit: Int(limit))
-            var body = Array(#"{"events":["#.utf8)
-            for (index, event) in events.enumerated() {
-                if index > 0 { body.append(UInt8(ascii: ",")) }
-                event.appendJSON(to: &body)
-            }
-            body.append(contentsOf: #"],"next":\#(events.last?.sequence ?? scanned)}"#.utf8)
+            let body = try EventsPage.body(query, log: server.bus.log)
             return Self.json(bytes: body)
         }
         if let sinks {
@@ -385,9 +394,9 @@ public struct HubServer: Sendable {
             // Staff may have them sent again once the service is fixed; only an admin may throw them away.
             router.post("/api/v1/sinks/:name/dead-letters/resend") { request, context -> Response in
                 let principal = try server.authorize(request, context, roles: [.admin, .staff])
-                let name = context.parameters.get("name") ?? ""
+                let name = try PathValue.name("name", of: context).rawValue
                 guard let count = try deadLetters(name, true) else {
-                    throw HTTPError(.notFound, message: "no sink named '\(name.prefix(64))'")
+                    throw HTTPError(.notFound, message: "no sink named '\(name)'")
                 }
                 server.logger.notice(
                     "sink \(name): \(count) dead letters to send again, asked by a \(principal.description)")
@@ -395,9 +404,9 @@ public struct HubServer: Sendable {
             }
             router.delete("/api/v1/sinks/:name/dead-letters") { request, context -> Response in
                 _ = try server.authorize(request, context, roles: [.admin])
-                let name = context.parameters.get("name") ?? ""
+                let name = try PathValue.name("name", of: context).rawValue
                 guard let count = try deadLetters(name, false) else {
-                    throw HTTPError(.notFound, message: "no sink named '\(name.prefix(64))'")
+                    throw HTTPError(.notFound, message: "no sink named '\(name)'")
                 }
                 return Self.json(.object(["sink": .string(name), "deleted": .int(Int64(count))]))
             }
@@ -428,10 +437,7 @@ public struct HubServer: Sendable {
     }
 
     static func device(_ context: HubRequestContext) throws -> DeviceID {
-        guard let text = context.parameters.get("id"), let device = try? DeviceID(validating: text) else {
-            throw HTTPError(.badRequest, message: "not a device id")
-        }
-        return device
+        try PathValue.name("id", of: context)
     }
 
     static func jpeg(_ bytes: [UInt8]) -> Response {
@@ -440,28 +446,26 @@ public struct HubServer: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The token's principal. Refusals count against the peer's address; an address with too many is refused
-    /// outright for a while (429), so tokens cannot be guessed at speed.
+    /// The token's principal. Refusals count against the peer's address; once an address has too many, its
+    /// refused tokens are answered 429 for a while, so guesses are visible and cheap. A good token is always
+    /// taken: the throttle never locks out the holders of valid tokens who share an address with a guesser.
     func authorize(_ request: Request, _ context: HubRequestContext) throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw HTTPError(.unauthorized, message: "missing Authorization: Bearer <token> header")
+        }
+        if let token = Self.bearer(header), let principal = tokens.authenticate(token: token) {
+            connections.authenticated(context.connection)
+            return principal
+        }
         let address = AuthThrottle.address(context.remoteAddress)
-        if let wait = throttle.blocked(address) {
+        let wait = throttle.blocked(address)
+        throttle.recordFailure(address)
+        if let wait {
             throw HTTPError(
                 .tooManyRequests, headers: [.retryAfter: "\(wait.components.seconds + 1)"],
                 message: "too many refused tokens from this address; try again in \(wait.components.seconds + 1) s")
         }
-        guard let header = request.headers[.authorization] else {
-            throw HTTPError(.unauthorized, message: "missing Authorization: Bearer <token> header")
-        }
-        guard let token = Self.bearer(header), let principal = tokens.authenticate(token: token) else {
-            throttle.recordFailure(address)
-            throw HTTPError(.unauthorized, message: "token not accepted")
-        }
-        return principal
-    }
-
-    private static func number(_ text: String?, default value: UInt64) -> UInt64? {
-        guard let text else { return value }
-        return UInt64(text)
+        throw HTTPError(.unauthorized, message: "token not accepted")
     }
 
     static func json(_ value: JSONValue) -> Response {

@@ -81,10 +81,8 @@ extension HubServer {
         }
         router.get("/api/v1/snapshots/:file") { request, context -> Response in
             let principal = try server.authorize(request, context, roles: [.admin, .staff, .service])
-            guard let file = context.parameters.get("file"), file.hasSuffix(".jpg") else {
-                throw HTTPError(.notFound, message: "snapshots are /api/v1/snapshots/<id>.jpg")
-            }
-            guard let jpeg = mirrors.snapshot(String(file.dropLast(4))) else {
+            let id = try PathValue.hexID("file", suffix: ".jpg", of: context)
+            guard let jpeg = mirrors.snapshot(id) else {
                 throw HTTPError(.notFound, message: "no such snapshot (unknown, or expired)")
             }
             server.logger.debug("snapshot read by a \(principal.description)")
@@ -97,11 +95,12 @@ extension HubServer {
                 throw HTTPError(.notFound, message: "mirror streams are /mirror/<device>.mjpeg")
             }
             guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
-            if let ticket = request.uri.queryParameters.get("ticket") {
-                guard server.tickets.redeem(ticket, for: device) else {
+            if let ticket = try ClientQuery(request).value("ticket") {
+                guard PathValue.isHexID(ticket), server.tickets.redeem(String(ticket), for: device) else {
                     throw HTTPError(
                         .unauthorized, message: "ticket not accepted (used, expired, or for another mirror)")
                 }
+                server.connections.authenticated(context.connection)
             } else {
                 let principal = try server.authorize(request, context)
                 guard Self.mayView(principal, device) else {
