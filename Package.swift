@@ -152,7 +152,11 @@ let package = Package(
 
         // Fuzz targets for libFuzzer (scripts/fuzz); in a normal build, a tool that replays inputs.
         .executableTarget(
-            name: "storehub-fuzz", dependencies: ["Bus", "EventLog", "HubCore"], path: "Fuzz/storehub-fuzz",
+            name: "storehub-fuzz",
+            dependencies: [
+                "Bus", "EventLog", "HubCore", .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
+            path: "Fuzz/storehub-fuzz",
             swiftSettings: swiftSettings),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: swiftSettings),
