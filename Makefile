@@ -9,12 +9,12 @@ TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
 	bench bench-bus bench-capture bench-scanners bench-decode bench-facemesh bench-tryon bench-uplink soak format \
-	clean conformance fuzz bench-slow-reader
+	clean conformance fuzz bench-slow-reader api-contract
 
 run: deps media build
 	$(BIN) run
 
-test: deps media lint unit integration conformance fuzz vm
+test: deps media lint unit integration api-contract conformance fuzz vm
 
 deps:
 	@scripts/install-deps
@@ -40,12 +40,17 @@ unit: media build-tests
 integration: media build-tests
 	STOREHUB_BIN=$(BIN) $(PYTHON) -m pytest Tests/Integration -q
 
+# The REST API against docs/openapi.yaml: the document validated as OpenAPI 3.1 and matched to the server's routes,
+# then schemathesis against a demo hub with each role's token, bounded examples and time (about 3 minutes).
+api-contract: media build-tests
+	$(PYTHON) scripts/api-contract --binary $(BIN)
+
 # WebSocket conformance of the bus endpoint: the Autobahn|Testsuite (Python 2.7 from pyenv, set up by the script);
 # zero FAILED, zero UNCLEAN, summary in docs/conformance/autobahn-summary.md, report in test-artifacts/autobahn.
 conformance: build-tests
 	$(PYTHON) scripts/autobahn-conformance --binary $(BIN)
 
-# libFuzzer on the bus protocol decoder and the config loader, 60 s each (FUZZ_SECONDS=600 for longer).
+# libFuzzer on the bus protocol decoder, the config loader and REST queries with topic patterns, 60 s each (FUZZ_SECONDS=600 for longer).
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz --seconds $(FUZZ_SECONDS)

@@ -152,7 +152,11 @@ let package = Package(
 
         // Fuzz targets for libFuzzer (scripts/fuzz); in a normal build, a tool that replays inputs.
         .executableTarget(
-            name: "storehub-fuzz", dependencies: ["Bus", "EventLog", "HubCore"], path: "Fuzz/storehub-fuzz",
+            name: "storehub-fuzz",
+            dependencies: [
+                "Bus", "EventLog", "HubCore", .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
+            path: "Fuzz/storehub-fuzz",
             swiftSettings: swiftSettings),
 
         // What the test targets share: temporary folders, and a bus on a real log and token store.

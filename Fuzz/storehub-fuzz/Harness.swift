@@ -2,15 +2,19 @@ import Bus
 import EventLog
 import Foundation
 import HubCore
+import HummingbirdCore
 
 /// The fuzz targets: what one input is fed to.
 ///
 /// `protocol`: one client message, as text, to an authenticated admin session of a real bus over a real event log in
 /// a temporary folder (the JSON decoder, field checks and every op's handling). `config`: one file's bytes to the
-/// config loader, as a hub config and as a device descriptor.
+/// config loader, as a hub config and as a device descriptor. `query`: one input as a topic pattern and a topic
+/// (checked, then matched both ways) and as the query string of a REST request (every parameter parser of the
+/// routes, `GET /api/v1/events` whole).
 enum Harness: String, CaseIterable {
     case `protocol`
     case config
+    case query
 
     func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -23,8 +27,31 @@ enum Harness: String, CaseIterable {
             let data = Data(bytes)
             _ = try? ConfigFile.decode(HubConfig.self, from: data, file: "hub.json")
             _ = try? ConfigFile.decode(DeviceDescriptor.self, from: data, file: "device.json")
+        case .query:
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let pattern = try? TopicPattern(validating: text) {
+                for topic in Self.topics { _ = pattern.matches(topic) }
+                _ = pattern.isCovered(by: Self.everything)
+                _ = Self.everything.isCovered(by: pattern)
+            }
+            if (try? Topic.validate(text)) != nil {
+                for pattern in Self.patterns { _ = pattern.matches(text) }
+            }
+            let query = ClientQuery(URI("/?" + text).queryParameters.map { (name: $0.key, value: $0.value) })
+            _ = try? EventsQuery(query)
+            _ = try? query.integer("limit", in: 1...1000, default: 100)
+            if let ticket = try? query.value("ticket") { _ = PathValue.isHexID(ticket) }
+            _ = try? PathValue.name(text, parameter: "id")
+            _ = try? PathValue.hexID(text, suffix: ".jpg", parameter: "file")
         }
     }
+
+    static let topics = ["scan.kiosk-pickup", "device.status.mirror-1", "mirror.command.mirror-1", "a", "a.b.c.d"]
+    static let patterns = ["scan.*", "device.status.>", ">", "*.*", "mirror.command.mirror-1"].map {
+        // The fixed patterns are valid; a failure here is the harness's, not the input's.
+        try! TopicPattern(validating: $0)
+    }
+    static let everything = patterns[2]
 
     /// One bus for the whole run; its log lives in a fresh temporary folder.
     static let bus: Bus = {

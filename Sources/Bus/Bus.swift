@@ -21,6 +21,9 @@ public final class Bus: Sendable {
     let authenticator: any Authenticator
     let logger: Logger
     private let sessions = Mutex<[ObjectIdentifier: BusSession]>([:])
+    /// The authenticated sessions: only they count against `bus.maxConnections`, so connections that never show a
+    /// token cannot fill it (the transport bounds those per address).
+    private let admitted = Mutex<Set<ObjectIdentifier>>([])
     /// Which session currently serves each durable consumer name; a new subscription takes the name over.
     private let durableOwners = Mutex<[String: ObjectIdentifier]>([:])
     /// Publishes per token per second (`bus.publishRatePerToken`).
@@ -49,20 +52,28 @@ public final class Bus: Sendable {
         principal: Principal?, peer: String, onRefusedToken: (@Sendable () -> Void)? = nil
     ) -> BusSession {
         let session = BusSession(bus: self, principal: principal, peer: peer, onRefusedToken: onRefusedToken)
-        let open = sessions.withLock { sessions -> Int in
-            sessions[ObjectIdentifier(session)] = session
-            return sessions.count
-        }
-        if open > settings.maxConnections {
-            logger.warning(
-                "bus connection from \(peer) refused: \(open - 1) connections open, bus.maxConnections is \(settings.maxConnections)"
-            )
-            session.refuse(
-                .tooManyConnections,
-                "the hub serves at most \(settings.maxConnections) bus connections (bus.maxConnections); try again later",
-                closeCode: 1013, reason: "too many connections")
-        }
+        sessions.withLock { sessions in sessions[ObjectIdentifier(session)] = session }
+        if principal != nil { admit(session) }
         return session
+    }
+
+    /// Counts an authenticated session against `bus.maxConnections`; one past it is refused (1013). False then.
+    @discardableResult
+    func admit(_ session: BusSession) -> Bool {
+        let open = admitted.withLock { admitted -> Int in
+            admitted.insert(ObjectIdentifier(session))
+            return admitted.count
+        }
+        guard open > settings.maxConnections else { return true }
+        admitted.withLock { _ = $0.remove(ObjectIdentifier(session)) }
+        logger.warning(
+            "bus connection from \(session.peer) refused: \(open - 1) connections open, bus.maxConnections is \(settings.maxConnections)"
+        )
+        session.refuse(
+            .tooManyConnections,
+            "the hub serves at most \(settings.maxConnections) bus connections (bus.maxConnections); try again later",
+            closeCode: 1013, reason: "too many connections")
+        return false
     }
 
     /// Number of open sessions.
@@ -71,6 +82,7 @@ public final class Bus: Sendable {
     func closeSession(_ session: BusSession) {
         let id = ObjectIdentifier(session)
         sessions.withLock { _ = $0.removeValue(forKey: id) }
+        admitted.withLock { _ = $0.remove(id) }
         durableOwners.withLock { owners in owners = owners.filter { $0.value != id } }
     }
 

@@ -157,6 +157,7 @@ public final class BusSession: Sendable {
             return
         }
         state.withLock { $0.principal = principal }
+        guard bus.admit(self) else { return }
         enqueueControl(Wire.message("authenticated", ["role": .string(principal.role.rawValue)]))
     }
 

@@ -27,13 +27,15 @@ public struct StoredEvent: Sendable, Equatable {
     /// The event as delivered: the stored JSON with `"sequence"` spliced in first, without re-encoding.
     public var json: [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(body.count + 24)
         appendJSON(to: &out)
         return out
     }
 
-    /// Appends the delivered form to `out`.
+    /// Appends the delivered form to `out`. It reserves no capacity itself: an exact reservation on a buffer that
+    /// many events are appended to would copy the whole buffer for every event (quadratic); appends grow it
+    /// geometrically.
     public func appendJSON(to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + body.count + 24)
         out.append(contentsOf: #"{"sequence":"#.utf8)
         out.append(contentsOf: String(sequence).utf8)
         if body.count > 2 { out.append(UInt8(ascii: ",")) }

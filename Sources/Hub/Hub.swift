@@ -36,7 +36,7 @@ public struct Hub: Sendable {
     ) throws {
         self.config = config
         self.logger = logger
-        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        try StateDirectory.create(at: stateDirectory)
         let databasePath = stateDirectory.appendingPathComponent("hub.sqlite").path
         log = try EventLog(path: databasePath, settings: config.log, logger: logger)
         tokens = try TokenStore(path: databasePath)

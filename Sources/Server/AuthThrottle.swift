@@ -3,8 +3,8 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// Slows down guessing: an address with too many refused tokens in a short time is refused outright for a while,
-/// before its token is even looked at.
+/// Slows down guessing: an address with too many refused tokens in a short time has its refused tokens answered
+/// "too many" (REST 429, bus 4401 with the wait) for a while. Good tokens are never held back by it.
 public final class AuthThrottle: Sendable {
     /// Refusals from one address within `window` after which it is blocked.
     public let limit: Int
@@ -47,9 +47,12 @@ public final class AuthThrottle: Sendable {
 public struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection the request came on, as `ConnectionLimiter` counts it.
+    public let connection: ObjectIdentifier
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        connection = ObjectIdentifier(source.channel)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HubCore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -34,6 +35,8 @@ public struct HubServer: Sendable {
     public var mirrors: (any MirrorProvider)?
     /// Refused tokens by address, shared by REST and the bus.
     public let throttle = AuthThrottle()
+    /// Connections by address, authenticated or not; refuses new ones past its limits.
+    public let connections = ConnectionLimiter()
     let tickets = StreamTickets()
     let started = Date()
 
@@ -67,11 +70,13 @@ public struct HubServer: Sendable {
         let maxMessage = bus.settings.maxMessageBytes
         let allowedOrigins = listen.allowedOrigins
         let throttle = self.throttle
+        let connections = self.connections
         return Application(
             router: router,
-            server: try .http1WebSocketUpgrade(
-                tls: tls,
+            server: .guardedHTTP1WebSocketUpgrade(
+                limiter: connections, tls: tls,
                 configuration: .init(
+                    http1: .init(idleTimeout: .init(connections.limits.idleTimeout)),
                     ws: .init(
                         maxFrameSize: maxMessage,
                         autoPing: .enabled(timePeriod: .milliseconds(Int64(bus.settings.pingIntervalSeconds * 1000))),
@@ -80,36 +85,44 @@ public struct HubServer: Sendable {
                 guard request.path?.split(separator: "?").first.map(String.init) == Self.busPath else {
                     return .dontUpgrade
                 }
+                let connection = ObjectIdentifier(channel)
+                connections.requested(connection)
                 if bus.settings.conformanceEcho, let token = Self.echoToken(request.path),
                     tokens.authenticate(token: token)?.role == .admin
                 {
+                    connections.authenticated(connection)
                     return .upgrade([:]) { inbound, outbound, _ in
                         try await Self.echo(
                             inbound: inbound, outbound: outbound, maxMessage: maxMessage, logger: logger)
                     }
                 }
                 // A bad header token still upgrades, so the client learns why it is refused (error, close 4401):
-                // the WebSocket stack can only answer a refused upgrade with a bare 400.
+                // the WebSocket stack can only answer a refused upgrade with a bare 400. A good token is taken even
+                // from an address that guessed too often: the throttle slows guesses, never the token's holder.
                 var principal: Principal?
                 var refused = false
+                var wait: Duration?
                 let address = AuthThrottle.address(channel.remoteAddress)
-                let wait = throttle.blocked(address)
-                if wait == nil, let header = request.headerFields[.authorization] {
+                if let header = request.headerFields[.authorization] {
                     principal = RouteAuthorizer.bearerToken(header).flatMap(tokens.authenticate)
                     refused = principal == nil
-                    if refused { throttle.recordFailure(address) }
+                    if refused {
+                        wait = throttle.blocked(address)
+                        throttle.recordFailure(address)
+                    }
                 }
                 let peer = channel.remoteAddress?.description ?? "unknown"
                 let authenticated = principal
                 let refuse = refused
+                let throttled = wait
                 let foreignOrigin = request.headerFields[.origin].flatMap { origin in
                     Self.originAllowed(origin, host: request.authority, allowed: allowedOrigins) ? nil : origin
                 }
                 return .upgrade([:]) { inbound, outbound, _ in
                     let session = bus.openSession(
-                        principal: foreignOrigin == nil && wait == nil ? authenticated : nil, peer: peer,
+                        principal: foreignOrigin == nil ? authenticated : nil, peer: peer,
                         onRefusedToken: { throttle.recordFailure(address) })
-                    if let wait {
+                    if let wait = throttled {
                         session.refuseAuthentication(
                             "too many refused tokens from this address; try again in \(wait.components.seconds + 1) s")
                     } else if let foreignOrigin {
@@ -122,6 +135,7 @@ public struct HubServer: Sendable {
                     try await Self.serve(
                         session, writer: BusChannelWriter(channel: channel, session: session), inbound: inbound,
                         outbound: outbound, maxMessage: maxMessage, logger: logger,
+                        onAuthenticated: { connections.authenticated(connection) },
                         abort: { channel.close(promise: nil) })
                 }
             },
@@ -147,7 +161,8 @@ public struct HubServer: Sendable {
     /// token, shutdown). A client that never answers the close frame cannot hold the hub open.
     static func serve(
         _ session: BusSession, writer: BusChannelWriter, inbound: WebSocketInboundStream,
-        outbound: WebSocketOutboundWriter, maxMessage: Int, logger: Logger, abort: @escaping @Sendable () -> Void
+        outbound: WebSocketOutboundWriter, maxMessage: Int, logger: Logger,
+        onAuthenticated: @escaping @Sendable () -> Void = {}, abort: @escaping @Sendable () -> Void
     ) async throws {
         defer {
             writer.stop()
@@ -184,14 +199,20 @@ public struct HubServer: Sendable {
                 }
                 return true
             }
+            // Until the client authenticates (then its connection stops counting as unauthenticated) or its time is up.
             group.addTask {
-                do {
-                    try await Task.sleep(for: authTimeout)
-                } catch {
-                    return false
+                let deadline = ContinuousClock.now + authTimeout
+                while session.principal == nil && ContinuousClock.now < deadline {
+                    do {
+                        try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+                    } catch {
+                        return false
+                    }
                 }
                 if session.principal == nil {
                     session.refuseAuthentication("no auth message within \(authTimeout)")
+                } else {
+                    onAuthenticated()
                 }
                 return false
             }
@@ -248,7 +269,10 @@ public struct HubServer: Sendable {
     /// The REST routes, one collection per concern, and the status page.
     package func makeRouter() -> Router<HubRequestContext> {
         let router = Router(context: HubRequestContext.self)
-        let authorizer = RouteAuthorizer(tokens: tokens, throttle: throttle)
+        // Middlewares apply to the routes added after them.
+        router.middlewares.add(SecurityHeadersMiddleware())
+        router.middlewares.add(ConnectionRequestMiddleware(limiter: connections))
+        let authorizer = RouteAuthorizer(tokens: tokens, throttle: throttle, connections: connections)
         router.addRoutes(HealthRoutes(bus: bus, started: started).routes)
         router.addRoutes(HubStatusRoutes(bus: bus, started: started, uplink: uplink, authorizer: authorizer).routes)
         router.addRoutes(

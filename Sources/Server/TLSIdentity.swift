@@ -69,8 +69,10 @@ public struct TLSIdentity: Sendable {
         }
         let der = try leaf.toDERBytes()
         let fingerprint = SHA256.hash(data: der).map { String(format: "%02X", $0) }.joined(separator: ":")
-        let configuration = TLSConfiguration.makeServerConfiguration(
+        var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        // TLS 1.0 and 1.1 are broken or deprecated (RFC 8996); every client the hub serves speaks 1.2 or 1.3.
+        configuration.minimumTLSVersion = .tlsv12
         return TLSIdentity(
             certificatePath: certificatePath, keyPath: keyPath, generated: generated, fingerprint: fingerprint,
             configuration: configuration)
@@ -187,19 +189,4 @@ public struct TLSIdentity: Sendable {
 public struct TLSSetupError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
-}
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 with WebSocket upgrade, inside TLS when `tls` is set.
-    static func http1WebSocketUpgrade(
-        tls: TLSConfiguration?, configuration: HTTP1WebSocketUpgradeChannel.Configuration,
-        shouldUpgrade:
-            @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
-                WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
-            >
-    ) throws -> HTTPServerBuilder {
-        let plain = HTTPServerBuilder.http1WebSocketUpgrade(configuration: configuration, shouldUpgrade: shouldUpgrade)
-        guard let tls else { return plain }
-        return try .tls(plain, tlsConfiguration: tls)
-    }
 }

@@ -28,7 +28,7 @@ struct TokenCommand: ParsableCommand {
                 throw ExitCode.usage
             }
             let state = URL(fileURLWithPath: stateOptions.state ?? ".storehub")
-            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            try StateDirectory.create(at: state)
             let store = try TokenStore(path: state.appendingPathComponent("hub.sqlite").path)
             var deviceID: DeviceID?
             if let device {

@@ -31,20 +31,26 @@ import Testing
         #expect(sent[4]["ref"] == .string("third"))
     }
 
-    @Test func connectionsOverTheLimitAreRefusedWith1013() throws {
+    @Test func connectionsOverTheLimitAreRefusedWith1013WhenTheyAuthenticate() throws {
         let fixture = try BusFixture(settings: .init(maxConnections: 1))
         let first = fixture.session(token: fixture.admin)
-        let second = fixture.bus.openSession(principal: nil, peer: "test")
+        let second = fixture.session(token: fixture.admin)
         #expect(first.principal != nil)
-        let items = second.drain()
-        #expect(items.count == 2)
-        if case .message(let bytes) = items[1] {
-            let error = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-            #expect(error["code"] == .string("too_many_connections"))
-        } else {
-            Issue.record("expected an error message, got \(items[1])")
-        }
+        #expect(second.principal == nil)
+        let sent = try messages(second)
+        #expect(ops(sent) == ["hello", "error"])
+        #expect(sent.last?["code"] == .string("too_many_connections"))
         #expect(second.drain() == [.close(code: 1013, reason: "too many connections")])
+    }
+
+    @Test func connectionsWithoutATokenDoNotCountAgainstMaxConnections() throws {
+        let fixture = try BusFixture(settings: .init(maxConnections: 2))
+        let waiting = (0..<10).map { _ in fixture.session() }
+        let first = fixture.session(token: fixture.admin)
+        let second = fixture.session(token: fixture.admin)
+        #expect(first.principal != nil && second.principal != nil)
+        #expect(ops(try messages(second)) == ["hello", "authenticated"])
+        for session in waiting { session.close() }
     }
 
     @Test func aLiveSubscriberThatDoesNotReadIsClosedWith4008AndItsQueueFreed() async throws {

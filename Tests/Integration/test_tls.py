@@ -165,3 +165,30 @@ def test_bad_tls_settings_stop_the_hub_with_a_clear_error(hub_factory, tmp_path,
     assert not ready and code == 78, f"exit {code}, ready={ready}\n{stderr}"
     assert problem in stderr, f"expected {problem!r} in:\n{stderr}"
     assert READY_PREFIX not in stdout
+
+
+def test_tls_versions_below_1_2_are_refused_by_the_hub(tls_hub):
+    hub, _, state = tls_hub
+    for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+            context.minimum_version = version
+            context.maximum_version = version
+        except (ValueError, ssl.SSLError) as error:
+            pytest.skip(f"this Python's OpenSSL cannot offer {version.name}: {error}")
+        with socket.create_connection(("127.0.0.1", hub.port), timeout=10) as sock:
+            with pytest.raises(ssl.SSLError) as refused:
+                context.wrap_socket(sock, server_hostname="localhost")
+        reason = str(refused.value)
+        if "NO_PROTOCOLS_AVAILABLE" in reason.upper() or "no protocols available" in reason:
+            pytest.skip(f"this Python's OpenSSL refuses to offer {version.name} itself: {reason}")
+        assert "PROTOCOL_VERSION" in reason.upper() or "UNSUPPORTED_PROTOCOL" in reason.upper(), \
+            f"{version.name} failed, but not because the hub refused the version: {reason}"
+    # TLS 1.2 itself is served.
+    context = trusting(state / "tls" / "hub-cert.pem")
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    status, body = https_get(f"https://localhost:{hub.port}/healthz", context)
+    assert status == 200 and body["status"] == "ok"

@@ -390,7 +390,7 @@ struct TestDevices: DeviceStatusProvider {
 }
 
 @Suite struct AuthThrottleRouteTests {
-    @Test func tooManyRefusedTokensAreAnsweredWith429AndRetryAfter() async throws {
+    @Test func tooManyRefusedTokensAreAnsweredWith429AndRetryAfterButAGoodTokenIsServed() async throws {
         let fixture = try RouteFixture()
         let staff = try fixture.token(.staff)
         try await withRoutes(of: fixture.server()) { client in
@@ -399,9 +399,12 @@ struct TestDevices: DeviceStatusProvider {
                     #expect(response.status == .unauthorized)
                 }
             }
-            try await client.execute(uri: "/api/v1/devices", method: .get, headers: bearer(staff)) { response in
+            try await client.execute(uri: "/api/v1/devices", method: .get, headers: bearer("guess")) { response in
                 #expect(response.status == .tooManyRequests)
                 #expect(response.headers[.retryAfter] != nil)
+            }
+            try await client.execute(uri: "/api/v1/devices", method: .get, headers: bearer(staff)) { response in
+                #expect(response.status == .ok)
             }
         }
     }
@@ -426,7 +429,8 @@ struct TestDevices: DeviceStatusProvider {
             return (1, Self.frame)
         }
 
-        func snapshot(_ id: String) -> [UInt8]? { id == "abc" ? Self.frame : nil }
+        static let snapshotID = "0123456789abcdef0123456789abcdef"
+        func snapshot(_ id: String) -> [UInt8]? { id == Self.snapshotID ? Self.frame : nil }
     }
 
     @Test func mirrorRoutesExistOnlyWithMirrors() async throws {
@@ -507,23 +511,25 @@ struct TestDevices: DeviceStatusProvider {
         let fixture = try RouteFixture()
         let service = try fixture.token(.service)
         let device = try fixture.token(.device, device: Self.mirror)
+        let snapshot = "/api/v1/snapshots/\(OneFrameMirror.snapshotID).jpg"
         try await withRoutes(of: fixture.server(mirrors: OneFrameMirror())) { client in
-            try await client.execute(uri: "/api/v1/snapshots/abc.jpg", method: .get, headers: bearer(service)) {
-                response in
+            try await client.execute(uri: snapshot, method: .get, headers: bearer(service)) { response in
                 #expect(response.status == .ok)
                 #expect(response.bytes == OneFrameMirror.frame)
             }
-            try await client.execute(uri: "/api/v1/snapshots/abc.jpg", method: .get, headers: bearer(device)) {
-                response in
+            try await client.execute(uri: snapshot, method: .get, headers: bearer(device)) { response in
                 #expect(response.status == .forbidden)
             }
-            try await client.execute(uri: "/api/v1/snapshots/zzz.jpg", method: .get, headers: bearer(service)) {
-                response in
+            try await client.execute(
+                uri: "/api/v1/snapshots/ffffffffffffffffffffffffffffffff.jpg", method: .get, headers: bearer(service)
+            ) { response in
                 #expect(response.status == .notFound)
             }
-            try await client.execute(uri: "/api/v1/snapshots/abc.png", method: .get, headers: bearer(service)) {
-                response in
-                #expect(response.status == .notFound)
+            for file in ["zzz.jpg", "\(OneFrameMirror.snapshotID).png"] {
+                try await client.execute(uri: "/api/v1/snapshots/\(file)", method: .get, headers: bearer(service)) {
+                    response in
+                    #expect(response.status == .badRequest)
+                }
             }
         }
     }

@@ -59,6 +59,9 @@ struct DeviceRoutes: Sendable {
     @Sendable func snapshot(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         _ = try authorizer.principal(request, context, roles: [.staff, .admin])
         let device = try context.deviceParameter()
+        guard devices.deviceSummaries().contains(where: { $0.status.device == device }) else {
+            throw HTTPError(.notFound, message: "no device \(device)")
+        }
         guard let jpeg = await devices.snapshot(device, timeout: Self.snapshotTimeout) else {
             let seconds = Self.snapshotTimeout.components.seconds
             throw HTTPError(

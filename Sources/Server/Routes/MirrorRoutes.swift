@@ -93,10 +93,8 @@ struct MirrorRoutes: Sendable {
 
     @Sendable func snapshot(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let principal = try authorizer.principal(request, context, roles: [.admin, .staff, .service])
-        guard let file = context.parameters.get("file"), file.hasSuffix(".jpg") else {
-            throw HTTPError(.notFound, message: "snapshots are /api/v1/snapshots/<id>.jpg")
-        }
-        guard let jpeg = mirrors.snapshot(String(file.dropLast(4))) else {
+        let id = try PathValue.hexID("file", suffix: ".jpg", of: context)
+        guard let jpeg = mirrors.snapshot(id) else {
             throw HTTPError(.notFound, message: "no such snapshot (unknown, or expired)")
         }
         logger.debug("snapshot read by a \(principal.description)")
@@ -111,10 +109,11 @@ struct MirrorRoutes: Sendable {
             throw HTTPError(.notFound, message: "mirror streams are /mirror/<device>.mjpeg")
         }
         guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
-        if let ticket = request.uri.queryParameters.get("ticket") {
-            guard tickets.redeem(ticket, for: device) else {
+        if let ticket = try ClientQuery(request).value("ticket") {
+            guard PathValue.isHexID(ticket), tickets.redeem(String(ticket), for: device) else {
                 throw HTTPError(.unauthorized, message: "ticket not accepted (used, expired, or for another mirror)")
             }
+            authorizer.connections.authenticated(context.connection)
         } else {
             let principal = try authorizer.principal(request, context)
             guard Self.mayView(principal, device) else {

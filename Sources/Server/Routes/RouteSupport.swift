@@ -5,28 +5,33 @@ import NIOCore
 
 /// Checks a request's bearer token, and its role, for the REST routes.
 ///
-/// Refusals count against the peer's address in the throttle the bus endpoint shares; an address with too many is
-/// refused outright for a while (429), so tokens cannot be guessed at speed.
+/// Refusals count against the peer's address in the throttle the bus endpoint shares; once an address has too many,
+/// its refused tokens are answered 429 for a while, so guesses are visible and cheap. A good token is always taken:
+/// the throttle never locks out the holders of valid tokens who share an address with a guesser.
 struct RouteAuthorizer: Sendable {
     let tokens: TokenStore
     let throttle: AuthThrottle
+    /// Told when a token is accepted on a connection, which then no longer counts as unauthenticated.
+    let connections: ConnectionLimiter
 
     /// The principal of the request's token, whatever its role.
     func principal(_ request: Request, _ context: HubRequestContext) throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw HTTPError(.unauthorized, message: "missing Authorization: Bearer <token> header")
+        }
+        if let token = Self.bearerToken(header), let principal = tokens.authenticate(token: token) {
+            connections.authenticated(context.connection)
+            return principal
+        }
         let address = AuthThrottle.address(context.remoteAddress)
-        if let wait = throttle.blocked(address) {
+        let wait = throttle.blocked(address)
+        throttle.recordFailure(address)
+        if let wait {
             throw HTTPError(
                 .tooManyRequests, headers: [.retryAfter: "\(wait.components.seconds + 1)"],
                 message: "too many refused tokens from this address; try again in \(wait.components.seconds + 1) s")
         }
-        guard let header = request.headers[.authorization] else {
-            throw HTTPError(.unauthorized, message: "missing Authorization: Bearer <token> header")
-        }
-        guard let token = Self.bearerToken(header), let principal = tokens.authenticate(token: token) else {
-            throttle.recordFailure(address)
-            throw HTTPError(.unauthorized, message: "token not accepted")
-        }
-        return principal
+        throw HTTPError(.unauthorized, message: "token not accepted")
     }
 
     /// Like `principal(_:_:)`, and the token's role must be one of `roles` (403 otherwise).
@@ -46,12 +51,9 @@ struct RouteAuthorizer: Sendable {
 }
 
 extension HubRequestContext {
-    /// The route's `:id` parameter as a device id (400 when it is not one).
+    /// The route's `:id` parameter as a device id (400 naming it when it is not one).
     func deviceParameter() throws -> DeviceID {
-        guard let text = parameters.get("id"), let device = try? DeviceID(validating: text) else {
-            throw HTTPError(.badRequest, message: "not a device id")
-        }
-        return device
+        try PathValue.name("id", of: self)
     }
 }
 

@@ -35,7 +35,7 @@ struct SinkRoutes: Sendable {
 
     @Sendable func resend(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let principal = try authorizer.principal(request, context, roles: [.admin, .staff])
-        let name = context.parameters.get("name") ?? ""
+        let name = try PathValue.name("name", of: context).rawValue
         guard let count = try sinks.resendDeadLetters(of: name) else { throw Self.noSink(name) }
         logger.notice("sink \(name): \(count) dead letters to send again, asked by a \(principal.description)")
         return .json(.object(["sink": .string(name), "resending": .int(Int64(count))]))
@@ -43,12 +43,12 @@ struct SinkRoutes: Sendable {
 
     @Sendable func discard(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         _ = try authorizer.principal(request, context, roles: [.admin])
-        let name = context.parameters.get("name") ?? ""
+        let name = try PathValue.name("name", of: context).rawValue
         guard let count = try sinks.discardDeadLetters(of: name) else { throw Self.noSink(name) }
         return .json(.object(["sink": .string(name), "deleted": .int(Int64(count))]))
     }
 
     private static func noSink(_ name: String) -> HTTPError {
-        HTTPError(.notFound, message: "no sink named '\(name.prefix(64))'")
+        HTTPError(.notFound, message: "no sink named '\(name)'")
     }
 }

@@ -1,0 +1,115 @@
+/// A value a client sent in a query string or path that is not what the API takes. The transport answers it with
+/// 400 and a JSON error that names the parameter.
+public struct ClientValueError: Error, Equatable, CustomStringConvertible {
+    /// The query or path parameter, as the API spells its name.
+    public let parameter: String
+    /// What was wrong and what is taken instead; never the client's value itself.
+    public let message: String
+
+    public init(_ parameter: String, _ message: String) {
+        self.parameter = parameter
+        self.message = message
+    }
+
+    public var description: String { "\(parameter): \(message)" }
+}
+
+/// The query parameters of one request, read only through typed accessors that check each value into its range.
+///
+/// Every number, topic and ticket a client puts in a query goes through here, so a value out of range is refused in
+/// one place instead of reaching a conversion that could trap. A parameter given twice is refused too: which of the
+/// two a route would use is not something to guess.
+public struct ClientQuery: Sendable {
+    /// Longest query value the hub reads; longer ones are refused before they are looked at.
+    public static let maxValueBytes = 1024
+
+    private let parameters: [(name: Substring, value: Substring)]
+
+    /// Parameters as the transport decoded them from the query string, in order.
+    public init(_ parameters: [(name: Substring, value: Substring)]) {
+        self.parameters = parameters
+    }
+
+    /// The single value of `name`, or nil when it is absent.
+    public func value(_ name: String) throws(ClientValueError) -> Substring? {
+        var found: Substring?
+        for parameter in parameters where parameter.name == name {
+            guard found == nil else { throw ClientValueError(name, "given more than once") }
+            found = parameter.value
+        }
+        if let found, found.utf8.count > Self.maxValueBytes {
+            throw ClientValueError(name, "longer than \(Self.maxValueBytes) bytes")
+        }
+        return found
+    }
+
+    /// A whole number in `range` written in decimal digits only (no sign, no spaces), or `fallback` when absent.
+    public func integer(
+        _ name: String, in range: ClosedRange<UInt64>, default fallback: UInt64
+    ) throws(ClientValueError) -> UInt64 {
+        guard let text = try value(name) else { return fallback }
+        let digitsOnly = !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard digitsOnly, let number = UInt64(text, radix: 10), range.contains(number) else {
+            throw ClientValueError(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// A topic pattern (`scan.*`, `device.status.>`), or the pattern `fallback` when absent.
+    public func topicPattern(_ name: String, default fallback: String) throws(ClientValueError) -> TopicPattern {
+        let text = try value(name).map(String.init) ?? fallback
+        do {
+            return try TopicPattern(validating: text)
+        } catch {
+            throw ClientValueError(name, "not a topic pattern: \(error.reason)")
+        }
+    }
+}
+
+/// Values of a route's path, each checked into its grammar in one place.
+public enum PathValue {
+    /// A device id or another name with the topic-segment grammar (sink names): lowercase letters, digits, `-`, `_`.
+    public static func name(_ text: String?, parameter: String) throws(ClientValueError) -> DeviceID {
+        guard let text else { throw ClientValueError(parameter, "missing from the path") }
+        do {
+            return try DeviceID(validating: text)
+        } catch {
+            throw ClientValueError(parameter, error.reason)
+        }
+    }
+
+    /// The id of a path segment `<id><suffix>` (such as `<snapshot id>.jpg`) whose id is 32 lowercase hex digits.
+    public static func hexID(_ text: String?, suffix: String, parameter: String) throws(ClientValueError) -> String {
+        guard let text, text.hasSuffix(suffix), isHexID(text.dropLast(suffix.count)) else {
+            throw ClientValueError(parameter, "must be <32 hex digits>\(suffix)")
+        }
+        return String(text.dropLast(suffix.count))
+    }
+
+    /// True for the 32 lowercase hex digits of the hub's random ids (snapshots, stream tickets).
+    public static func isHexID(_ text: Substring) -> Bool {
+        text.utf8.count == 32
+            && text.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= 97 && $0 <= 102) }
+    }
+}
+
+/// What `GET /api/v1/events` was asked for: `topic`, `after` and `limit`, each checked into its range.
+public struct EventsQuery: Sendable {
+    /// Events per page when the client names no `limit`, and the most it may ask for.
+    public static let defaultLimit: UInt64 = 100
+    public static let maxLimit: UInt64 = 1000
+    /// Sequences are SQLite integers: nothing above Int64.max exists, so nothing above it is taken.
+    public static let afterRange: ClosedRange<UInt64> = 0...UInt64(Int64.max)
+
+    public var topic: String
+    public var pattern: TopicPattern
+    public var after: UInt64
+    public var limit: Int
+
+    public init(_ query: ClientQuery) throws(ClientValueError) {
+        topic = try query.value("topic").map(String.init) ?? ">"
+        pattern = try query.topicPattern("topic", default: ">")
+        after = try query.integer("after", in: Self.afterRange, default: 0)
+        limit = try Int(query.integer("limit", in: 1...Self.maxLimit, default: Self.defaultLimit))
+    }
+}
