@@ -89,6 +89,13 @@ public struct Principal: Sendable, Equatable {
     /// The event log's name for the durable consumer this token calls `name` (a bus name, which holds no `/`).
     public func consumerName(_ name: String) -> String { "\(consumerOwner)/\(name)" }
 
+    /// Who owns a consumer of the event log and the name it goes by: a client's (`consumerName`), or the hub's
+    /// own (`uplink`, `sink/<name>`, owner `hub`).
+    public static func consumerOwnerAndName(_ logName: String) -> (owner: String, name: String) {
+        guard !logName.hasPrefix("sink/"), let slash = logName.firstIndex(of: "/") else { return ("hub", logName) }
+        return (String(logName[..<slash]), String(logName[logName.index(after: slash)...]))
+    }
+
     /// "device token for mirror-1", "staff token": for error messages.
     public var description: String {
         role == .device ? "device token for \(device?.rawValue ?? "?")" : "\(role.rawValue) token"

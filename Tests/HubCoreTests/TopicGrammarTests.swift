@@ -58,5 +58,9 @@ import Testing
         #expect(service.consumerName("order-service") == "service/order-service")
         #expect(device.consumerName("order-service") == "device.dev1/order-service")
         #expect(service.consumerName("uplink") != "uplink")
+        #expect(Principal.consumerOwnerAndName("service/order-service") == ("service", "order-service"))
+        #expect(Principal.consumerOwnerAndName("device.dev1/x") == ("device.dev1", "x"))
+        #expect(Principal.consumerOwnerAndName("uplink") == ("hub", "uplink"))
+        #expect(Principal.consumerOwnerAndName("sink/orders") == ("hub", "sink/orders"))
     }
 }
