@@ -177,6 +177,15 @@ import Testing
         #expect(fixture.log.sequenceBounds.last == 0)
     }
 
+    @Test func publishersOutsideTheBusTakeTheSameRateAndByteBudget() throws {
+        let fixture = try BusFixture(settings: .init(publishRatePerToken: 0.01, publishBurst: 3))
+        let uplink = Principal(tokenID: "uplink", role: .staff)
+        for _ in 0..<3 { #expect(fixture.bus.admitPublish(by: uplink, bytes: 100) == nil) }
+        #expect(fixture.bus.admitPublish(by: uplink, bytes: 100) != nil)
+        // The budget is per token: another keeps its own.
+        #expect(fixture.bus.admitPublish(by: Principal(tokenID: "other", role: .staff), bytes: 100) == nil)
+    }
+
     @Test func dataChecksRefuseWhatTheHubWouldRefuseLater() throws {
         let fixture = try BusFixture()
         fixture.bus.checkData(on: try TopicPattern(validating: "mirror.landmarks.*")) { data in
