@@ -184,3 +184,33 @@ def test_a_device_token_may_not_flood_retained_statuses(shared_hub):
         assert await device.publish("device.status.dev3", {"state": "online"}, ref="own") > 0
 
     run_async(scenario())
+
+
+def test_a_connection_over_the_limit_handles_nothing_it_sent_before_its_close(hub_factory, tmp_path):
+    hub = hub_factory.start_config(write_config(tmp_path, {"maxConnections": 1}))
+    marker = "it-over-the-limit"
+
+    async def scenario():
+        first = await open_bus(hub, hub.admin_token)
+        async with connect(hub.ws_url, proxy=None, open_timeout=10, close_timeout=5) as ws:
+            try:
+                await ws.send(json.dumps({"op": "auth", "token": hub.admin_token}))
+                await ws.send(json.dumps({"op": "publish", "topic": "scan.it-limit", "type": "it",
+                                          "data": {"marker": marker}, "ref": "late"}))
+            except ConnectionClosed:
+                pass
+            seen = []
+            try:
+                async with asyncio.timeout(10):
+                    async for raw in ws:
+                        seen.append(json.loads(raw))
+            except (ConnectionClosed, TimeoutError):
+                pass
+        await first.ping()
+        return seen
+
+    seen = run_async(scenario())
+    assert any(m.get("code") == "too_many_connections" for m in seen), seen
+    assert not any(m["op"] in ("authenticated", "published") for m in seen), seen
+    events = fetch_events(hub, hub.admin_token, topic="scan.>")
+    assert not [e for e in events if marker in json.dumps(e)], "a refused connection's publish was accepted"
