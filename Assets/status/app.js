@@ -330,6 +330,17 @@
     $('hub-events').textContent = count(hub.retainedEvents);
     $('hub-size').textContent = bytes(hub.logBytes);
     $('hub-connections').textContent = count(hub.connections);
+    const uplink = hub.uplink && typeof hub.uplink === 'object' ? hub.uplink : null;
+    $('hub-uplink-row').hidden = !uplink;
+    if (uplink) {
+      const dead = uplink.deadLetterCount || 0;
+      const latest = Array.isArray(uplink.deadLetters) && uplink.deadLetters[0];
+      $('hub-uplink').textContent = [uplink.connected ? 'connected' : 'not connected',
+        `${count(uplink.backlog)} waiting`,
+        dead ? `${count(dead)} set aside (last: event ${latest ? latest.sequence : '?'})` : null,
+      ].filter(Boolean).join(' · ');
+      $('hub-uplink').dataset.deadLetters = String(dead);
+    }
     const consumers = Array.isArray(hub.consumers) ? hub.consumers : [];
     ui.consumers.replaceChildren(...consumers.map((c) => el('li', { 'data-consumer': c.name },
       el('span', { class: 'name', text: c.name }), ' ',
@@ -337,9 +348,19 @@
     ui.noConsumers.hidden = consumers.length > 0;
   }
 
+  // The device an event is about is its subject's last segment: the hub lets a device token publish only on its
+  // own device's topics, while `data` says whatever the publisher wrote.
+  function subjectDevice(ev) {
+    const subject = typeof ev.subject === 'string' ? ev.subject : '';
+    const segments = subject.split('.');
+    return segments.length >= 2 ? segments[segments.length - 1] : '';
+  }
+
   function onEvent(ev) {
-    const d = ev && ev.data;
-    if (!d || !d.device) return;
+    const raw = ev && ev.data;
+    const device = ev ? subjectDevice(ev) : '';
+    if (!raw || typeof raw !== 'object' || !device) return;
+    const d = { ...raw, device };
     if (ev.type === 'storehub.device.status') {
       const before = cards.get(d.device)?.root.dataset.state;
       applyStatus(d.device, d);

@@ -28,6 +28,17 @@ public final class Bus: Sendable {
     private let durableOwners = Mutex<[String: ObjectIdentifier]>([:])
     /// Publishes per token per second (`bus.publishRatePerToken`).
     let publishRate: PublishRate
+    /// Bytes published per token per second: `bus.devicePublishBytesPerSecond` for device tokens,
+    /// `bus.publishBytesPerSecond` for the others.
+    let publishBytes: PublishRate
+    let devicePublishBytes: PublishRate
+    /// Checks of event `data` on topics the hub itself reads (`checkData(on:_:)`).
+    private let dataChecks = Mutex<[DataCheck]>([])
+
+    private struct DataCheck {
+        let pattern: TopicPattern
+        let problem: @Sendable (JSONValue?) -> String?
+    }
 
     public init(
         log: EventLog, settings: HubConfig.BusSettings, hubID: String, authenticator: any Authenticator,
@@ -39,11 +50,42 @@ public final class Bus: Sendable {
         self.authenticator = authenticator
         self.logger = logger
         publishRate = PublishRate(rate: settings.publishRatePerToken, burst: settings.publishBurst)
+        publishBytes = Self.byteBudget(settings.publishBytesPerSecond, settings)
+        devicePublishBytes = Self.byteBudget(settings.devicePublishBytesPerSecond, settings)
         // Live subscribers get events as soon as the log gives them out, before the fsync when it can; durable
         // consumers read the log after the commit.
         log.onCommit(live: { [weak self] events in self?.fanOut(events, live: true, durable: false) }) {
             [weak self] events in self?.fanOut(events, live: false, durable: true)
         }
+    }
+
+    /// Has every publish on a topic matching `pattern` checked by `problem`, which returns what is wrong with the
+    /// event's `data` (nil when it may be used): a client then gets `bad_request` instead of an event the hub would
+    /// refuse later, when it reads it.
+    public func checkData(on pattern: TopicPattern, _ problem: @escaping @Sendable (JSONValue?) -> String?) {
+        dataChecks.withLock { $0.append(DataCheck(pattern: pattern, problem: problem)) }
+    }
+
+    /// What the first matching `checkData` check finds wrong with `data` on `topic`.
+    func problem(with data: JSONValue?, on topic: String) -> String? {
+        let checks = dataChecks.withLock { $0.filter { $0.pattern.matches(topic) } }
+        return checks.lazy.compactMap { $0.problem(data) }.first
+    }
+
+    /// Four seconds' worth, and at least one largest message.
+    private static func byteBudget(_ perSecond: Int, _ settings: HubConfig.BusSettings) -> PublishRate {
+        PublishRate(rate: Double(perSecond), burst: max(4 * perSecond, settings.maxMessageBytes))
+    }
+
+    /// The byte budget that `principal`'s publishes are taken from.
+    func byteBudget(for principal: Principal) -> PublishRate {
+        principal.role == .device ? devicePublishBytes : publishBytes
+    }
+
+    /// Takes one publish of `bytes` from `principal`'s publish rate and byte budget, as a client's publish would:
+    /// nil when it may go, else the wait. For publishers that are not bus clients (the uplink's commands).
+    public func admitPublish(by principal: Principal, bytes: Int) -> Duration? {
+        publishRate.take(principal.tokenID) ?? byteBudget(for: principal).take(principal.tokenID, cost: Double(bytes))
     }
 
     /// A new connection's session. `principal` is set when the transport already authenticated it;

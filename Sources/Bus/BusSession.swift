@@ -56,6 +56,10 @@ public final class BusSession: Sendable {
         var pattern: TopicPattern
         var pending: [StoredEvent] = []
         var pendingHead = 0
+        /// Live only: the retained events owed since the subscribe, sent before `pending` and only while the
+        /// connection holds less than half of `bus.maxQueuedBytesPerConnection`, so they never count as a flood.
+        var retained: [StoredEvent] = []
+        var retainedHead = 0
         /// Live only: events dropped since the client was last told.
         var dropped = 0
         var durable: Durable?
@@ -65,7 +69,10 @@ public final class BusSession: Sendable {
     }
 
     private struct Durable {
+        /// The log's name for the consumer (`Principal.consumerName`).
         var consumer: String
+        /// The name the client gave.
+        var name: String
         /// Last sequence read from the log for this subscription.
         var readThrough: UInt64
         /// Sequences delivered and not yet acknowledged, ascending.
@@ -78,11 +85,14 @@ public final class BusSession: Sendable {
 
     /// Told about refused `auth` tokens, so the transport can slow down an address that guesses.
     private let onRefusedToken: (@Sendable () -> Void)?
+    /// Subscribes, unsubscribes and pings of this connection (`bus.controlRatePerConnection`).
+    private let controlRate: PublishRate
 
     init(bus: Bus, principal: Principal?, peer: String, onRefusedToken: (@Sendable () -> Void)?) {
         self.bus = bus
         self.peer = peer
         self.onRefusedToken = onRefusedToken
+        controlRate = PublishRate(rate: bus.settings.controlRatePerConnection, burst: bus.settings.controlBurst)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var initial = State(principal: principal)
         initial.pushControl(
@@ -114,6 +124,9 @@ public final class BusSession: Sendable {
     /// Handles one text message from the client.
     /// A refused request's `error` carries the request's `ref` when it had one, so clients can match it.
     public func receive(_ text: String) {
+        // A connection that is being closed (refused, too slow, the hub stopping) handles nothing more it sent,
+        // not even what it sent before it read its close.
+        guard state.withLock({ $0.close == nil }) else { return }
         var ref: JSONValue?
         do {
             let fields = try Fields(text: text)
@@ -132,10 +145,17 @@ public final class BusSession: Sendable {
         guard let principal = self.principal else {
             throw RequestError(code: .unauthenticated, message: "send {\"op\":\"auth\",\"token\":...} first")
         }
+        if ["subscribe", "unsubscribe", "ping"].contains(fields.op), let wait = controlRate.take("connection") {
+            throw RequestError(
+                code: .rateLimited,
+                message:
+                    "\(fields.op): this connection sends more than \(controlRate.rate.formatted()) subscribes, unsubscribes and pings per second (bus.controlRatePerConnection); retry in \(Self.milliseconds(wait)) ms"
+            )
+        }
         switch fields.op {
         case "subscribe": try subscribe(fields, principal: principal)
         case "unsubscribe": try unsubscribe(fields)
-        case "ack": try acknowledge(fields)
+        case "ack": try acknowledge(fields, principal: principal)
         case "publish": try publish(fields, principal: principal)
         case "ping":
             var reply: [String: JSONValue] = [:]
@@ -186,10 +206,12 @@ public final class BusSession: Sendable {
 
         var subscription = Subscription(pattern: pattern)
         var reply: [String: JSONValue] = ["id": .string(id)]
-        if let consumer {
-            let start = from.map { $0 > 0 ? $0 - 1 : 0 } ?? bus.log.cursor(for: consumer) ?? 0
-            let limit = min(Int(window ?? UInt64(bus.settings.maxInFlight)), bus.settings.maxInFlight)
-            subscription.durable = Durable(consumer: consumer, readThrough: start, window: limit)
+        let logName = consumer.map(principal.consumerName)
+        if let consumer, let logName {
+            try admitConsumer(consumer, logName: logName, principal: principal)
+            let start = from.map { $0 > 0 ? $0 - 1 : 0 } ?? bus.log.cursor(for: logName) ?? 0
+            let limit = Int(min(window ?? UInt64(bus.settings.maxInFlight), UInt64(bus.settings.maxInFlight)))
+            subscription.durable = Durable(consumer: logName, name: consumer, readThrough: start, window: limit)
             reply["durable"] = .string(consumer)
             reply["from"] = .int(Int64(start + 1))
         }
@@ -211,27 +233,38 @@ public final class BusSession: Sendable {
         guard added else {
             throw RequestError(code: .duplicateSubscription, message: "subscription id '\(id)' is already in use")
         }
-        if let consumer, let previous = bus.claimDurable(consumer, for: self) {
-            previous.dropDurable(consumer)
+        if let logName, let previous = bus.claimDurable(logName, for: self) {
+            previous.dropDurable(logName)
         }
         if consumer == nil { sendRetained(id: id, pattern: pattern, through: registeredThrough) }
         notify()
     }
 
-    /// Puts the last status of each matching device in front of a live subscription's queue.
+    /// A durable consumer's name is its owner's (`Principal.consumerOwner`): a name this owner has not used yet
+    /// counts against `bus.maxConsumersPerOwner`. A cursor kept under the bare name by a hub from before owners
+    /// moves to the first non-device owner that asks for it.
+    private func admitConsumer(_ name: String, logName: String, principal: Principal) throws(RequestError) {
+        guard bus.log.cursor(for: logName) == nil else { return }
+        let owned = bus.log.consumers().keys.filter { $0.hasPrefix(principal.consumerOwner + "/") }.count
+        guard owned < bus.settings.maxConsumersPerOwner else {
+            throw RequestError(
+                code: .tooManyConsumers,
+                message:
+                    "subscribe: a \(principal.description) may own at most \(bus.settings.maxConsumersPerOwner) durable consumers (bus.maxConsumersPerOwner)"
+            )
+        }
+        if principal.role != .device, name != "uplink", bus.log.cursor(for: name) != nil {
+            bus.log.renameConsumer(name, to: logName)
+        }
+    }
+
+    /// Gives a live subscription the last status of each matching device, to be sent before anything else it gets.
     private func sendRetained(id: String, pattern: TopicPattern, through sequence: UInt64) {
-        guard let retained = try? bus.log.retainedEvents() else { return }
-        let matching = retained.filter { $0.sequence <= sequence && pattern.matches($0.topic) }
+        let matching = bus.log.retainedEvents().filter { $0.sequence <= sequence && pattern.matches($0.topic) }
         guard !matching.isEmpty else { return }
         state.withLock { state in
-            guard var subscription = state.subscriptions[id] else { return }
-            subscription.pending.replaceSubrange(0..<subscription.pendingHead, with: [])
-            subscription.pendingHead = 0
-            subscription.pending.insert(contentsOf: matching, at: 0)
-            state.subscriptions[id] = subscription
-            state.queuedBytes += matching.reduce(0) { $0 + $1.body.count }
+            state.subscriptions[id]?.retained = matching
         }
-        checkQueuedBytes()
     }
 
     private func unsubscribe(_ fields: Fields) throws(RequestError) {
@@ -250,8 +283,9 @@ public final class BusSession: Sendable {
         notify()
     }
 
-    private func acknowledge(_ fields: Fields) throws(RequestError) {
-        let consumer = try fields.name("durable")
+    private func acknowledge(_ fields: Fields, principal: Principal) throws(RequestError) {
+        let name = try fields.name("durable")
+        let consumer = principal.consumerName(name)
         guard let sequence = try fields.optionalUInt("sequence") else {
             throw RequestError(code: .badRequest, message: "ack: field 'sequence' is missing")
         }
@@ -260,7 +294,7 @@ public final class BusSession: Sendable {
                 var subscription = state.subscriptions[id], var durable = subscription.durable
             else {
                 return .failure(
-                    RequestError(code: .unknownSubscription, message: "ack: no durable subscription '\(consumer)' here")
+                    RequestError(code: .unknownSubscription, message: "ack: no durable subscription '\(name)' here")
                 )
             }
             let delivered = max(durable.inFlight.last ?? 0, bus.log.cursor(for: consumer) ?? 0)
@@ -295,11 +329,14 @@ public final class BusSession: Sendable {
         guard !type.isEmpty, type.utf8.count <= 128 else {
             throw RequestError(code: .badRequest, message: "publish: 'type' must be 1 to 128 characters")
         }
+        if let problem = bus.problem(with: fields.object["data"], on: topic) {
+            throw RequestError(code: .badRequest, message: "publish: data on '\(topic)': \(problem)")
+        }
         if let wait = bus.publishRate.take(principal.tokenID) {
             throw RequestError(
                 code: .rateLimited,
                 message:
-                    "this token publishes more than \(bus.publishRate.rate.formatted()) events/s (bus.publishRatePerToken); retry in \(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000) ms"
+                    "this token publishes more than \(bus.publishRate.rate.formatted()) events/s (bus.publishRatePerToken); retry in \(Self.milliseconds(wait)) ms"
             )
         }
         let event = CloudEvent(
@@ -310,6 +347,22 @@ public final class BusSession: Sendable {
             body = try event.encoded()
         } catch {
             throw RequestError(code: .badRequest, message: "publish: event cannot be encoded: \(error)")
+        }
+        if EventLog.isRetained(topic), body.count > bus.settings.maxRetainedEventBytes {
+            throw RequestError(
+                code: .tooLarge,
+                message:
+                    "publish: a status event is kept for every new subscriber, so it may have at most \(bus.settings.maxRetainedEventBytes) bytes (bus.maxRetainedEventBytes); this one has \(body.count)"
+            )
+        }
+        let budget = bus.byteBudget(for: principal)
+        if let wait = budget.take(principal.tokenID, cost: Double(body.count)) {
+            let setting = principal.role == .device ? "bus.devicePublishBytesPerSecond" : "bus.publishBytesPerSecond"
+            throw RequestError(
+                code: .rateLimited,
+                message:
+                    "this token publishes more than \(Int(budget.rate)) bytes/s (\(setting)); retry in \(Self.milliseconds(wait)) ms"
+            )
         }
         let ref = fields.ref
         bus.log.append([EventDraft(topic: topic, body: body)]) { [weak self] result in
@@ -323,6 +376,10 @@ public final class BusSession: Sendable {
                 self.enqueueControl(Wire.error(.unavailable, "event not accepted: \(error)", ref: ref))
             }
         }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The client cannot be let in (a wrong token, or none in time): an error, then close code 4401.
@@ -467,11 +524,12 @@ public final class BusSession: Sendable {
     func dropDurable(_ consumer: String) {
         state.withLock { state in
             for id in state.order where state.subscriptions[id]?.durable?.consumer == consumer {
+                let name = state.subscriptions[id]?.durable?.name ?? consumer
                 state.queuedBytes -= state.subscriptions[id]?.pendingBytes ?? 0
                 state.subscriptions[id] = nil
                 state.order.removeAll { $0 == id }
                 state.pushControl(
-                    Wire.error(.takenOver, "durable consumer '\(consumer)' was taken over by another connection"))
+                    Wire.error(.takenOver, "durable consumer '\(name)' was taken over by another connection"))
             }
         }
         notify()
@@ -480,6 +538,7 @@ public final class BusSession: Sendable {
     /// The next messages to send, at most `max`, fairly across subscriptions; control messages first.
     public func drain(max: Int = 256) -> [Outgoing] {
         refillDurables()
+        let retainedBudget = bus.settings.maxQueuedBytesPerConnection / 2
         return state.withLock { state -> [Outgoing] in
             guard !state.closed else { return [] }
             var out: [Outgoing] = []
@@ -491,9 +550,31 @@ public final class BusSession: Sendable {
             while out.count < max && count > 0 && idle < count {
                 let id = state.order[state.nextTurn % count]
                 state.nextTurn = (state.nextTurn + 1) % count
-                guard var subscription = state.subscriptions[id],
-                    subscription.pendingCount > 0 || subscription.dropped > 0
-                else {
+                guard var subscription = state.subscriptions[id] else {
+                    idle += 1
+                    continue
+                }
+                if subscription.retainedHead < subscription.retained.count {
+                    // Retained events go first, paced by what the client reads; live events wait behind them.
+                    var taken = 0
+                    while taken < 32 && out.count < max && state.queuedBytes < retainedBudget
+                        && subscription.retainedHead < subscription.retained.count
+                    {
+                        let message = Wire.event(sub: id, subscription.retained[subscription.retainedHead])
+                        subscription.retainedHead += 1
+                        state.queuedBytes += message.count
+                        out.append(.message(message))
+                        taken += 1
+                    }
+                    if subscription.retainedHead == subscription.retained.count {
+                        subscription.retained = []
+                        subscription.retainedHead = 0
+                    }
+                    state.subscriptions[id] = subscription
+                    idle = taken > 0 ? 0 : idle + 1
+                    continue
+                }
+                guard subscription.pendingCount > 0 || subscription.dropped > 0 else {
                     idle += 1
                     continue
                 }

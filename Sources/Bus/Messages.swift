@@ -42,6 +42,7 @@ public enum ErrorCode: String, Sendable {
     case takenOver = "taken_over"
     case tooManyConnections = "too_many_connections"
     case tooManySubscriptions = "too_many_subscriptions"
+    case tooManyConsumers = "too_many_consumers"
     case rateLimited = "rate_limited"
     case slowConsumer = "slow_consumer"
 }

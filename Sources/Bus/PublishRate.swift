@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
 
-/// Publish rate per token: a token bucket for each token, shared by all of the token's connections.
+/// A rate per key (a token, a connection): a token bucket for each key, shared by all of the key's connections.
 ///
-/// A bucket holds up to `burst` publishes and refills at `rate` per second; a publish takes one. An empty bucket
-/// refuses and says how long until the next publish would be let through.
+/// A bucket holds up to `burst` units and refills at `rate` per second; an operation takes its cost (one publish,
+/// or an event's bytes). A bucket without enough refuses and says how long until the operation would be let
+/// through.
 public final class PublishRate: Sendable {
     public let rate: Double
     public let burst: Double
@@ -19,8 +20,9 @@ public final class PublishRate: Sendable {
         self.burst = Double(burst)
     }
 
-    /// Takes one publish from `key`'s bucket: nil when allowed, else the wait until one would be.
-    public func take(_ key: String, now: ContinuousClock.Instant = .now) -> Duration? {
+    /// Takes `cost` from `key`'s bucket: nil when allowed, else the wait until it would be. A cost above `burst` is
+    /// let through once the bucket is full, so it is slowed down, never refused for good.
+    public func take(_ key: String, cost: Double = 1, now: ContinuousClock.Instant = .now) -> Duration? {
         buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
             let elapsed = now - bucket.updated
@@ -32,10 +34,11 @@ public final class PublishRate: Sendable {
                 // Full buckets carry no information: forget them so a spray of tokens cannot grow the table.
                 if buckets.count > 4096 { buckets = buckets.filter { $0.value.tokens < burst } }
             }
-            guard bucket.tokens >= 1 else {
-                return .milliseconds(Int64(((1 - bucket.tokens) / rate * 1000).rounded(.up)))
+            let needed = min(cost, burst)
+            guard bucket.tokens >= needed else {
+                return .milliseconds(Int64(min((needed - bucket.tokens) / rate * 1000, 3.6e6).rounded(.up)))
             }
-            bucket.tokens -= 1
+            bucket.tokens -= cost
             return nil
         }
     }

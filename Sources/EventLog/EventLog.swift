@@ -23,6 +23,9 @@ public final class EventLog: Sendable {
     private let reader: Mutex<Reader>
     private let bounds: Mutex<Bounds>
     private let cursors: Mutex<[String: UInt64]>
+    /// The last event of each retained topic, as committed: new subscribers get them without a database read.
+    /// Bounded by `log.maxRetainedTopics` events of at most `bus.maxRetainedEventBytes`.
+    private let retainedCache: Mutex<[String: StoredEvent]>
     private let listener = Mutex<CommitListener?>(nil)
     private let commitStats = Mutex(CommitStats())
     private let checkpointer: Checkpointer
@@ -67,6 +70,7 @@ public final class EventLog: Sendable {
         /// Events with their sequences; `live` tells whether the live listener already has them.
         case append([StoredEvent], live: Bool, @Sendable (Result<[StoredEvent], any Error>) -> Void)
         case acknowledge(consumer: String, sequence: UInt64)
+        case renameConsumer(from: String, to: String)
         case retention(now: Date, CheckedContinuation<Int, any Error>)
         case probe(@Sendable (Result<Void, any Error>) -> Void)
         case close
@@ -115,6 +119,18 @@ public final class EventLog: Sendable {
         let statement = try writer.prepare("SELECT name, acked FROM consumers")
         while try statement.step() { loaded[statement.text(0)] = UInt64(statement.int64(1)) }
         cursors = Mutex(loaded)
+        var retained: [String: StoredEvent] = [:]
+        let retainedRows = try writer.prepare(
+            "SELECT e.seq, e.topic, e.body FROM retained r JOIN events e ON e.seq = r.seq ORDER BY e.seq")
+        while try retainedRows.step() {
+            let event = StoredEvent(
+                sequence: UInt64(retainedRows.int64(0)), topic: retainedRows.text(1), body: retainedRows.bytes(2))
+            // A log from before the topic grammar may hold retained topics no device can have.
+            if Self.isRetained(event.topic), (try? Topic.validate(event.topic)) != nil {
+                retained[event.topic] = event
+            }
+        }
+        retainedCache = Mutex(retained)
         reader = Mutex(try Reader(path: path))
         checkpointer = try Checkpointer(path: path, logger: logger)
         writer.onWALCommit(checkpointer.hook)
@@ -200,6 +216,16 @@ public final class EventLog: Sendable {
         cursors.withLock { $0[consumer] }
     }
 
+    /// Moves `consumer`'s cursor to the name `newName` (in the next commit), unless `newName` has one already.
+    public func renameConsumer(_ consumer: String, to newName: String) {
+        let moved = cursors.withLock { cursors -> Bool in
+            guard cursors[newName] == nil, let cursor = cursors.removeValue(forKey: consumer) else { return false }
+            cursors[newName] = cursor
+            return true
+        }
+        if moved { enqueue(.renameConsumer(from: consumer, to: newName), orFail: {}) }
+    }
+
     /// Every durable consumer and its cursor.
     public func consumers() -> [String: UInt64] {
         cursors.withLock { $0 }
@@ -232,9 +258,9 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// The last event of every topic that keeps its latest value (`device.status.*`).
-    public func retainedEvents() throws -> [StoredEvent] {
-        try reader.withLock { try $0.retained() }
+    /// The last event of every topic that keeps its latest value (`device.status.<device>`), in sequence order.
+    public func retainedEvents() -> [StoredEvent] {
+        retainedCache.withLock { Array($0.values) }.sorted { $0.sequence < $1.sequence }
     }
 
     /// Removes events past the configured age, count or size. Returns how many were removed.
@@ -245,9 +271,9 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Asks the writer to take the write lock and commit (an empty transaction when nothing else is queued);
-    /// `completion` runs on the writer thread with the outcome. The hub's watchdog uses it: a writer that cannot
-    /// commit (a wedged disk, a database locked by another process) means the hub is not healthy.
+    /// Asks the writer to write a row (`meta.probe`, the time) and commit it; `completion` runs on the writer thread
+    /// with the outcome. The hub's watchdog uses it: a writer that cannot commit (a full or wedged disk, a database
+    /// locked by another process) means the hub is not healthy. (An empty transaction would pass on a full disk.)
     public func probe(_ completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         enqueue(.probe(completion), orFail: { completion(.failure(LogClosedError())) })
     }
@@ -320,6 +346,9 @@ public final class EventLog: Sendable {
     /// Runs one transaction for all `jobs`. Returns true when a close was among them.
     private func commit(_ jobs: [Job], connection: SQLiteConnection, statements: WriterStatements) -> Bool {
         var accepted: [StoredEvent] = []
+        var newlyRetained: [StoredEvent] = []
+        var notRetained = 0
+        var appendedBytes = 0
         var reserving: UInt64?
         var closing = false
         var removed = 0
@@ -338,10 +367,16 @@ public final class EventLog: Sendable {
                         statements.insert.bind(4, bytes: event.body)
                         try statements.insert.run()
                         if Self.isRetained(event.topic) {
-                            statements.retain.bind(1, event.topic)
-                            statements.retain.bind(2, Int64(sequence))
-                            try statements.retain.run()
+                            if mayRetain(event.topic, besides: newlyRetained) {
+                                statements.retain.bind(1, event.topic)
+                                statements.retain.bind(2, Int64(sequence))
+                                try statements.retain.run()
+                                newlyRetained.append(event)
+                            } else {
+                                notRetained += 1
+                            }
                         }
+                        appendedBytes += event.body.count + event.topic.utf8.count
                         accepted.append(event)
                     }
                 case .acknowledge(let consumer, let sequence):
@@ -349,13 +384,25 @@ public final class EventLog: Sendable {
                     statements.acknowledge.bind(2, Int64(sequence))
                     statements.acknowledge.bind(3, nowMs)
                     try statements.acknowledge.run()
+                case .renameConsumer(let from, let to):
+                    statements.renameConsumer.bind(1, to)
+                    statements.renameConsumer.bind(2, from)
+                    try statements.renameConsumer.run()
                 case .retention(let now, _):
                     removed += try retain(now: now, connection: connection)
                 case .probe:
-                    break
+                    statements.probe.bind(1, nowMs)
+                    try statements.probe.run()
                 case .close:
                     closing = true
                 }
+            }
+            // Size is checked as the log grows, not only by the periodic pass: a fast publisher fills the disk between
+            // two passes. The check costs three PRAGMAs, so it runs once per `sizeCheckBytes` appended.
+            statements.uncheckedBytes += appendedBytes
+            if statements.uncheckedBytes >= sizeCheckBytes {
+                statements.uncheckedBytes = 0
+                removed += try retainBySize(connection: connection)
             }
             // Sequences are reserved ahead, in this transaction; once it is committed, events up to the reservation
             // may go to live subscribers before their own commit is on disk.
@@ -375,7 +422,7 @@ public final class EventLog: Sendable {
                 case .append(_, _, let completion): completion(.failure(error))
                 case .retention(_, let continuation): continuation.resume(throwing: error)
                 case .probe(let completion): completion(.failure(error))
-                case .acknowledge, .close: break
+                case .acknowledge, .renameConsumer, .close: break
                 }
             }
             return closing
@@ -394,11 +441,25 @@ public final class EventLog: Sendable {
                 bounds.last = last.sequence
             }
         }
+        if notRetained > 0 {
+            logger.warning(
+                "event log: \(notRetained) status events of new devices were not retained: log.maxRetainedTopics (\(settings.maxRetainedTopics)) devices have a retained status"
+            )
+        }
+        if !newlyRetained.isEmpty {
+            retainedCache.withLock { cache in
+                for event in newlyRetained { cache[event.topic] = event }
+            }
+        }
         settleLive(jobs, committed: true, reserved: reserving)
         if !accepted.isEmpty { listener.withLock { $0 }?.committed(accepted) }
         if removed > 0 {
             let first = (try? connection.scalar("SELECT min(seq) FROM events")).flatMap { $0 }
-            bounds.withLock { bounds in bounds.first = first.map { UInt64($0) } ?? bounds.last + 1 }
+            let oldest = bounds.withLock { bounds -> UInt64 in
+                bounds.first = first.map { UInt64($0) } ?? bounds.last + 1
+                return bounds.first
+            }
+            retainedCache.withLock { cache in cache = cache.filter { $0.value.sequence >= oldest } }
         }
         var offset = 0
         for job in jobs {
@@ -410,15 +471,27 @@ public final class EventLog: Sendable {
                 continuation.resume(returning: removed)
             case .probe(let completion):
                 completion(.success(()))
-            case .acknowledge, .close:
+            case .acknowledge, .renameConsumer, .close:
                 break
             }
         }
         return closing
     }
 
-    /// Topics whose last event the log keeps for new subscribers.
-    static func isRetained(_ topic: String) -> Bool { topic.hasPrefix("device.status.") }
+    /// Topics whose last event the log keeps for new subscribers: `device.status.<device>`, exactly three segments.
+    public static func isRetained(_ topic: String) -> Bool {
+        topic.hasPrefix("device.status.") && !topic.utf8.dropFirst(14).contains(UInt8(ascii: "."))
+    }
+
+    /// Whether `topic` may be retained: it is already, or fewer than `log.maxRetainedTopics` topics are.
+    private func mayRetain(_ topic: String, besides added: [StoredEvent]) -> Bool {
+        let (known, count) = retainedCache.withLock { ($0[topic] != nil, $0.count) }
+        if known || added.contains(where: { $0.topic == topic }) { return true }
+        return count + Set(added.map(\.topic)).count < settings.maxRetainedTopics
+    }
+
+    /// Appended bytes between two size checks at commit time: a sixty-fourth of `log.maxBytes`, at most 8 MiB.
+    private var sizeCheckBytes: Int { min(settings.maxBytes / 64, 8 << 20) }
 
     /// Sequences reserved at a time, and how close the sequences given out may come to the end of the reservation
     /// before the next commit reserves more.
@@ -457,20 +530,46 @@ public final class EventLog: Sendable {
             try connection.execute("DELETE FROM events WHERE seq <= \(last - Int64(settings.maxEvents))")
             removed += connection.changes
         }
+        removed += try retainBySize(connection: connection)
+        if removed > 0 { logger.info("event log retention removed \(removed) events") }
+        return removed
+    }
+
+    /// Deletes the oldest events until the database uses at most nine tenths of `log.maxBytes` (freed pages are
+    /// reused by later appends, so the file stays near the limit), keeping the newest event. Returns how many.
+    private func retainBySize(connection: SQLiteConnection) throws(SQLiteError) -> Int {
         let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
         let pages = try connection.scalar("PRAGMA page_count") ?? 0
         let free = try connection.scalar("PRAGMA freelist_count") ?? 0
-        if (pages - free) * pageSize > Int64(settings.maxBytes),
-            let count = try connection.scalar("SELECT count(*) FROM events"),
-            count > 1
-        {
-            // Freed pages are reused by later appends, so dropping a tenth keeps the file near the limit.
-            try connection.execute(
-                "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT \(max(1, count / 10)))")
-            removed += connection.changes
+        let used = (pages - free) * pageSize
+        guard used > Int64(settings.maxBytes) else { return 0 }
+        var excess = used - Int64(settings.maxBytes) / 10 * 9
+        guard let newest = try connection.scalar("SELECT max(seq) FROM events") else { return 0 }
+        // Walk the oldest rows in chunks, adding up what each takes, until enough would be freed.
+        var through: Int64?
+        var after: Int64 = 0
+        let chunk = try connection.prepare(
+            "SELECT seq, length(body) + length(topic) + 32 FROM events WHERE seq > ? AND seq < ? ORDER BY seq LIMIT 512"
+        )
+        walk: while excess > 0 {
+            chunk.bind(1, after)
+            chunk.bind(2, newest)
+            var rows = 0
+            while try chunk.step() {
+                rows += 1
+                after = chunk.int64(0)
+                through = after
+                excess -= chunk.int64(1)
+                if excess <= 0 { break }
+            }
+            chunk.reset()
+            if rows == 0 { break walk }
         }
-        if removed > 0 { logger.info("event log retention removed \(removed) events") }
-        return removed
+        guard let through else { return 0 }
+        try connection.execute("DELETE FROM events WHERE seq <= \(through)")
+        logger.notice(
+            "event log: over log.maxBytes (\(used) bytes in use); removed the oldest events through \(through)")
+        return connection.changes
     }
 }
 
@@ -569,6 +668,10 @@ private final class WriterStatements {
     let retain: SQLiteConnection.Statement
     let acknowledge: SQLiteConnection.Statement
     let reserve: SQLiteConnection.Statement
+    let renameConsumer: SQLiteConnection.Statement
+    let probe: SQLiteConnection.Statement
+    /// Bytes appended since the last size check at commit time.
+    var uncheckedBytes = 0
 
     init(_ connection: SQLiteConnection) throws(SQLiteError) {
         begin = try connection.prepare("BEGIN IMMEDIATE")
@@ -578,6 +681,9 @@ private final class WriterStatements {
         reserve = try connection.prepare(
             "INSERT INTO meta(key, value) VALUES('reserved_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
         )
+        renameConsumer = try connection.prepare("UPDATE OR IGNORE consumers SET name = ? WHERE name = ?")
+        probe = try connection.prepare(
+            "INSERT INTO meta(key, value) VALUES('probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         retain = try connection.prepare(
             "INSERT INTO retained(topic, seq) VALUES(?, ?) ON CONFLICT(topic) DO UPDATE SET seq = excluded.seq")
         acknowledge = try connection.prepare(
@@ -592,20 +698,17 @@ private final class WriterStatements {
 private final class Reader {
     let connection: SQLiteConnection
     let after: SQLiteConnection.Statement
-    let retainedStatement: SQLiteConnection.Statement
 
     init(path: String) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path, readOnly: true)
         after = try connection.prepare("SELECT seq, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
-        retainedStatement = try connection.prepare(
-            "SELECT e.seq, e.topic, e.body FROM retained r JOIN events e ON e.seq = r.seq ORDER BY e.seq")
     }
 
     func read(after sequence: UInt64, pattern: TopicPattern?, limit: Int, scanLimit: Int) throws(SQLiteError) -> (
         events: [StoredEvent], scannedThrough: UInt64
     ) {
         defer { after.reset() }
-        after.bind(1, Int64(sequence))
+        after.bind(1, Int64(clamping: sequence))
         after.bind(2, Int64(pattern == nil ? limit : max(limit, scanLimit)))
         var events: [StoredEvent] = []
         var scanned = sequence
@@ -616,17 +719,5 @@ private final class Reader {
             events.append(StoredEvent(sequence: scanned, topic: topic, body: after.bytes(2)))
         }
         return (events, scanned)
-    }
-
-    func retained() throws(SQLiteError) -> [StoredEvent] {
-        defer { retainedStatement.reset() }
-        var events: [StoredEvent] = []
-        while try retainedStatement.step() {
-            events.append(
-                StoredEvent(
-                    sequence: UInt64(retainedStatement.int64(0)), topic: retainedStatement.text(1),
-                    body: retainedStatement.bytes(2)))
-        }
-        return events
     }
 }

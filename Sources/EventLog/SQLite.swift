@@ -124,8 +124,19 @@ package final class SQLiteConnection {
             sqlite3_bind_int64(handle, index, value)
         }
 
+        /// Binds text with its byte length, so a NUL inside `value` is kept rather than ending it.
         package func bind(_ index: Int32, _ value: String) {
-            storehub_sqlite3_bind_text_transient(handle, index, value, -1)
+            var value = value
+            value.withUTF8 { utf8 in
+                utf8.withMemoryRebound(to: CChar.self) { text in
+                    // An empty string's buffer may have no address; SQLite then binds NULL, so bind "" instead.
+                    guard let base = text.baseAddress else {
+                        _ = storehub_sqlite3_bind_text_transient(handle, index, "", 0)
+                        return
+                    }
+                    _ = storehub_sqlite3_bind_text_transient(handle, index, base, Int32(text.count))
+                }
+            }
         }
 
         package func bindNull(_ index: Int32) {
@@ -159,9 +170,11 @@ package final class SQLiteConnection {
         package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
         package func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
+        /// The column's text, all of its bytes (a NUL inside does not end it).
         package func text(_ column: Int32) -> String {
             guard let pointer = sqlite3_column_text(handle, column) else { return "" }
-            return String(cString: pointer)
+            let count = Int(sqlite3_column_bytes(handle, column))
+            return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
         }
 
         package func bytes(_ column: Int32) -> [UInt8] {

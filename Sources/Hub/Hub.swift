@@ -45,6 +45,11 @@ public struct Hub: Sendable {
             config: config, configDirectory: configDirectory, devices: devices, stateDirectory: stateDirectory,
             logger: logger)
         self.mirrors = mirrors
+        if mirrors != nil {
+            // The mirror pipelines read these topics; a publisher learns at once what they would refuse.
+            bus.checkData(on: try TopicPattern(validating: "mirror.landmarks.*")) { BusLandmarks.problem(with: $0) }
+            bus.checkData(on: try TopicPattern(validating: "mirror.command.*")) { MirrorControl.problem(with: $0) }
+        }
         var pipelines: [any DevicePipeline] = []
         for descriptor in devices {
             let reporter = DeviceReporter(
@@ -65,7 +70,8 @@ public struct Hub: Sendable {
         var uplink: Uplink?
         if let settings = config.uplink {
             uplink = try Uplink(
-                settings: settings, hubID: config.hub, configDirectory: configDirectory, log: log, logger: logger)
+                settings: settings, hubID: config.hub, configDirectory: configDirectory, log: log, logger: logger,
+                admitCommand: { [bus] bytes in bus.admitPublish(by: Uplink.commandPrincipal, bytes: bytes) })
         }
         self.uplink = uplink
         let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date(), uplink: uplink)

@@ -77,9 +77,11 @@ struct HubMetrics: Sendable {
         out.family(
             "storehub_bus_consumer_lag_events", "gauge",
             "Events a durable consumer has not acknowledged yet (newest sequence minus its cursor).")
-        for (name, acked) in log.consumers().sorted(by: { $0.key < $1.key }) {
+        for (logName, acked) in log.consumers().sorted(by: { $0.key < $1.key }) {
+            let (owner, name) = Principal.consumerOwnerAndName(logName)
             out.sample(
-                "storehub_bus_consumer_lag_events", [("consumer", name)], Double(last > acked ? last - acked : 0))
+                "storehub_bus_consumer_lag_events", [("consumer", name), ("owner", owner)],
+                Double(last > acked ? last - acked : 0))
         }
         out.family("storehub_log_last_sequence", "gauge", "Sequence of the newest accepted event.")
         out.sample("storehub_log_last_sequence", [], Double(last))

@@ -130,14 +130,28 @@ final class MirrorHub: MirrorProvider {
         id.utf8.count == 32 && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
-    /// Writes a snapshot and returns its id. Expired snapshots are removed on the way.
+    /// Snapshots kept at most; past it, the ones closest to expiry go first.
+    static let maxStoredSnapshots = 256
+
+    /// Writes a snapshot and returns its id. Expired snapshots are removed on the way, and the oldest beyond
+    /// `maxStoredSnapshots`.
     func storeSnapshot(_ jpeg: [UInt8], ttl: TimeInterval) throws -> (id: String, expires: Date) {
         removeExpired()
         let id = Self.newID()
         let url = snapshotDirectory.appendingPathComponent("\(id).jpg")
         try Data(jpeg).write(to: url, options: .atomic)
         let expires = Date().addingTimeInterval(ttl)
-        state.withLock { $0.snapshots[id] = expires }
+        let evicted = state.withLock { state -> [String] in
+            state.snapshots[id] = expires
+            let excess = state.snapshots.count - Self.maxStoredSnapshots
+            guard excess > 0 else { return [] }
+            let oldest = state.snapshots.sorted { $0.value < $1.value }.prefix(excess).map(\.key)
+            for old in oldest { state.snapshots[old] = nil }
+            return oldest
+        }
+        for old in evicted {
+            try? FileManager.default.removeItem(at: snapshotDirectory.appendingPathComponent("\(old).jpg"))
+        }
         return (id, expires)
     }
 

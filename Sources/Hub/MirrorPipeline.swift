@@ -22,20 +22,44 @@ final class MirrorControl: Sendable {
         var select: String?
         var snapshots = 0
         var endSession = false
+        var lastSnapshot: ContinuousClock.Instant?
+    }
+
+    /// Snapshots a mirror takes at most, one per this interval: each is a JPEG on disk and a try-on result.
+    static let snapshotInterval: Duration = .seconds(1)
+
+    /// What is wrong with a `mirror.command.<device>` event's data, or nil: checked when it is published too.
+    static func problem(with data: JSONValue?) -> String? {
+        guard case .object(let fields)? = data else { return "a mirror command must be a JSON object" }
+        if let value = fields["select"] {
+            guard let sku = value.stringValue, !sku.isEmpty, sku.utf8.count <= 128 else {
+                return "select must be a SKU (text of 1 to 128 bytes)"
+            }
+        }
+        guard fields["select"] != nil || fields["snapshot"] == .bool(true) || fields["end"] == .bool(true) else {
+            return #"unknown mirror command (expected {"select": SKU}, {"snapshot": true} or {"end": true})"#
+        }
+        return nil
     }
 
     /// Applies a `mirror.command.<device>` event's data: `{"select": SKU}`, `{"snapshot": true}`,
     /// `{"end": true}` (the shopper walked away: the next face starts a new session). Returns a problem to log.
+    /// Snapshot commands within `snapshotInterval` of the last one taken join it.
     func command(_ data: JSONValue) -> String? {
-        guard case .object(let fields) = data else { return "a mirror command must be a JSON object" }
+        if let problem = Self.problem(with: data) { return problem }
+        guard case .object(let fields) = data else { return nil }
         var understood = false
-        if let value = fields["select"] {
-            guard let sku = value.stringValue else { return "select must be a SKU (text)" }
+        if let sku = fields["select"]?.stringValue {
             pending.withLock { $0.select = sku }
             understood = true
         }
         if fields["snapshot"] == .bool(true) {
-            pending.withLock { $0.snapshots += 1 }
+            let now = ContinuousClock.now
+            pending.withLock { pending in
+                if let last = pending.lastSnapshot, now - last < Self.snapshotInterval { return }
+                pending.snapshots = 1
+                pending.lastSnapshot = now
+            }
             understood = true
         }
         if fields["end"] == .bool(true) {
@@ -48,7 +72,7 @@ final class MirrorControl: Sendable {
 
     func take() -> Pending {
         pending.withLock { pending in
-            defer { pending = Pending() }
+            defer { pending = Pending(lastSnapshot: pending.lastSnapshot) }
             return pending
         }
     }

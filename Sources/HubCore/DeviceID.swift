@@ -4,14 +4,10 @@ public struct DeviceID: Hashable, Sendable, Codable, CustomStringConvertible, Co
 
     /// Fails with a reason when `rawValue` could not be a topic segment.
     public init(validating rawValue: String) throws(ValidationError) {
-        guard !rawValue.isEmpty, rawValue.utf8.count <= 64 else {
-            throw ValidationError("must be 1 to 64 characters long")
+        guard !rawValue.isEmpty, rawValue.utf8.count <= Topic.maxSegmentBytes else {
+            throw ValidationError("must be 1 to \(Topic.maxSegmentBytes) characters long")
         }
-        let allowed = rawValue.utf8.allSatisfy { c in
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-                || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
-        }
-        guard allowed else {
+        guard Topic.isSegment(rawValue.utf8) else {
             throw ValidationError("may hold only lowercase letters, digits, '-' and '_' (it is a topic segment)")
         }
         self.rawValue = rawValue

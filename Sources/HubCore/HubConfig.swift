@@ -70,15 +70,23 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public struct LogSettings: Sendable, Decodable, Equatable {
         public var maxAgeHours: Double
         public var maxEvents: Int
+        /// Bytes the database may use; checked at commit time, the oldest events go first.
         public var maxBytes: Int
+        /// Topics whose last event is kept for new subscribers (`device.status.<device>`), at most; a status of one
+        /// more device is still logged and delivered, but not kept.
+        public var maxRetainedTopics: Int
 
-        public init(maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30) {
+        public init(
+            maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30,
+            maxRetainedTopics: Int = 1024
+        ) {
             self.maxAgeHours = maxAgeHours
             self.maxEvents = maxEvents
             self.maxBytes = maxBytes
+            self.maxRetainedTopics = maxRetainedTopics
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case maxAgeHours, maxEvents, maxBytes }
+        enum CodingKeys: String, CodingKey, CaseIterable { case maxAgeHours, maxEvents, maxBytes, maxRetainedTopics }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -87,6 +95,12 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             maxAgeHours = try c.decodeIfPresent(Double.self, forKey: .maxAgeHours) ?? defaults.maxAgeHours
             maxEvents = try c.decodeIfPresent(Int.self, forKey: .maxEvents) ?? defaults.maxEvents
             maxBytes = try c.decodeIfPresent(Int.self, forKey: .maxBytes) ?? defaults.maxBytes
+            maxRetainedTopics =
+                try c.decodeIfPresent(Int.self, forKey: .maxRetainedTopics) ?? defaults.maxRetainedTopics
+            guard maxRetainedTopics >= 1 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .maxRetainedTopics, in: c, debugDescription: "expected at least 1 topic")
+            }
             guard maxAgeHours > 0 else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .maxAgeHours, in: c, debugDescription: "expected a positive number of hours")
@@ -119,6 +133,17 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         /// Events per second one token may publish, summed over its connections, with bursts of `publishBurst`.
         public var publishRatePerToken: Double
         public var publishBurst: Int
+        /// Bytes of events per second one token may publish (summed over its connections); device tokens get
+        /// `devicePublishBytesPerSecond` instead. A token may burst four seconds' worth, at least one largest message.
+        public var publishBytesPerSecond: Int
+        public var devicePublishBytesPerSecond: Int
+        /// Subscribes, unsubscribes and pings per second on one connection, with bursts of `controlBurst`.
+        public var controlRatePerConnection: Double
+        public var controlBurst: Int
+        /// Durable consumer names one token's owner (its role, or a device token's device) may create.
+        public var maxConsumersPerOwner: Int
+        /// Largest event on a retained topic (`device.status.<device>`), in bytes.
+        public var maxRetainedEventBytes: Int
         /// The hub pings every connection this often; one that has not answered the previous ping is closed (1001).
         public var pingIntervalSeconds: Double
         /// Test only: `?echo=<admin token>` on the bus endpoint echoes WebSocket messages, for the conformance suite.
@@ -127,7 +152,10 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         public init(
             liveBuffer: Int = 1024, maxInFlight: Int = 256, maxMessageBytes: Int = 65536, maxConnections: Int = 256,
             maxSubscriptionsPerConnection: Int = 64, maxQueuedBytesPerConnection: Int = 8 << 20,
-            publishRatePerToken: Double = 1000, publishBurst: Int = 2000, pingIntervalSeconds: Double = 30,
+            publishRatePerToken: Double = 1000, publishBurst: Int = 2000, publishBytesPerSecond: Int = 1 << 20,
+            devicePublishBytesPerSecond: Int = 64 << 10, controlRatePerConnection: Double = 100,
+            controlBurst: Int = 200,
+            maxConsumersPerOwner: Int = 64, maxRetainedEventBytes: Int = 16 << 10, pingIntervalSeconds: Double = 30,
             conformanceEcho: Bool = false
         ) {
             self.liveBuffer = liveBuffer
@@ -138,6 +166,12 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             self.maxQueuedBytesPerConnection = maxQueuedBytesPerConnection
             self.publishRatePerToken = publishRatePerToken
             self.publishBurst = publishBurst
+            self.publishBytesPerSecond = publishBytesPerSecond
+            self.devicePublishBytesPerSecond = devicePublishBytesPerSecond
+            self.controlRatePerConnection = controlRatePerConnection
+            self.controlBurst = controlBurst
+            self.maxConsumersPerOwner = maxConsumersPerOwner
+            self.maxRetainedEventBytes = maxRetainedEventBytes
             self.pingIntervalSeconds = pingIntervalSeconds
             self.conformanceEcho = conformanceEcho
         }
@@ -145,6 +179,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case liveBuffer, maxInFlight, maxMessageBytes, maxConnections, maxSubscriptionsPerConnection
             case maxQueuedBytesPerConnection, publishRatePerToken, publishBurst, pingIntervalSeconds, conformanceEcho
+            case publishBytesPerSecond, devicePublishBytesPerSecond, controlRatePerConnection, controlBurst
+            case maxConsumersPerOwner, maxRetainedEventBytes
         }
 
         public init(from decoder: any Decoder) throws {
@@ -164,6 +200,19 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             publishRatePerToken =
                 try c.decodeIfPresent(Double.self, forKey: .publishRatePerToken) ?? defaults.publishRatePerToken
             publishBurst = try c.decodeIfPresent(Int.self, forKey: .publishBurst) ?? defaults.publishBurst
+            publishBytesPerSecond =
+                try c.decodeIfPresent(Int.self, forKey: .publishBytesPerSecond) ?? defaults.publishBytesPerSecond
+            devicePublishBytesPerSecond =
+                try c.decodeIfPresent(Int.self, forKey: .devicePublishBytesPerSecond)
+                ?? defaults.devicePublishBytesPerSecond
+            controlRatePerConnection =
+                try c.decodeIfPresent(Double.self, forKey: .controlRatePerConnection)
+                ?? defaults.controlRatePerConnection
+            controlBurst = try c.decodeIfPresent(Int.self, forKey: .controlBurst) ?? defaults.controlBurst
+            maxConsumersPerOwner =
+                try c.decodeIfPresent(Int.self, forKey: .maxConsumersPerOwner) ?? defaults.maxConsumersPerOwner
+            maxRetainedEventBytes =
+                try c.decodeIfPresent(Int.self, forKey: .maxRetainedEventBytes) ?? defaults.maxRetainedEventBytes
             pingIntervalSeconds =
                 try c.decodeIfPresent(Double.self, forKey: .pingIntervalSeconds) ?? defaults.pingIntervalSeconds
             conformanceEcho = try c.decodeIfPresent(Bool.self, forKey: .conformanceEcho) ?? false
@@ -172,6 +221,9 @@ public struct HubConfig: Sendable, Decodable, Equatable {
                 (.maxMessageBytes, maxMessageBytes, 1024), (.maxConnections, maxConnections, 1),
                 (.maxSubscriptionsPerConnection, maxSubscriptionsPerConnection, 1),
                 (.maxQueuedBytesPerConnection, maxQueuedBytesPerConnection, 65536), (.publishBurst, publishBurst, 1),
+                (.publishBytesPerSecond, publishBytesPerSecond, 1024),
+                (.devicePublishBytesPerSecond, devicePublishBytesPerSecond, 1024), (.controlBurst, controlBurst, 1),
+                (.maxConsumersPerOwner, maxConsumersPerOwner, 1), (.maxRetainedEventBytes, maxRetainedEventBytes, 256),
             ] where value < low {
                 throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected at least \(low)")
             }
@@ -179,6 +231,11 @@ public struct HubConfig: Sendable, Decodable, Equatable {
                 throw DecodingError.dataCorruptedError(
                     forKey: .publishRatePerToken, in: c,
                     debugDescription: "expected a positive number of events per second")
+            }
+            guard controlRatePerConnection > 0, controlRatePerConnection.isFinite else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .controlRatePerConnection, in: c,
+                    debugDescription: "expected a positive number of operations per second")
             }
             guard pingIntervalSeconds >= 1, pingIntervalSeconds <= 3600 else {
                 throw DecodingError.dataCorruptedError(

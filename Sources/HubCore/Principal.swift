@@ -70,13 +70,30 @@ public struct Principal: Sendable, Equatable {
     }
 
     /// Whether this token may publish on `topic`: its role's rule, and for a device token any topic of its own
-    /// device (last segment) except commands.
+    /// device (last segment) except commands, and under `device.status.` only its own `device.status.<device>`.
     public func mayPublish(_ topic: String) -> Bool {
         guard role == .device else { return role.mayPublish(topic) }
         guard let device else { return false }
         let segments = topic.split(separator: ".")
+        if topic.hasPrefix("device.status.") { return topic == Topic.deviceStatus(device) }
         return segments.count >= 2 && segments.last.map(String.init) == device.rawValue
             && !segments.contains("command")
+    }
+
+    /// Who owns the durable consumers this token makes: its role, or for a device token its device. Two owners
+    /// never share a consumer, and none is the hub's own (`uplink`, `sink/<name>`).
+    public var consumerOwner: String {
+        role == .device ? "device.\(device?.rawValue ?? "")" : role.rawValue
+    }
+
+    /// The event log's name for the durable consumer this token calls `name` (a bus name, which holds no `/`).
+    public func consumerName(_ name: String) -> String { "\(consumerOwner)/\(name)" }
+
+    /// Who owns a consumer of the event log and the name it goes by: a client's (`consumerName`), or the hub's
+    /// own (`uplink`, `sink/<name>`, owner `hub`).
+    public static func consumerOwnerAndName(_ logName: String) -> (owner: String, name: String) {
+        guard !logName.hasPrefix("sink/"), let slash = logName.firstIndex(of: "/") else { return ("hub", logName) }
+        return (String(logName[..<slash]), String(logName[logName.index(after: slash)...]))
     }
 
     /// "device token for mirror-1", "staff token": for error messages.

@@ -1,24 +1,76 @@
+/// The topic grammar, in one place for every way a topic enters the hub (publish, subscribe, REST, the uplink,
+/// device ids): dot-separated segments of lowercase ASCII letters, digits, `-` and `_`, at most `maxBytes` in all.
+/// Patterns may also hold `*` (one segment) and a final `>` (the rest), each only as a whole segment.
+///
+/// Anything else is refused, control characters included: SQLite, MQTT topic filters and the status page each
+/// read some other character as special (NUL ends C strings, `#` and `+` are MQTT wildcards, `/` an MQTT level).
+public enum Topic {
+    /// Longest topic or pattern, in bytes.
+    public static let maxBytes = 256
+    /// Longest segment (a device id is one), in bytes.
+    public static let maxSegmentBytes = 64
+
+    /// Validates a topic that an event is published on: no wildcards.
+    public static func validate(_ topic: String) throws(ValidationError) {
+        try check(topic, kind: "topic", wildcards: false)
+    }
+
+    /// Whether `bytes` may be one segment of a concrete topic (and so a device id).
+    public static func isSegment(_ bytes: some Collection<UInt8>) -> Bool {
+        !bytes.isEmpty && bytes.count <= maxSegmentBytes && bytes.allSatisfy(isSegmentByte)
+    }
+
+    public static func scan(_ device: DeviceID) -> String { "scan.\(device)" }
+    public static func deviceStatus(_ device: DeviceID) -> String { "device.status.\(device)" }
+
+    /// `text` for an error message or a log line: quoted, cut short, control characters escaped.
+    public static func quoted(_ text: String) -> String {
+        text.utf8.count <= 80 ? text.debugDescription : String(text.prefix(80)).debugDescription + "..."
+    }
+
+    private static func isSegmentByte(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+            || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+    }
+
+    static func check(_ text: String, kind: String, wildcards: Bool) throws(ValidationError) {
+        let utf8 = text.utf8
+        guard !utf8.isEmpty, utf8.count <= maxBytes else {
+            throw ValidationError("\(kind) must be 1 to \(maxBytes) bytes long")
+        }
+        let segments = utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        for (index, segment) in segments.enumerated() {
+            let position = "segment \(index + 1) of \(kind) \(quoted(text))"
+            if segment.isEmpty { throw ValidationError("\(position) is empty") }
+            if wildcards, segment.count == 1, segment.first == UInt8(ascii: "*") { continue }
+            if wildcards, segment.count == 1, segment.first == UInt8(ascii: ">") {
+                guard index == segments.count - 1 else {
+                    throw ValidationError("'>' may only be the last segment of a topic pattern, not \(position)")
+                }
+                continue
+            }
+            guard segment.count <= maxSegmentBytes else {
+                throw ValidationError("\(position) is longer than \(maxSegmentBytes) bytes")
+            }
+            guard segment.allSatisfy(isSegmentByte) else {
+                throw ValidationError(
+                    "\(position) may hold only lowercase letters, digits, '-' and '_'"
+                        + (wildcards ? " (or be '*' or a final '>')" : ""))
+            }
+        }
+    }
+}
+
 /// A subscription pattern over dot-separated topics: `*` matches one segment, a final `>` one or more.
 public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     public let text: String
     private let segments: [Substring]
 
+    /// Checks `text` against the topic grammar (`Topic`), wildcards allowed.
     public init(validating text: String) throws(ValidationError) {
-        let segments = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard !text.isEmpty, text.utf8.count <= 256 else {
-            throw ValidationError("topic pattern must be 1 to 256 characters")
-        }
-        for (index, segment) in segments.enumerated() {
-            if segment.isEmpty { throw ValidationError("topic pattern '\(text)' has an empty segment") }
-            if segment == ">" && index != segments.count - 1 {
-                throw ValidationError("'>' may only be the last segment of a topic pattern")
-            }
-            if segment != "*" && segment != ">" && (segment.contains("*") || segment.contains(">")) {
-                throw ValidationError("wildcards must be whole segments in '\(text)'")
-            }
-        }
+        try Topic.check(text, kind: "topic pattern", wildcards: true)
         self.text = text
-        self.segments = segments
+        self.segments = text.split(separator: ".", omittingEmptySubsequences: false)
     }
 
     /// Whether `topic` (a concrete topic, no wildcards) matches.
@@ -54,23 +106,4 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { text }
-}
-
-/// Builds and checks concrete topic names.
-public enum Topic {
-    /// Validates a topic that an event is published on: non-empty segments, no wildcards.
-    public static func validate(_ topic: String) throws(ValidationError) {
-        guard !topic.isEmpty, topic.utf8.count <= 256 else {
-            throw ValidationError("topic must be 1 to 256 characters")
-        }
-        for segment in topic.split(separator: ".", omittingEmptySubsequences: false) {
-            if segment.isEmpty { throw ValidationError("topic '\(topic)' has an empty segment") }
-            if segment.contains("*") || segment.contains(">") || segment.contains(" ") {
-                throw ValidationError("topic '\(topic)' may not contain wildcards or spaces")
-            }
-        }
-    }
-
-    public static func scan(_ device: DeviceID) -> String { "scan.\(device)" }
-    public static func deviceStatus(_ device: DeviceID) -> String { "device.status.\(device)" }
 }

@@ -12,10 +12,14 @@ import Synchronization
 /// ```
 ///
 /// Points are pixels of a `width` x `height` image of the mirror's camera (scaled to the frame when it differs);
-/// `"normalized": true` says they are 0...1 instead. `confidence` is optional (default 1).
+/// `"normalized": true` says they are 0...1 instead. `confidence` is optional (default 1). A point may lie outside
+/// the image (a face at its edge), but by at most one image size: anything further is refused, so no coordinate a
+/// tracker sends can overflow a pixel index downstream.
 public enum BusLandmarks {
     /// At most this many points per contour.
     public static let maxContourPoints = 256
+    /// Largest tracker image side, in pixels.
+    public static let maxImageSide = 16384
 
     /// The observation in `data`, for frames of `frameWidth` x `frameHeight`. Errors say what is wrong.
     public static func parse(_ data: JSONValue, frameWidth: Int, frameHeight: Int) throws(BusLandmarksError)
@@ -34,9 +38,12 @@ public enum BusLandmarks {
             scaleX = Float(frameWidth)
             scaleY = Float(frameHeight)
         } else {
-            guard let width = number(fields["width"]), let height = number(fields["height"]), width >= 1, height >= 1
+            let sides = 1...Double(maxImageSide)
+            guard let width = number(fields["width"]), let height = number(fields["height"]), sides.contains(width),
+                sides.contains(height)
             else {
-                throw BusLandmarksError("width and height (the tracker's image size in pixels) are required")
+                throw BusLandmarksError(
+                    "width and height (the tracker's image size in pixels, 1 to \(maxImageSide)) are required")
             }
             scaleX = Float(frameWidth) / Float(width)
             scaleY = Float(frameHeight) / Float(height)
@@ -48,6 +55,7 @@ public enum BusLandmarks {
             }
             confidence = Float(number)
         }
+        let frame = SIMD2(Float(frameWidth), Float(frameHeight))
         func points(_ key: String, dimensions: Int, limit: Int) throws(BusLandmarksError) -> [SIMD2<Float>] {
             guard case .array(let rows)? = fields[key] else {
                 throw BusLandmarksError("\(key) must be an array of points")
@@ -61,7 +69,13 @@ public enum BusLandmarks {
                 else {
                     throw BusLandmarksError("\(key)[\(index)] must be [x, y\(dimensions == 3 ? ", z" : "")]")
                 }
-                result.append(SIMD2(Float(x) * scaleX, Float(y) * scaleY))
+                let point = SIMD2(Float(x) * scaleX, Float(y) * scaleY)
+                guard point.x >= -frame.x, point.x <= 2 * frame.x, point.y >= -frame.y, point.y <= 2 * frame.y else {
+                    throw BusLandmarksError(
+                        "\(key)[\(index)] (\(x), \(y)) lies further than one image size outside the \(normalized ? "0...1 square" : "image")"
+                    )
+                }
+                result.append(point)
             }
             return result
         }
@@ -79,6 +93,18 @@ public enum BusLandmarks {
         let inner = fields["inner"] == nil ? [] : try points("inner", dimensions: 2, limit: maxContourPoints)
         guard inner.isEmpty || inner.count >= 3 else { throw BusLandmarksError("inner needs 0 or at least 3 points") }
         return LipObservation(outer: outer, inner: inner, confidence: confidence, locator: .bus)
+    }
+
+    /// What is wrong with landmarks in `data` whatever the frame, or nil: for checking them when they are
+    /// published. (Every check of `parse` is relative to the frame, so any frame size finds the same problems.)
+    public static func problem(with data: JSONValue?) -> String? {
+        guard let data else { return "landmarks are required in data" }
+        do {
+            _ = try parse(data, frameWidth: 1280, frameHeight: 720)
+            return nil
+        } catch {
+            return error.description
+        }
     }
 
     private static func number(_ value: JSONValue?) -> Double? {

@@ -85,9 +85,10 @@ public final class LipBlender {
         // Luma: toward the tone curve, with sparkle for shimmer.
         let shimmer = shade.shade.finish == .shimmer
         let cellsPerWidth: Float = 90
-        let cellScale = Int32((cellsPerWidth / max(anchor.width, 1)) * 65536)
-        let centerX = Int32(anchor.center.x)
-        let centerY = Int32(anchor.center.y)
+        let mouthWidth = anchor.width.isNaN ? 1 : min(max(anchor.width, 1), 65536)
+        let cellScale = Int32((cellsPerWidth / mouthWidth) * 65536)
+        let centerX = Int32(anchor.center.x.pixel(in: -(1 << 16)...(1 << 16)))
+        let centerY = Int32(anchor.center.y.pixel(in: -(1 << 16)...(1 << 16)))
         for y in bounds.y0..<bounds.y1 {
             let row = base + y * stride
             let maskRow = m + y * maskWidth

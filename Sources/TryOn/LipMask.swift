@@ -70,10 +70,10 @@ public final class LipMask {
         guard minX.isFinite, maxX.isFinite, minY.isFinite, maxY.isFinite else { return }
         let radius = max(0, min(feather, 64))
         let margin = 2 * radius + 1
-        let fillY0 = max(0, Int(minY.rounded(.down)))
-        let fillY1 = min(height, Int(maxY.rounded(.up)) + 1)
-        let fillX0 = max(0, Int(minX.rounded(.down)))
-        let fillX1 = min(width, Int(maxX.rounded(.up)) + 1)
+        let fillY0 = minY.pixel(in: 0...height, rounded: .down)
+        let fillY1 = min(height, maxY.pixel(in: -1...height, rounded: .up) + 1)
+        let fillX0 = minX.pixel(in: 0...width, rounded: .down)
+        let fillX1 = min(width, maxX.pixel(in: -1...width, rounded: .up) + 1)
         guard fillY0 < fillY1, fillX0 < fillX1 else { return }
         bounds = (
             max(0, fillX0 - margin), max(0, fillY0 - margin), min(width, fillX1 + margin), min(height, fillY1 + margin)

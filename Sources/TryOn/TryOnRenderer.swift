@@ -76,8 +76,7 @@ public final class TryOnRenderer {
             sum += point
         }
         let mouthWidth = maxX - minX
-        let feather = min(
-            max(Int((mouthWidth * featherShare).rounded()), featherLimits.lowerBound), featherLimits.upperBound)
+        let feather = (mouthWidth * featherShare).pixel(in: featherLimits, rounded: .toNearestOrAwayFromZero)
         mask.rasterize(outer: smoother.outer, inner: smoother.inner, feather: feather)
         let anchor = LipBlender.Anchor(center: sum / Float(smoother.outer.count), width: mouthWidth)
         blender.blend(frame, mask: mask, shade: shade, strength: strength, anchor: anchor)

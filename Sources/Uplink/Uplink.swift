@@ -32,9 +32,18 @@ public final class Uplink: Sendable, Service {
     private let health = Mutex(Health())
     private let stopping = Atomic<Bool>(false)
     private let wake = Mutex<AsyncStream<Void>.Continuation?>(nil)
+    /// Takes a command of this many bytes from the publish rate a staff client would have: nil when it may go,
+    /// else the wait. Without it, commands from the broker are not rate limited.
+    private let admitCommand: (@Sendable (_ bytes: Int) -> Duration?)?
 
     /// How often an idle uplink looks for new events (the log has one commit listener, the bus).
     static let pollInterval: Duration = .milliseconds(20)
+
+    /// A broker connection that ended while an event was the only one in flight counts against that event; after
+    /// this many the event is set aside as a dead letter, so one event the broker refuses cannot wedge the uplink.
+    public static let maxDeliveryAttempts = 3
+    /// Dead letters listed in the hub's status (the newest); the count covers all of them.
+    static let listedDeadLetters = 20
 
     /// Events sent and not yet acknowledged, in sequence order, and how far the log has been read.
     private struct Forwarding {
@@ -42,12 +51,30 @@ public final class Uplink: Sendable, Service {
         var readThrough: UInt64
         var nextPacketID: UInt16 = 1
         var inUse: Set<UInt16> = []
+        /// A connection ended with events unacknowledged: until they are all acknowledged, they go one at a time,
+        /// so the one the broker refuses shows itself.
+        var isolating = false
+        var deadLetters: [DeadLetter] = []
+        var deadLetterCount: UInt64 = 0
     }
 
     private struct Pending {
         var sequence: UInt64
+        var topic: String
         var publish: MQTTPacket.Publish
         var acknowledged = false
+        /// Written on the current connection.
+        var sent = false
+        /// Connections that ended while this event was alone in flight.
+        var failures = 0
+    }
+
+    /// An event the uplink gave up on: it stays in the log, the cursor moves past it.
+    struct DeadLetter: Sendable {
+        var sequence: UInt64
+        var topic: String
+        var reason: String
+        var time: Date
     }
 
     /// What the status API and /metrics show.
@@ -66,10 +93,13 @@ public final class Uplink: Sendable, Service {
         var lastBacklogWarning: ContinuousClock.Instant?
     }
 
-    /// Reads the password file and the pinned CA. `configDirectory` resolves their relative paths.
-    public init(settings: UplinkSettings, hubID: String, configDirectory: URL, log: EventLog, logger: Logger)
-        throws(ConfigError)
-    {
+    /// Reads the password file and the pinned CA. `configDirectory` resolves their relative paths. `admitCommand`
+    /// applies the bus's publish rate to broker commands.
+    public init(
+        settings: UplinkSettings, hubID: String, configDirectory: URL, log: EventLog, logger: Logger,
+        admitCommand: (@Sendable (_ bytes: Int) -> Duration?)? = nil
+    ) throws(ConfigError) {
+        self.admitCommand = admitCommand
         self.settings = settings
         self.hubID = hubID
         self.log = log
@@ -135,6 +165,7 @@ public final class Uplink: Sendable, Service {
                 return
             } catch {
                 let reason = String(describing: error)
+                connectionEnded(reason: reason)
                 let wasConnected = health.withLock { health in
                     defer {
                         health.connected = false
@@ -284,10 +315,9 @@ public final class Uplink: Sendable, Service {
             else { return (0, nil) }
             state.pending[index].acknowledged = true
             state.inUse.remove(packetID)
-            let prefix = state.pending.prefix { $0.acknowledged }.count
-            guard prefix > 0 else { return (0, nil) }
-            state.pending.removeFirst(prefix)
-            return (prefix, state.pending.first.map { $0.sequence - 1 } ?? state.readThrough)
+            let before = state.pending.count
+            let cursor = Self.settle(&state)
+            return (before - state.pending.count, cursor)
         }
         health.withLock { health in
             health.lastPuback = Date()
@@ -359,12 +389,7 @@ public final class Uplink: Sendable, Service {
         let (statusID, subscribeID, resend) = forwarding.withLock { state in
             let statusID = Self.nextPacketID(&state)
             let subscribeID = settings.commands ? Self.nextPacketID(&state) : nil
-            let resend = state.pending.filter { !$0.acknowledged }.map { pending in
-                var publish = pending.publish
-                publish.dup = true
-                return publish
-            }
-            return (statusID, subscribeID, resend)
+            return (statusID, subscribeID, Self.takeUnsent(&state))
         }
         link.withLock { state in
             state.started = true
@@ -380,7 +405,7 @@ public final class Uplink: Sendable, Service {
             packets.append(
                 .subscribe(packetID: subscribeID, filters: [MQTTPacket.Subscription(filter: commandFilter, qos: 1)]))
         }
-        packets += resend.map { MQTTPacket.publish($0) }
+        packets += resend
         let reconnect = health.withLock { health in
             health.connected = true
             health.broker = broker.description
@@ -402,28 +427,40 @@ public final class Uplink: Sendable, Service {
         var packets: [MQTTPacket] = []
         var lost: (from: UInt64, to: UInt64)?
         var cursor: UInt64?
+        var refused: [DeadLetter] = []
         forwarding.withLock { state in
             if state.readThrough + 1 < first && state.pending.isEmpty {
                 lost = (state.readThrough + 1, first - 1)
                 state.readThrough = first - 1
             }
-            while state.readThrough < last && state.inUse.count < settings.maxInFlight {
+            while !state.isolating && state.readThrough < last && state.inUse.count < settings.maxInFlight {
                 let room = settings.maxInFlight - state.inUse.count
                 guard let (events, scanned) = try? log.read(after: state.readThrough, limit: room), scanned > 0 else {
                     break
                 }
                 for event in events where forwards(event.topic) {
+                    // Logs written before the topic grammar may hold topics no broker should see (`#`, `+`, NUL).
+                    do throws(ValidationError) {
+                        try Topic.validate(event.topic)
+                    } catch {
+                        let letter = DeadLetter(
+                            sequence: event.sequence, topic: event.topic, reason: error.reason, time: Date())
+                        Self.setAside(letter, &state)
+                        refused.append(letter)
+                        continue
+                    }
                     let publish = MQTTPacket.Publish(
                         topic: mqttTopic(event.topic), payload: event.json, qos: 1,
                         packetID: Self.nextPacketID(&state))
-                    state.pending.append(Pending(sequence: event.sequence, publish: publish))
-                    packets.append(.publish(publish))
+                    state.pending.append(Pending(sequence: event.sequence, topic: event.topic, publish: publish))
                 }
                 if scanned <= state.readThrough { break }
                 state.readThrough = scanned
             }
+            packets = Self.takeUnsent(&state)
             if state.pending.isEmpty { cursor = state.readThrough }
         }
+        for letter in refused { reportDeadLetter(letter) }
         if let lost {
             health.withLock { $0.lostToRetention += lost.to - lost.from + 1 }
             logger.error(
@@ -442,6 +479,68 @@ public final class Uplink: Sendable, Service {
         state.inUse.insert(id)
         state.nextPacketID &+= 1
         return id
+    }
+
+    /// PUBLISH packets for pending events not yet written on this connection: all of them, or while isolating, the
+    /// first one once nothing else is in flight.
+    private static func takeUnsent(_ state: inout Forwarding) -> [MQTTPacket] {
+        if state.isolating && !state.pending.contains(where: { !$0.acknowledged }) { state.isolating = false }
+        var packets: [MQTTPacket] = []
+        for index in state.pending.indices where !state.pending[index].acknowledged && !state.pending[index].sent {
+            if state.isolating && state.pending.contains(where: { $0.sent && !$0.acknowledged }) { break }
+            state.pending[index].sent = true
+            var publish = state.pending[index].publish
+            publish.dup = state.pending[index].failures > 0 || state.isolating
+            packets.append(.publish(publish))
+            if state.isolating { break }
+        }
+        return packets
+    }
+
+    /// The broker connection ended: what was in flight is sent again on the next one, one at a time; an event that
+    /// was alone in flight for the `maxDeliveryAttempts`th time becomes a dead letter.
+    private func connectionEnded(reason: String) {
+        let (letter, cursor) = forwarding.withLock { state -> (DeadLetter?, UInt64?) in
+            let inFlight = state.pending.indices.filter { state.pending[$0].sent && !state.pending[$0].acknowledged }
+            for index in state.pending.indices { state.pending[index].sent = false }
+            guard !inFlight.isEmpty else { return (nil, nil) }
+            state.isolating = true
+            guard inFlight.count == 1, let index = inFlight.first else { return (nil, nil) }
+            state.pending[index].failures += 1
+            guard state.pending[index].failures >= Self.maxDeliveryAttempts else { return (nil, nil) }
+            let pending = state.pending[index]
+            state.pending[index].acknowledged = true
+            state.inUse.remove(pending.publish.packetID ?? 0)
+            let letter = DeadLetter(
+                sequence: pending.sequence, topic: pending.topic,
+                reason:
+                    "the broker connection ended \(pending.failures) times with it alone in flight (last: \(reason))",
+                time: Date())
+            Self.setAside(letter, &state)
+            return (letter, Self.settle(&state))
+        }
+        if let letter { reportDeadLetter(letter) }
+        if let cursor { log.acknowledge(consumer: Self.consumer, sequence: cursor) }
+    }
+
+    private static func setAside(_ letter: DeadLetter, _ state: inout Forwarding) {
+        state.deadLetterCount += 1
+        state.deadLetters.append(letter)
+        if state.deadLetters.count > listedDeadLetters { state.deadLetters.removeFirst() }
+    }
+
+    private func reportDeadLetter(_ letter: DeadLetter) {
+        logger.error(
+            "uplink: event \(letter.sequence) on \(Topic.quoted(letter.topic)) set aside as a dead letter, it does not go up: \(letter.reason)"
+        )
+    }
+
+    /// Drops the acknowledged prefix of `pending`; the cursor the log may move to, if it moved.
+    private static func settle(_ state: inout Forwarding) -> UInt64? {
+        let prefix = state.pending.prefix { $0.acknowledged }.count
+        guard prefix > 0 else { return nil }
+        state.pending.removeFirst(prefix)
+        return state.pending.first.map { $0.sequence - 1 } ?? state.readThrough
     }
 
     /// Whether a bus topic goes up: configured, and not in the prefix's reserved `command` and `hub` subtrees.
@@ -508,8 +607,12 @@ public final class Uplink: Sendable, Service {
             wake.withLock { $0 }?.yield()
         }
         let draft: EventDraft
-        do {
+        do throws(ValidationError) {
             draft = try commandEvent(publish)
+            if let wait = admitCommand?(draft.body.count) {
+                throw ValidationError(
+                    "commands arrive faster than the bus's publish rate for a staff token; one would pass in \(wait)")
+            }
         } catch {
             health.withLock { $0.commandsRejected += 1 }
             logger.warning("uplink: command on \(publish.topic.prefix(200)) refused: \(error.reason)")
@@ -565,7 +668,9 @@ public final class Uplink: Sendable, Service {
     /// The uplink's part of GET /api/v1/hub.
     public func status() -> JSONValue {
         let health = self.health.withLock { $0 }
-        let inFlight = forwarding.withLock { $0.pending.count }
+        let (inFlight, deadLetters, deadLetterCount) = forwarding.withLock {
+            ($0.pending.count, $0.deadLetters, $0.deadLetterCount)
+        }
         return .object([
             "connected": .bool(health.connected),
             "commandsSubscribed": .bool(health.commandsSubscribed),
@@ -580,6 +685,14 @@ public final class Uplink: Sendable, Service {
             "commandsRejected": .int(Int64(health.commandsRejected)),
             "lostToRetention": .int(Int64(health.lostToRetention)),
             "lastError": health.lastError.map(JSONValue.string) ?? .null,
+            "deadLetterCount": .int(Int64(deadLetterCount)),
+            "deadLetters": .array(
+                deadLetters.reversed().map { letter in
+                    .object([
+                        "sequence": .int(Int64(letter.sequence)), "topic": .string(letter.topic),
+                        "reason": .string(letter.reason), "time": .string(Timestamp.iso8601(letter.time)),
+                    ])
+                }),
         ])
     }
 
@@ -608,6 +721,10 @@ public final class Uplink: Sendable, Service {
             "storehub_uplink_lost_events_total", "counter",
             "Events removed by log retention before the broker acknowledged them.")
         out.sample("storehub_uplink_lost_events_total", [], Double(health.lostToRetention))
+        out.family(
+            "storehub_uplink_dead_letters_total", "counter",
+            "Events set aside because the broker refused them repeatedly (or their topic cannot go up).")
+        out.sample("storehub_uplink_dead_letters_total", [], Double(forwarding.withLock { $0.deadLetterCount }))
     }
 }
 

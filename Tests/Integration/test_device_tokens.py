@@ -16,7 +16,8 @@ def test_device_token_publishes_its_own_topics_and_reads_its_own_commands(shared
 
     async def scenario():
         tracker = await open_bus(shared_hub, token)
-        sequence = await tracker.publish("mirror.landmarks.mirror-1", {"lips": []}, ref="own")
+        lips = {"width": 1280, "height": 720, "outer": [[600, 400], [680, 400], [640, 430]]}
+        sequence = await tracker.publish("mirror.landmarks.mirror-1", lips, ref="own")
         assert sequence > 0
         await tracker.send(op="publish", topic="mirror.landmarks.mirror-2", type="it", data={}, ref="other")
         refused = await tracker.reply("error", "other")

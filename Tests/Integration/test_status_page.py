@@ -236,3 +236,30 @@ def test_a_mirror_card_shows_its_live_stream_without_the_token_in_any_url(browse
     wait(browser, lambda d: any("mirror-test tried for" in t for t in feed_texts(d, "tryon")),
          "a try-on result in the feed")
     browser.save_screenshot(str(SHOTS / "mirror.png"))
+
+
+def test_an_event_names_its_device_by_its_subject_not_by_what_its_data_claims(browser, store):
+    hub, staff, _ = store
+    from conftest import open_bus, run_async
+
+    token = subprocess.run([str(BINARY), "token", "create", "--role", "device", "--device", "tracker-x",
+                            "--state", str(hub.state_dir)], capture_output=True, text=True, check=True).stdout.strip()
+    sign_in(browser, hub, staff)
+    wait(browser, lambda d: card_state(d, "kiosk-pickup") == "online", "the kiosk card online")
+
+    async def spoof():
+        device = await open_bus(hub, token)
+        # The device token may publish only its own topics; its data claims to be the kiosk.
+        await device.publish("device.status.tracker-x",
+                             {"device": "kiosk-pickup", "state": "failed", "reason": "spoofed"}, ref="status",
+                             event_type="storehub.device.status")
+        await device.publish("scan.tracker-x", {"device": "kiosk-pickup", "symbology": "qr", "text": "SPOOFED-1"},
+                             ref="scan", event_type="storehub.scan")
+
+    run_async(spoof())
+    wait(browser, lambda d: card_state(d, "tracker-x") == "failed", "the status on the publisher's own card")
+    wait(browser, lambda d: any("tracker-x scanned" in t for t in feed_texts(d, "scan")),
+         "the scan under the publisher's own name")
+    assert card_state(browser, "kiosk-pickup") == "online", "another device's data turned the kiosk's card"
+    assert not [t for t in feed_texts(browser, "scan") if "kiosk-pickup" in t and "SPOO" in t]
+    assert not browser.find_element(By.ID, "hub-uplink-row").is_displayed(), "a hub without uplink shows none"

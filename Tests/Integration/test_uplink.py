@@ -327,3 +327,45 @@ def test_bad_uplink_config_is_refused_with_the_key_named(hub_factory, tmp_path):
     code, _, stderr, ready = hub_factory.run_to_exit(["run", "--config", str(config), "--port", "0"])
     assert not ready and code != 0
     assert "uplink" in stderr and "brokers" in stderr and "mqtt://" in stderr, stderr
+
+
+def test_an_event_the_broker_keeps_refusing_is_set_aside_and_the_rest_flows(hub_factory, tmp_path):
+    # The broker drops any client that sends a packet over 2 KB: the hub's large event can never go up.
+    broker = Mosquitto(tmp_path / "mosquitto-limited", extra=["max_packet_size 2048"])
+    broker.start()
+    checker = Checker(broker.port, PREFIX + "#", "it-checker-dead-letter")
+    checker.start()
+    try:
+        hub = hub_factory.start_config(write_config(tmp_path, [broker.url]))
+        wait_until(lambda: uplink_status(hub)["connected"], 20, "the uplink to connect")
+
+        async def scenario():
+            client = await open_bus(hub, hub.admin_token)
+            before = await publish_many(client, 5)
+            big = await client.publish("scan.it-kiosk-big", {"pad": "x" * 4000}, ref="big")
+            after = await publish_many(client, 5, start=100)
+            return before, big, after
+
+        before, big, after = run_async(scenario())
+        events = checker.wait_for_sequences(PREFIX, {**before, **after}, 90)
+        assert big not in {event["sequence"] for _, event in events}
+        status = status_when(hub, lambda s: s["deadLetterCount"] >= 1 and s["backlog"] == 0, 60,
+                             "the refused event to be set aside and the backlog to drain")
+        assert status["deadLetterCount"] == 1, status
+        letter = status["deadLetters"][0]
+        assert letter["sequence"] == big and letter["topic"] == "scan.it-kiosk-big", letter
+        assert "connection ended 3 times" in letter["reason"], letter
+        # The rest keeps flowing on the same uplink.
+        more = run_async(publish_more(hub))
+        checker.wait_for_sequences(PREFIX, more, 30)
+        _, metrics = hub.get("metrics", hub.admin_token)
+        families = {family.name: family for family in text_string_to_metric_families(metrics)}
+        assert families["storehub_uplink_dead_letters"].samples[0].value == 1
+    finally:
+        checker.stop()
+        broker.stop()
+
+
+async def publish_more(hub):
+    client = await open_bus(hub, hub.admin_token)
+    return await publish_many(client, 5, start=200)

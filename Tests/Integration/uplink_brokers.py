@@ -38,7 +38,8 @@ def wait_for_port(port, timeout=15.0, process=None, log=None):
 class Mosquitto:
     """One mosquitto on loopback with persistence, so a persistent subscriber's queue survives a restart."""
 
-    def __init__(self, root, tls=None):
+    def __init__(self, root, tls=None, extra=()):
+        """`extra`: more lines for mosquitto.conf (limits the broker enforces)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -57,6 +58,7 @@ class Mosquitto:
         ]
         if tls:
             lines += [f"cafile {tls['ca']}", f"certfile {tls['cert']}", f"keyfile {tls['key']}"]
+        lines += list(extra)
         (self.root / "mosquitto.conf").write_text("\n".join(lines) + "\n")
 
     @property
