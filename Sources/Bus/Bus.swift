@@ -21,6 +21,8 @@ public final class Bus: Sendable {
     let authenticator: any Authenticator
     let logger: Logger
     private let sessions = Mutex<[ObjectIdentifier: BusSession]>([:])
+    /// Set by `shutdown`: a page that reconnects while the hub stops must not hold its server open.
+    private let stopping = Atomic<Bool>(false)
     /// Which session currently serves each durable consumer name; a new subscription takes the name over.
     private let durableOwners = Mutex<[String: ObjectIdentifier]>([:])
     /// Publishes per token per second (`bus.publishRatePerToken`).
@@ -53,7 +55,10 @@ public final class Bus: Sendable {
             sessions[ObjectIdentifier(session)] = session
             return sessions.count
         }
-        if open > settings.maxConnections {
+        // Checked after the insert: either this sees the flag, or shutdown's list of sessions has this one.
+        if stopping.load(ordering: .acquiring) {
+            session.requestClose(code: 1001, reason: "hub shutting down")
+        } else if open > settings.maxConnections {
             logger.warning(
                 "bus connection from \(peer) refused: \(open - 1) connections open, bus.maxConnections is \(settings.maxConnections)"
             )
@@ -99,8 +104,17 @@ public final class Bus: Sendable {
         for session in current { session.offer(events, live: live, durable: durable) }
     }
 
+    /// Refuses every session signed in with the token `tokenID` (error, close 4401): it was just revoked.
+    public func disconnect(tokenID: String) {
+        let current = sessions.withLock { Array($0.values) }
+        for session in current where session.principal?.tokenID == tokenID {
+            session.refuse(.unauthenticated, "token revoked", closeCode: 4401, reason: "token revoked")
+        }
+    }
+
     /// Says goodbye to every session (close code 1001) so their transports can finish.
     public func shutdown() {
+        stopping.store(true, ordering: .releasing)
         let current = sessions.withLock { Array($0.values) }
         for session in current { session.requestClose(code: 1001, reason: "hub shutting down") }
     }

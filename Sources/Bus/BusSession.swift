@@ -290,6 +290,14 @@ public final class BusSession: Sendable {
             throw RequestError(
                 code: .forbidden, message: "a \(principal.description) may not publish on '\(topic)'")
         }
+        if topic.hasPrefix("mirror.command.") {
+            // Checked here, where the client still hears why, rather than only logged by the mirror later.
+            do {
+                _ = try MirrorCommand.parse(fields.object["data"] ?? .null)
+            } catch {
+                throw RequestError(code: .badRequest, message: "publish: data: \(error)")
+            }
+        }
         let type = try fields.string("type")
         guard !type.isEmpty, type.utf8.count <= 128 else {
             throw RequestError(code: .badRequest, message: "publish: 'type' must be 1 to 128 characters")

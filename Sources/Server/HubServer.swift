@@ -51,6 +51,9 @@ public struct HubServer: Sendable {
     public var logger: Logger
     /// The try-on mirrors' streams, snapshots and shades, or nil when the hub has none.
     public var mirrors: (any MirrorProvider)?
+    /// The customer screens (kiosks' and mirrors' displays), or nil when the hub serves none.
+    public var screens: ScreenDirectory?
+    let pairings = ScreenPairings()
     /// Refused tokens by address, shared by REST and the bus.
     public let throttle = AuthThrottle()
     let tickets = StreamTickets()
@@ -275,6 +278,7 @@ public struct HubServer: Sendable {
 
     private func addRoutes(to router: Router<HubRequestContext>) {
         addMirrorRoutes(to: router)
+        addScreenRoutes(to: router)
         let server = self
         router.get("/healthz") { _, _ -> Response in
             let (_, last) = server.bus.log.sequenceBounds
