@@ -156,29 +156,58 @@ let package = Package(
             name: "storehub-fuzz", dependencies: ["Bus", "EventLog", "HubCore"], path: "Fuzz/storehub-fuzz",
             swiftSettings: swiftSettings),
 
-        .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: swiftSettings),
+        // What the test targets share: temporary folders, and a bus on a real log and token store.
+        .target(
+            name: "StoreHubTestSupport", dependencies: ["Bus", "EventLog", "HubCore", "Server"],
+            path: "Tests/StoreHubTestSupport", swiftSettings: swiftSettings),
         .testTarget(
-            name: "CaptureTests", dependencies: ["Capture", "HubCore", "CTurboJPEG"], swiftSettings: swiftSettings),
+            name: "HubCoreTests", dependencies: ["HubCore", "StoreHubTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CaptureTests", dependencies: ["Capture", "HubCore", "CTurboJPEG", "StoreHubTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),
+            name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore", "StoreHubTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EventLogTests", dependencies: ["EventLog", "HubCore", "StoreHubTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "StoreHubTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ScannersTests", dependencies: ["Scanners", "Barcode", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TryOnTests", dependencies: ["TryOn", "Capture", "HubCore", "CTurboJPEG"],
+            name: "TryOnTests", dependencies: ["TryOn", "Capture", "HubCore", "CTurboJPEG", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SinksTests", dependencies: ["Sinks", .product(name: "NIOHTTP1", package: "swift-nio")],
+            name: "SinksTests",
+            dependencies: ["Sinks", "StoreHubTestSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "UplinkTests",
             dependencies: ["Uplink", "HubCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServerTests", dependencies: ["Server", "EventLog", "HubCore"], swiftSettings: swiftSettings),
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Bus", "EventLog", "HubCore", "StoreHubTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings),
+        // The hub's own parts in-process: device supervision and backoff, the systemd notifier on a real socket,
+        // graceful shutdown through ServiceLifecycleTestKit.
+        .testTarget(
+            name: "HubTests",
+            dependencies: [
+                "Hub", "Bus", "EventLog", "HubCore", "StoreHubTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -71,7 +71,7 @@ public struct Hub: Sendable {
         let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date(), uplink: uplink)
         var server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
-            metrics: { metrics.render() }, mirrors: mirrors, logger: logger)
+            metrics: metrics, mirrors: mirrors, logger: logger)
         server.screens = try Self.screenDirectory(config: config, configDirectory: configDirectory, devices: devices)
         if let tls = config.listen.tls, tls.enabled {
             let identity = try TLSIdentity.load(
@@ -90,10 +90,9 @@ public struct Hub: Sendable {
         } catch {
             throw ConfigError(file: "the hub config", keyPath: "sinks", problem: "\(error)")
         }
-        server.sinks = { sinks.status() }
-        server.deadLetters = { name, resend in try sinks.handle(resend ? .resend : .discard, sink: name) }
+        server.sinks = sinks
         self.sinks = sinks
-        if let uplink { server.uplinkStatus = { uplink.status() } }
+        server.uplink = uplink
         self.server = server
     }
 

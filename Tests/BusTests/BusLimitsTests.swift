@@ -2,6 +2,7 @@ import Bus
 import EventLog
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Testing
 
 @Suite struct BusLimitsTests {

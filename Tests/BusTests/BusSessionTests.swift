@@ -2,44 +2,8 @@ import Bus
 import EventLog
 import Foundation
 import HubCore
-import Server
+import StoreHubTestSupport
 import Testing
-
-/// A bus on a real log and token store in a temporary folder.
-final class BusFixture {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bus-\(UUID())")
-    let log: EventLog
-    let tokens: TokenStore
-    let bus: Bus
-    let admin: String
-    let service: String
-
-    init(settings: HubConfig.BusSettings = .init()) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let path = folder.appendingPathComponent("hub.sqlite").path
-        log = try EventLog(path: path)
-        tokens = try TokenStore(path: path)
-        bus = Bus(log: log, settings: settings, hubID: "test-hub", authenticator: tokens)
-        admin = try tokens.create(role: .admin, label: "test").token
-        service = try tokens.create(role: .service, label: "test").token
-    }
-
-    deinit {
-        log.close()
-        try? FileManager.default.removeItem(at: folder)
-    }
-
-    func session(token: String? = nil) -> BusSession {
-        let session = bus.openSession(principal: nil, peer: "test")
-        if let token { session.receive(#"{"op":"auth","token":"\#(token)"}"#) }
-        return session
-    }
-
-    func publish(_ topic: String, count: Int) async throws -> [StoredEvent] {
-        let body = Array(#"{"type":"test"}"#.utf8)
-        return try await log.append((0..<count).map { _ in EventDraft(topic: topic, body: body) })
-    }
-}
 
 /// Drains a session into decoded JSON messages.
 func messages(_ session: BusSession, max: Int = 1000) throws -> [JSONValue] {

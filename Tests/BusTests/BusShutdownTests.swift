@@ -1,6 +1,7 @@
 import Bus
 import HubCore
 import Server
+import StoreHubTestSupport
 import Testing
 
 @Suite struct BusShutdownTests {

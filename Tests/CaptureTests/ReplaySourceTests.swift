@@ -1,25 +1,24 @@
 import Capture
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Testing
 
 @Suite struct ReplaySourceTests {
     /// Writes `count` small PGM frames, each filled with its own grey level.
-    private func makeFolder(count: Int) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    private func makeFolder(count: Int) throws -> TemporaryFolder {
+        let folder = try TemporaryFolder("replay")
         for index in 0..<count {
             var bytes = Array("P5\n# frame \(index)\n4 2\n255\n".utf8)
             bytes += [UInt8](repeating: UInt8(index * 10), count: 8)
-            try Data(bytes).write(to: folder.appendingPathComponent(String(format: "%03d.pgm", index)))
+            try Data(bytes).write(to: folder.file(String(format: "%03d.pgm", index)))
         }
         return folder
     }
 
     @Test func playsFramesInNameOrderAndLoops() async throws {
         let folder = try makeFolder(count: 3)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let source = ReplaySource(folder: folder, fps: 200)
+        let source = ReplaySource(folder: folder.url, fps: 200)
         try await source.open()
         defer { source.close() }
         var levels: [UInt8] = []
@@ -37,8 +36,7 @@ import Testing
 
     @Test func aSlowConsumerSkipsFramesAndTheyAreCounted() async throws {
         let folder = try makeFolder(count: 4)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let source = ReplaySource(folder: folder, fps: 100)
+        let source = ReplaySource(folder: folder.url, fps: 100)
         try await source.open()
         defer { source.close() }
         _ = try await source.next()
@@ -50,8 +48,7 @@ import Testing
 
     @Test func eachImageIsHeldForItsFrameCount() async throws {
         let folder = try makeFolder(count: 2)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let source = ReplaySource(folder: folder, fps: 50, loops: true, hold: 3)
+        let source = ReplaySource(folder: folder.url, fps: 50, loops: true, hold: 3)
         try await source.open()
         defer { source.close() }
         for _ in 0..<8 {
@@ -62,8 +59,7 @@ import Testing
 
     @Test func finiteReplayEnds() async throws {
         let folder = try makeFolder(count: 2)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let source = ReplaySource(folder: folder, fps: 500, loops: false)
+        let source = ReplaySource(folder: folder.url, fps: 500, loops: false)
         try await source.open()
         var count = 0
         while try await source.next() != nil { count += 1 }
@@ -78,18 +74,18 @@ import Testing
     }
 
     @Test func damagedJPEGNamesTheFile() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID()).jpg")
+        let folder = try TemporaryFolder("broken-jpeg")
+        let file = folder.file("broken.jpg")
         try Data([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A]).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
         let error = #expect(throws: CaptureError.self) { try ImageFile.loadGrey(file) }
         #expect(error?.message.contains(file.lastPathComponent) == true)
         #expect(error?.isTransient == false)
     }
 
     @Test func truncatedPGMIsRefused() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("short-\(UUID()).pgm")
+        let folder = try TemporaryFolder("short-pgm")
+        let file = folder.file("short.pgm")
         try Data(Array("P5 4 4 255\n".utf8) + [1, 2, 3]).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
         let error = #expect(throws: CaptureError.self) { try ImageFile.loadGrey(file) }
         #expect(error?.message.contains("fewer pixels") == true)
     }

@@ -1,17 +1,9 @@
 import EventLog
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Synchronization
 import Testing
-
-/// A fresh database path in a temporary folder, removed at the end of the test.
-final class TemporaryDatabase {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storehub-log-\(UUID())")
-    var path: String { folder.appendingPathComponent("hub.sqlite").path }
-
-    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
-    deinit { try? FileManager.default.removeItem(at: folder) }
-}
 
 func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     EventDraft(topic: topic, body: Array(#"{"type":"test","data":"\#(text)"}"#.utf8))
@@ -19,8 +11,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
 
 @Suite struct EventLogTests {
     @Test func appendAssignsIncreasingSequencesAndReturnsAfterCommit() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let first = try await log.append(draft("scan.a"))
         let more = try await log.append([draft("scan.b"), draft("scan.c")])
@@ -33,13 +25,13 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     @Test func acceptedEventsSurviveReopening() async throws {
-        let database = try TemporaryDatabase()
+        let database = try TemporaryFolder("storehub-log")
         do {
-            let log = try EventLog(path: database.path)
+            let log = try EventLog(path: database.databasePath)
             _ = try await log.append((0..<5).map { draft("scan.k", "\($0)") })
             log.close()
         }
-        let reopened = try EventLog(path: database.path)
+        let reopened = try EventLog(path: database.databasePath)
         defer { reopened.close() }
         #expect(reopened.sequenceBounds.last == 5)
         let next = try await reopened.append(draft("scan.k", "after"))
@@ -47,8 +39,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     @Test func concurrentAppendsShareCommits() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for producer in 0..<32 {
@@ -66,8 +58,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     @Test func readFiltersByPatternAndReportsHowFarItScanned() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         _ = try await log.append([draft("scan.a"), draft("tryon.result.m"), draft("scan.b"), draft("tryon.result.m")])
         let pattern = try TopicPattern(validating: "scan.*")
@@ -80,24 +72,25 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     @Test func consumerCursorIsKeptAcrossRestartsAndNeverMovesBack() async throws {
-        let database = try TemporaryDatabase()
+        let database = try TemporaryFolder("storehub-log")
         do {
-            let log = try EventLog(path: database.path)
+            let log = try EventLog(path: database.databasePath)
             _ = try await log.append((0..<10).map { draft("scan.k", "\($0)") })
             log.acknowledge(consumer: "order-service", sequence: 7)
             log.acknowledge(consumer: "order-service", sequence: 4)
             #expect(log.cursor(for: "order-service") == 7)
             log.close()
         }
-        let reopened = try EventLog(path: database.path)
+        let reopened = try EventLog(path: database.databasePath)
         defer { reopened.close() }
         #expect(reopened.cursor(for: "order-service") == 7)
         #expect(reopened.cursor(for: "unknown") == nil)
     }
 
     @Test func retentionByCountDropsTheOldestAndSequencesAreNotReused() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path, settings: .init(maxAgeHours: 1, maxEvents: 1000, maxBytes: 1 << 30))
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(
+            path: database.databasePath, settings: .init(maxAgeHours: 1, maxEvents: 1000, maxBytes: 1 << 30))
         defer { log.close() }
         _ = try await log.append((0..<1500).map { draft("scan.k", "\($0)") })
         let removed = try await log.applyRetention()
@@ -112,8 +105,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     @Test func retainedKeepsTheLastStatusOfEachDevice() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         _ = try await log.append([
             draft("device.status.a", "starting"), draft("device.status.b", "online"), draft("scan.a"),
@@ -124,8 +117,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     @Test func commitListenerSeesEventsInOrder() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let seen = SeenSequences()
         log.onCommit { events in seen.add(events.map(\.sequence)) }
@@ -136,8 +129,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     /// Live subscribers need not wait for the fsync: once the log has sequences reserved (the first commit does
     /// it), an append's events go to `live` when it is made, before the commit; before that, right after it.
     @Test func liveGetsEventsBeforeTheirCommitOnceSequencesAreReserved() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let steps = Steps()
         log.onCommit(live: { events in steps.add("live \(events.map(\.sequence))") }) { events in
@@ -161,8 +154,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     /// A retained topic (device status) reaches `live` only once it is committed, so that a subscriber registering
     /// in between finds it among the retained events; other events go before their commit.
     @Test func retainedTopicsGoLiveOnlyOnceCommitted() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let steps = Steps()
         log.onCommit(live: { events in
@@ -182,21 +175,21 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     /// After a crash the sequences reserved beyond the last commit may have reached live subscribers: the log goes
     /// on after them. After a clean close it goes on right after the last event.
     @Test func aLogNotClosedCleanlySkipsItsReservedSequences() async throws {
-        let database = try TemporaryDatabase()
+        let database = try TemporaryFolder("storehub-log")
         do {
-            let log = try EventLog(path: database.path)
+            let log = try EventLog(path: database.databasePath)
             _ = try await log.append((0..<3).map { draft("scan.k", "\($0)") })
             log.close()
         }
         do {
-            let reopened = try EventLog(path: database.path)
+            let reopened = try EventLog(path: database.databasePath)
             #expect(try await reopened.append(draft("scan.k", "after a clean close")).sequence == 4)
             reopened.close()
         }
         // What a crash leaves: the reservation that the last commits made, ahead of the last sequence.
-        let connection = try SQLiteConnection(path: database.path)
+        let connection = try SQLiteConnection(path: database.databasePath)
         try connection.execute("UPDATE meta SET value = 100004 WHERE key = 'reserved_through'")
-        let afterCrash = try EventLog(path: database.path)
+        let afterCrash = try EventLog(path: database.databasePath)
         defer { afterCrash.close() }
         #expect(try await afterCrash.append(draft("scan.k", "after a crash")).sequence == 100_005)
         let (events, _) = try afterCrash.read(after: 0, limit: 10)
@@ -204,8 +197,8 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     @Test func appendAfterCloseFailsClearly() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         log.close()
         await #expect(throws: LogClosedError.self) { try await log.append(draft("scan.k")) }
     }
@@ -220,15 +213,17 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     /// The checkpoint runs beside the writer, and commits go on meanwhile; the log must still start over from its
     /// beginning, or the file grows by every commit (6000 commits of about two pages each would make ~50 MB).
     @Test func theWriteAheadLogStartsOverWhileCommitsContinue() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let body = String(repeating: "p", count: 400)
         var largest: UInt64 = 0
         for index in 0..<6000 {
             _ = try await log.append(draft("scan.wal", "\(index) \(body)"))
             if index % 100 == 0 {
-                let wal = (try? FileManager.default.attributesOfItem(atPath: database.path + "-wal")[.size]) as? UInt64
+                let wal =
+                    (try? FileManager.default.attributesOfItem(atPath: database.databasePath + "-wal")[.size])
+                    as? UInt64
                 largest = max(largest, wal ?? 0)
             }
         }

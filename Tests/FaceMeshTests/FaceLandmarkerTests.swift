@@ -1,6 +1,7 @@
 import FaceMesh
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Testing
 
 /// A portrait with MediaPipe's own landmarks for it (Tests/Fixtures/faces, made by scripts/reference/face_landmarks.py).
@@ -20,10 +21,16 @@ struct Portrait {
 
     static let names = ["grace_hopper", "astronaut"]
 
-    static func load(_ name: String) throws -> Portrait? {
+    /// The files the portrait tests read.
+    static let files =
+        names.map { ReferenceFiles.layers.appendingPathComponent("faces/\($0).ppm") } + [
+            ReferenceFiles.detectorModel, ReferenceFiles.landmarkModel,
+        ]
+
+    static func load(_ name: String) throws -> Portrait {
         let ppm = ReferenceFiles.layers.appendingPathComponent("faces/\(name).ppm")
         let json = ReferenceFiles.fixtures.appendingPathComponent("\(name).json")
-        guard ReferenceFiles.available([ppm, ReferenceFiles.models]) else { return nil }
+        try ReferenceFiles.require([ppm, ReferenceFiles.detectorModel, ReferenceFiles.landmarkModel])
         let fixture = try JSONDecoder().decode(Fixture.self, from: try Data(contentsOf: json))
         let data = [UInt8](try Data(contentsOf: ppm))
         let header = String(decoding: data.prefix(32), as: UTF8.self).split(whereSeparator: \.isWhitespace)
@@ -34,10 +41,9 @@ struct Portrait {
         return Portrait(name: name, fixture: fixture, width: width, height: height, rgb: Array(data[headerLength...]))
     }
 
-    /// The portrait and a fresh landmarker, or nil when set-up has not fetched the files.
-    static func withLandmarker(_ name: String) throws -> (Portrait, FaceLandmarker)? {
-        guard let portrait = try load(name) else { return nil }
-        return (portrait, try FaceLandmarker(modelsDirectory: ReferenceFiles.models))
+    /// The portrait and a fresh landmarker.
+    static func withLandmarker(_ name: String) throws -> (Portrait, FaceLandmarker) {
+        (try load(name), try FaceLandmarker(modelsDirectory: ReferenceFiles.models))
     }
 
     var referenceInterOcular: Float {
@@ -103,13 +109,13 @@ struct Portrait {
     }
 }
 
-@Suite("Face landmarks on real portraits against MediaPipe's own pipeline")
+@Suite("Face landmarks on real portraits against MediaPipe's own pipeline", .needs(Portrait.files))
 struct FaceLandmarkerTests {
     @Test(
         "lip landmarks on an RGB portrait are within 1% of the inter-ocular distance of MediaPipe's",
         arguments: Portrait.names)
     func lipLandmarksMatchMediaPipe(name: String) throws {
-        guard let (portrait, landmarker) = try Portrait.withLandmarker(name) else { return }
+        let (portrait, landmarker) = try Portrait.withLandmarker(name)
         let found = try #require(
             portrait.rgb.withUnsafeBytes {
                 landmarker.landmarks(
@@ -126,7 +132,7 @@ struct FaceLandmarkerTests {
         "an NV12 or YUYV camera frame of the portrait gives lips within 2% of the inter-ocular distance",
         arguments: Portrait.names, [PixelFormat.nv12, .yuyv])
     func cameraFrameFindsTheLips(name: String, format: PixelFormat) throws {
-        guard let (portrait, landmarker) = try Portrait.withLandmarker(name) else { return }
+        let (portrait, landmarker) = try Portrait.withLandmarker(name)
         let found = try #require(landmarker.landmarks(for: portrait.frame(format)), "no face found in \(name)")
         let error = portrait.lipError(found)
         print("FaceMeshTests: \(name) \(format): mean lip error \(error * 100)% of inter-ocular distance")
@@ -137,7 +143,7 @@ struct FaceLandmarkerTests {
         "after the first frame the landmarker tracks without the detector and stays on the lips",
         arguments: Portrait.names)
     func trackingStaysOnTheFace(name: String) throws {
-        guard let (portrait, landmarker) = try Portrait.withLandmarker(name) else { return }
+        let (portrait, landmarker) = try Portrait.withLandmarker(name)
         var result = FaceLandmarks()
         #expect(!landmarker.isTracking)
         try portrait.rgb.withUnsafeBytes { rgb in
@@ -155,7 +161,7 @@ struct FaceLandmarkerTests {
 
     @Test("the detector finds the face with its eyes and mouth inside the box", arguments: Portrait.names)
     func detectorFindsTheFace(name: String) throws {
-        guard let (portrait, landmarker) = try Portrait.withLandmarker(name) else { return }
+        let (portrait, landmarker) = try Portrait.withLandmarker(name)
         let face = try #require(
             try portrait.rgb.withUnsafeBytes {
                 try landmarker.detect(
@@ -171,8 +177,6 @@ struct FaceLandmarkerTests {
 
     @Test("a plain grey picture has no face")
     func noFaceInAPlainImage() throws {
-        guard ReferenceFiles.available([ReferenceFiles.models.appendingPathComponent(FaceLandmarker.landmarkModelName)])
-        else { return }
         let landmarker = try FaceLandmarker(modelsDirectory: ReferenceFiles.models)
         let pixels = [UInt8](repeating: 128, count: 320 * 240 * 3)
         let found = pixels.withUnsafeBytes { landmarker.landmarks(rgb: $0, width: 320, height: 240, bytesPerRow: 960) }
@@ -183,18 +187,11 @@ struct FaceLandmarkerTests {
 
 @Suite("Face models: clear errors for missing and damaged files")
 struct FaceModelErrorTests {
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("facemesh-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test("without the model files, init throws modelMissing naming the file and the fetch script")
     func missingModelsAreNamed() throws {
-        let empty = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: empty) }
+        let empty = try TemporaryFolder("facemesh")
         #expect {
-            _ = try FaceLandmarker(modelsDirectory: empty)
+            _ = try FaceLandmarker(modelsDirectory: empty.url)
         } throws: { error in
             guard let error = error as? FaceMeshError else { return false }
             return error.code == .modelMissing && error.message.contains(FaceLandmarker.detectorModelName)
@@ -204,8 +201,8 @@ struct FaceModelErrorTests {
 
     @Test("a file that is not a TFLite model is refused as malformed")
     func garbageIsMalformed() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let folder = try TemporaryFolder("facemesh")
+        let directory = folder.url
         for name in [FaceLandmarker.detectorModelName, FaceLandmarker.landmarkModelName] {
             try Data("not a model at all".utf8).write(to: directory.appendingPathComponent(name))
         }
@@ -217,12 +214,11 @@ struct FaceModelErrorTests {
         }
     }
 
-    @Test("a truncated model is refused as malformed, without a crash")
+    @Test("a truncated model is refused as malformed, without a crash", .needs([ReferenceFiles.detectorModel]))
     func truncatedModelIsMalformed() throws {
-        let source = ReferenceFiles.models.appendingPathComponent(FaceLandmarker.detectorModelName)
-        guard ReferenceFiles.available([source]) else { return }
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = ReferenceFiles.detectorModel
+        let folder = try TemporaryFolder("facemesh")
+        let directory = folder.url
         let whole = try Data(contentsOf: source)
         for name in [FaceLandmarker.detectorModelName, FaceLandmarker.landmarkModelName] {
             try whole.prefix(whole.count / 2).write(to: directory.appendingPathComponent(name))
@@ -234,10 +230,8 @@ struct FaceModelErrorTests {
         }
     }
 
-    @Test("a grey frame is refused with an error that says colour is needed")
+    @Test("a grey frame is refused with an error that says colour is needed", .needs([ReferenceFiles.landmarkModel]))
     func greyFramesAreRefused() throws {
-        guard ReferenceFiles.available([ReferenceFiles.models.appendingPathComponent(FaceLandmarker.landmarkModelName)])
-        else { return }
         let landmarker = try FaceLandmarker(modelsDirectory: ReferenceFiles.models)
         let frame = Frame(
             format: .grey, width: 64, height: 48, bytesPerRow: 64, captureTime: Date(), index: 7,

@@ -3,22 +3,28 @@ import Testing
 
 @testable import FaceMesh
 
-@Suite("TFLite interpreter against the reference interpreter, layer by layer")
-struct InterpreterTests {
-    static let models = ["face_detection_short_range", "face_landmark"]
+extension ReferenceFiles {
+    /// The models and their layer references, by model name.
+    static let layerStems = ["face_detection_short_range", "face_landmark"]
+    static let layerFiles = layerStems.flatMap { stem in
+        [models.appendingPathComponent("\(stem).tflite"), layers.appendingPathComponent("\(stem).json")]
+    }
+}
 
-    /// The reference tensors and a fresh interpreter for one model, or nil when set-up has not made them.
-    func load(_ stem: String) throws -> (LayerReference, Interpreter)? {
+@Suite("TFLite interpreter against the reference interpreter, layer by layer", .needs(ReferenceFiles.layerFiles))
+struct InterpreterTests {
+    static let models = ReferenceFiles.layerStems
+
+    /// The reference tensors and a fresh interpreter for one model.
+    func load(_ stem: String) throws -> (LayerReference, Interpreter) {
         let model = ReferenceFiles.models.appendingPathComponent("\(stem).tflite")
-        guard ReferenceFiles.available([model, ReferenceFiles.layers.appendingPathComponent("\(stem).json")]) else {
-            return nil
-        }
+        try ReferenceFiles.require([model, ReferenceFiles.layers.appendingPathComponent("\(stem).json")])
         return (try LayerReference(stem: stem), try Interpreter(model: try TFLiteModel(contentsOf: model)))
     }
 
     @Test("each operator, fed the reference's inputs, gives the reference's output", arguments: models)
     func eachOperatorMatchesTheReference(stem: String) throws {
-        guard let (reference, interpreter) = try load(stem) else { return }
+        let (reference, interpreter) = try load(stem)
         var checked = 0
         for (index, op) in interpreter.model.operators.enumerated() where op.code != .dequantize && op.code != .reshape
         {
@@ -43,7 +49,7 @@ struct InterpreterTests {
 
     @Test("the whole graph run from the fixed input gives the reference's outputs", arguments: models)
     func wholeGraphMatchesTheReference(stem: String) throws {
-        guard let (reference, interpreter) = try load(stem) else { return }
+        let (reference, interpreter) = try load(stem)
         _ = interpreter.input.update(from: try #require(reference.values[reference.index.input]))
         interpreter.run()
         #expect(interpreter.model.outputs == reference.index.outputs)
@@ -56,10 +62,11 @@ struct InterpreterTests {
 
 @Suite("TFLite reader on damaged files")
 struct DamagedModelTests {
-    @Test("a model with bytes overwritten in its structure loads or throws a FaceMeshError, never crashes")
+    @Test(
+        "a model with bytes overwritten in its structure loads or throws a FaceMeshError, never crashes",
+        .needs([ReferenceFiles.detectorModel]))
     func damagedBytesNeverCrash() throws {
-        let url = ReferenceFiles.models.appendingPathComponent("face_detection_short_range.tflite")
-        guard ReferenceFiles.available([url]) else { return }
+        let url = ReferenceFiles.detectorModel
         let original = [UInt8](try Data(contentsOf: url))
         var generator = SplitMix64(seed: 20_261_126)
         var refused = 0

@@ -1,3 +1,4 @@
+import FaceMesh
 import Foundation
 import Testing
 
@@ -13,19 +14,34 @@ enum ReferenceFiles {
     /// True when `make test` demands the set-up files (STOREHUB_REQUIRE_MODELS=1): then a missing file fails.
     static var required: Bool { ProcessInfo.processInfo.environment["STOREHUB_REQUIRE_MODELS"] == "1" }
 
-    /// Whether `files` exist; when they do not, records a failure under `make test` and says why otherwise.
-    static func available(_ files: [URL], sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    static let detectorModel = models.appendingPathComponent(FaceLandmarker.detectorModelName)
+    static let landmarkModel = models.appendingPathComponent(FaceLandmarker.landmarkModelName)
+
+    /// Whether a test that reads `files` runs: they exist, or `make test` demands them (the test then fails on the
+    /// first missing one, saying what to run).
+    static func present(_ files: [URL]) -> Bool {
+        required || files.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// Throws, naming the files and the script that makes them, when one of `files` is missing.
+    static func require(_ files: [URL]) throws {
         let missing = files.filter { !FileManager.default.fileExists(atPath: $0.path) }
-        if missing.isEmpty { return true }
-        let message =
-            "missing \(missing.map(\.path).joined(separator: ", ")): run scripts/install-deps "
-            + "(it fetches the face models and writes the layer reference)"
-        if required {
-            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
-        } else {
-            print("FaceMeshTests: not checked, \(message)")
-        }
-        return false
+        guard !missing.isEmpty else { return }
+        throw MissingFiles(
+            description: "missing \(missing.map(\.path).joined(separator: ", ")): run scripts/install-deps "
+                + "(it fetches the face models and writes the layer reference)")
+    }
+
+    struct MissingFiles: Error, CustomStringConvertible {
+        var description: String
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test only when `files` are there (or `make test` demands them); otherwise it shows as skipped.
+    static func needs(_ files: [URL]) -> Self {
+        .enabled(
+            if: ReferenceFiles.present(files), "needs the face models and layer reference: run scripts/install-deps")
     }
 }
 

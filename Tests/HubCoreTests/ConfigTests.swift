@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Testing
 
 @Suite struct ConfigTests {
@@ -140,13 +141,11 @@ import Testing
     }
 
     @Test func duplicateDeviceIdsInAFolderAreRefused() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("devices-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder("devices")
         let json = #"{"id": "kiosk-1", "kind": "kiosk", "camera": {"type": "replay", "path": "x"}}"#
-        try Data(json.utf8).write(to: folder.appendingPathComponent("a.json"))
-        try Data(json.utf8).write(to: folder.appendingPathComponent("b.json"))
-        let error = #expect(throws: ConfigError.self) { try DeviceDirectory.load(folder) }
+        try Data(json.utf8).write(to: folder.file("a.json"))
+        try Data(json.utf8).write(to: folder.file("b.json"))
+        let error = #expect(throws: ConfigError.self) { try DeviceDirectory.load(folder.url) }
         #expect(error?.file.hasSuffix("b.json") == true)
         #expect(error?.problem.contains("already used") == true)
     }

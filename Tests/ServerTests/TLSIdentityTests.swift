@@ -1,19 +1,14 @@
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Testing
 
 @testable import Server
 
 @Suite struct TLSIdentityTests {
-    private func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test func firstLoadMakesACertificateAndTheNextReusesIt() throws {
-        let state = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: state) }
+        let folder = try TemporaryFolder("tls")
+        let state = folder.url
         let first = try TLSIdentity.load(
             settings: TLSSettings(), configDirectory: state, stateDirectory: state, hostNames: ["shop-box"])
         #expect(first.generated)
@@ -27,8 +22,8 @@ import Testing
     }
 
     @Test func missingConfiguredCertificateIsAClearError() throws {
-        let state = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: state) }
+        let folder = try TemporaryFolder("tls")
+        let state = folder.url
         let error = #expect(throws: TLSSetupError.self) {
             try TLSIdentity.load(
                 settings: TLSSettings(certificateFile: "nope.pem", keyFile: "nope-key.pem"), configDirectory: state,

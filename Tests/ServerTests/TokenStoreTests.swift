@@ -2,13 +2,14 @@ import EventLog
 import Foundation
 import HubCore
 import Server
+import StoreHubTestSupport
 import Testing
 
 @Suite struct TokenStoreTests {
-    private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID())")
-    private var path: String { folder.appendingPathComponent("hub.sqlite").path }
+    private let folder: TemporaryFolder
+    private var path: String { folder.databasePath }
 
-    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+    init() throws { folder = try TemporaryFolder("tokens") }
 
     @Test func createdTokenAuthenticatesWithItsRole() throws {
         let store = try TokenStore(path: path)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import StoreHubTestSupport
 import Testing
 
 @testable import Sinks
@@ -15,12 +16,8 @@ import Testing
     }
 
     @Test func deadLettersAreStoredOnceAndListedNewestFirst() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dead-\(UUID().uuidString).sqlite")
-            .path
-        defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        }
-        let store = try DeadLetters(path: path)
+        let folder = try TemporaryFolder("dead-letters")
+        let store = try DeadLetters(path: folder.databasePath)
         for sequence in [UInt64(4), 9, 4] {
             try store.add(
                 .init(
@@ -34,7 +31,7 @@ import Testing
         #expect(newest.map(\.sequence) == [9, 4])
         #expect(newest.last?.attempts == 6)
         // A new connection (a restart) sees the same list.
-        let reopened = try DeadLetters(path: path)
+        let reopened = try DeadLetters(path: folder.databasePath)
         #expect(try reopened.list(sink: "orders", limit: 10).count == 2)
     }
 

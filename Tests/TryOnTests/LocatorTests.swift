@@ -1,6 +1,7 @@
 import Capture
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Testing
 
 @testable import TryOn
@@ -154,8 +155,8 @@ import Testing
         let encoder = try #require(ColorJPEGEncoder(quality: 90))
         let jpeg = try #require(encoder.encode(frame))
         #expect(jpeg.starts(with: [0xFF, 0xD8]))
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tryon-\(UUID().uuidString).jpg")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let folder = try TemporaryFolder("tryon")
+        let url = folder.file("encoded.jpg")
         try Data(jpeg).write(to: url)
         let decoded = try ColorImage.loadRGB(url)
         #expect(decoded.width == frame.width && decoded.height == frame.height)

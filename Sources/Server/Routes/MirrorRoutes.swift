@@ -82,9 +82,22 @@ public struct SnapshotInfo: Sendable, Equatable {
     }
 }
 
-extension HubServer {
+/// The try-on mirrors: their live streams (with single-use tickets for pages), snapshots and the shade catalog.
+struct MirrorRoutes: Sendable {
+    let mirrors: any MirrorProvider
+    let tickets: StreamTickets
+    let authorizer: RouteAuthorizer
+    let logger: Logger
     /// Multipart boundary of the mirror stream.
     static let streamBoundary = "storehub-frame"
+
+    var routes: RouteCollection<HubRequestContext> {
+        RouteCollection(context: HubRequestContext.self)
+            .get("/api/v1/shades", use: shades)
+            .post("/api/v1/mirrors/:id/ticket", use: ticket)
+            .get("/api/v1/snapshots/:file", use: snapshot)
+            .get("/mirror/:file", use: stream)
+    }
 
     /// Who may watch a mirror: staff and admins, and the mirror's own device and screen tokens.
     static func mayView(_ principal: Principal, _ device: DeviceID) -> Bool {
@@ -99,64 +112,62 @@ extension HubServer {
             || (principal.role == .screen && snapshot.device != nil && principal.device == snapshot.device)
     }
 
-    func addMirrorRoutes(to router: Router<HubRequestContext>) {
-        guard let mirrors else { return }
-        let server = self
-        router.get("/api/v1/shades") { request, context -> Response in
-            _ = try server.authorize(request, context)
-            return Self.json(bytes: mirrors.shadesJSON)
+    @Sendable func shades(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        _ = try authorizer.principal(request, context)
+        return .json(bytes: mirrors.shadesJSON)
+    }
+
+    @Sendable func ticket(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let principal = try authorizer.principal(request, context)
+        let device = try context.deviceParameter()
+        guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
+        guard Self.mayView(principal, device) else {
+            throw HTTPError(.forbidden, message: "a \(principal.description) may not watch \(device)")
         }
-        router.post("/api/v1/mirrors/:id/ticket") { request, context -> Response in
-            let principal = try server.authorize(request, context)
-            let device = try Self.device(context)
-            guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
+        let ticket = tickets.issue(for: device)
+        return .json(
+            .object([
+                "ticket": .string(ticket), "expiresInSeconds": .int(StreamTickets.lifetime.components.seconds),
+                "url": .string("/mirror/\(device).mjpeg?ticket=\(ticket)"),
+                "visit": mirrors.visit(device).map(JSONValue.string) ?? .null,
+            ]))
+    }
+
+    @Sendable func snapshot(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let principal = try authorizer.principal(request, context, roles: [.admin, .staff, .service, .screen])
+        guard let file = context.parameters.get("file"), file.hasSuffix(".jpg") else {
+            throw HTTPError(.notFound, message: "snapshots are /api/v1/snapshots/<id>.jpg")
+        }
+        let id = String(file.dropLast(4))
+        guard let info = mirrors.snapshotInfo(id), let jpeg = mirrors.snapshot(id) else {
+            throw HTTPError(.notFound, message: "no such snapshot (unknown, deleted or expired)")
+        }
+        guard Self.mayRead(principal, info) else {
+            throw HTTPError(.forbidden, message: "a \(principal.description) may read only its own mirror's snapshots")
+        }
+        logger.debug("snapshot read by a \(principal.description)")
+        return .jpeg(jpeg)
+    }
+
+    /// A mirror's live stream, opened with a ticket in the URL or a token in the header.
+    @Sendable func stream(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        guard let file = context.parameters.get("file"), file.hasSuffix(".mjpeg"),
+            let device = try? DeviceID(validating: String(file.dropLast(6)))
+        else {
+            throw HTTPError(.notFound, message: "mirror streams are /mirror/<device>.mjpeg")
+        }
+        guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
+        if let ticket = request.uri.queryParameters.get("ticket") {
+            guard tickets.redeem(ticket, for: device) else {
+                throw HTTPError(.unauthorized, message: "ticket not accepted (used, expired, or for another mirror)")
+            }
+        } else {
+            let principal = try authorizer.principal(request, context)
             guard Self.mayView(principal, device) else {
                 throw HTTPError(.forbidden, message: "a \(principal.description) may not watch \(device)")
             }
-            let ticket = server.tickets.issue(for: device)
-            return Self.json(
-                .object([
-                    "ticket": .string(ticket), "expiresInSeconds": .int(StreamTickets.lifetime.components.seconds),
-                    "url": .string("/mirror/\(device).mjpeg?ticket=\(ticket)"),
-                    "visit": mirrors.visit(device).map(JSONValue.string) ?? .null,
-                ]))
         }
-        router.get("/api/v1/snapshots/:file") { request, context -> Response in
-            let principal = try server.authorize(request, context, roles: [.admin, .staff, .service, .screen])
-            guard let file = context.parameters.get("file"), file.hasSuffix(".jpg") else {
-                throw HTTPError(.notFound, message: "snapshots are /api/v1/snapshots/<id>.jpg")
-            }
-            let id = String(file.dropLast(4))
-            guard let info = mirrors.snapshotInfo(id), let jpeg = mirrors.snapshot(id) else {
-                throw HTTPError(.notFound, message: "no such snapshot (unknown, deleted or expired)")
-            }
-            guard Self.mayRead(principal, info) else {
-                throw HTTPError(
-                    .forbidden, message: "a \(principal.description) may read only its own mirror's snapshots")
-            }
-            server.logger.debug("snapshot read by a \(principal.description)")
-            return Self.jpeg(jpeg)
-        }
-        router.get("/mirror/:file") { request, context -> Response in
-            guard let file = context.parameters.get("file"), file.hasSuffix(".mjpeg"),
-                let device = try? DeviceID(validating: String(file.dropLast(6)))
-            else {
-                throw HTTPError(.notFound, message: "mirror streams are /mirror/<device>.mjpeg")
-            }
-            guard mirrors.isMirror(device) else { throw HTTPError(.notFound, message: "no mirror \(device)") }
-            if let ticket = request.uri.queryParameters.get("ticket") {
-                guard server.tickets.redeem(ticket, for: device) else {
-                    throw HTTPError(
-                        .unauthorized, message: "ticket not accepted (used, expired, or for another mirror)")
-                }
-            } else {
-                let principal = try server.authorize(request, context)
-                guard Self.mayView(principal, device) else {
-                    throw HTTPError(.forbidden, message: "a \(principal.description) may not watch \(device)")
-                }
-            }
-            return Self.mjpegStream(device, mirrors: mirrors)
-        }
+        return Self.mjpegStream(device, mirrors: mirrors)
     }
 
     /// multipart/x-mixed-replace: each part's JPEG is followed at once by the next boundary, so a browser shows a

@@ -161,14 +161,27 @@ extension StreamTickets {
     }
 }
 
-extension HubServer {
+/// The customer screens: their pages and files, pairing, staff's list of screens, and for mirror screens the share
+/// link, deletion and the hub's own share page of a snapshot.
+struct ScreenRoutes: Sendable {
+    let screens: ScreenDirectory
+    let pairings: ScreenPairings
+    let tokens: TokenStore
+    let bus: Bus
+    let mirrors: (any MirrorProvider)?
+    /// `http` or `https`: makes a share template's hub path absolute.
+    let scheme: String
+    let authorizer: RouteAuthorizer
+    let logger: Logger
+
     /// Largest JSON body the screen routes read.
     static let screenBodyLimit = 1024
 
-    func addScreenRoutes(to router: Router<HubRequestContext>) {
-        guard let screens else { return }
-        let server = self
+    var routes: RouteCollection<HubRequestContext> {
+        let router = RouteCollection(context: HubRequestContext.self)
+        let screens = self.screens
         let pairings = self.pairings
+        let server = self
 
         // Pages and their files: no token (a screen that is not paired yet must show its code).
         router.get("/screens/:kind/:id") { _, context -> Response in
@@ -177,7 +190,7 @@ extension HubServer {
         }
         router.get("/screens/:kind/:id/settings.json") { _, context -> Response in
             let (device, screen) = try Self.screen(context, screens)
-            return Self.json(
+            return Response.json(
                 .object([
                     "device": .string(device.rawValue), "kind": .string(screen.kind.rawValue),
                     "languages": .array(screen.languages.map(JSONValue.string)),
@@ -204,7 +217,7 @@ extension HubServer {
             do throws(ScreenPairings.Refusal) {
                 let (id, code) = try pairings.start(
                     address: AuthThrottle.address(context.remoteAddress), wanted: wanted)
-                return Self.json(
+                return Response.json(
                     .object([
                         "pairing": .string(id), "code": .string(code),
                         "expiresInSeconds": .int(ScreenPairings.lifetime.components.seconds),
@@ -225,13 +238,13 @@ extension HubServer {
             }
             switch state {
             case .waiting(let code, let left):
-                return Self.json(
+                return Response.json(
                     .object([
                         "state": .string("waiting"), "code": .string(code),
                         "expiresInSeconds": .int(left.components.seconds),
                     ]))
             case .approved(let issued):
-                return Self.json(
+                return Response.json(
                     .object([
                         "state": .string("approved"), "token": .string(issued.token), "id": .string(issued.id),
                         "device": .string(issued.device.rawValue), "kind": .string(issued.kind.rawValue),
@@ -241,7 +254,7 @@ extension HubServer {
 
         // Staff: add (approve), list and revoke screens.
         router.post("/api/v1/screens") { request, context -> Response in
-            let principal = try server.authorize(request, context, roles: [.admin, .staff])
+            let principal = try server.authorizer.principal(request, context, roles: [.admin, .staff])
             let fields = try await Self.jsonBody(request)
             guard let code = fields["code"]?.stringValue.flatMap(ScreenPairings.normalize) else {
                 throw HTTPError(.badRequest, message: "code: expected the 6 characters the screen shows")
@@ -258,14 +271,14 @@ extension HubServer {
                 throw HTTPError(.notFound, message: "no screen is showing code \(code) (mistyped, or it expired)")
             }
             server.logger.notice("screen \(issued.id) paired with \(device) by a \(principal.description)")
-            return Self.json(
+            return Response.json(
                 .object([
                     "id": .string(issued.id), "device": .string(device.rawValue),
                     "kind": .string(screen.kind.rawValue),
                 ]))
         }
         router.get("/api/v1/screens") { request, context -> Response in
-            _ = try server.authorize(request, context, roles: [.admin, .staff])
+            _ = try server.authorizer.principal(request, context, roles: [.admin, .staff])
             let paired = try server.tokens.list(role: .screen).map { token -> JSONValue in
                 .object([
                     "id": .string(token.id), "device": token.device.map { .string($0.rawValue) } ?? .null,
@@ -279,45 +292,46 @@ extension HubServer {
                     "expiresInSeconds": .int(pairing.expiresIn.components.seconds),
                 ])
             }
-            return Self.json(.object(["screens": .array(paired), "waiting": .array(waiting)]))
+            return Response.json(.object(["screens": .array(paired), "waiting": .array(waiting)]))
         }
         router.delete("/api/v1/screens/:id") { request, context -> Response in
-            let principal = try server.authorize(request, context, roles: [.admin, .staff])
+            let principal = try server.authorizer.principal(request, context, roles: [.admin, .staff])
             let id = context.parameters.get("id") ?? ""
             guard try server.tokens.list(role: .screen).contains(where: { $0.id == id }),
                 try server.tokens.revoke(id: id)
             else { throw HTTPError(.notFound, message: "no screen '\(id.prefix(16))'") }
             server.bus.disconnect(tokenID: id)
             server.logger.notice("screen \(id) revoked by a \(principal.description)")
-            return Self.json(.object(["revoked": .string(id)]))
+            return Response.json(.object(["revoked": .string(id)]))
         }
         router.get("/api/v1/screens/self") { request, context -> Response in
-            let principal = try server.authorize(request, context, roles: [.screen])
+            let principal = try server.authorizer.principal(request, context, roles: [.screen])
             guard let device = principal.device, let screen = screens.devices[device] else {
                 throw HTTPError(.notFound, message: "this screen's device is not configured on this hub any more")
             }
-            return Self.json(
+            return Response.json(
                 .object([
                     "device": .string(device.rawValue), "kind": .string(screen.kind.rawValue),
                     "name": .string(screen.name), "languages": .array(screen.languages.map(JSONValue.string)),
                 ]))
         }
-        addShareRoutes(to: router, screens)
+        if let mirrors { addShareRoutes(to: router, mirrors) }
+        return router
     }
 
     /// Snapshots on the screen: the share link and its QR code, deletion, and the hub's own share page.
-    private func addShareRoutes(to router: Router<HubRequestContext>, _ screens: ScreenDirectory) {
-        guard let mirrors else { return }
+    private func addShareRoutes(to router: RouteCollection<HubRequestContext>, _ mirrors: any MirrorProvider) {
         let server = self
-        let scheme = tls == nil ? "http" : "https"
+        let screens = self.screens
+        let scheme = self.scheme
         router.get("/api/v1/snapshots/:file/share") { request, context -> Response in
-            let principal = try server.authorize(request, context)
+            let principal = try server.authorizer.principal(request, context)
             // Named as GET /api/v1/snapshots/:file names it: the router needs one name per path segment.
             let id = context.parameters.get("file") ?? ""
             guard let info = mirrors.snapshotInfo(id) else {
                 throw HTTPError(.notFound, message: "no such snapshot (unknown, deleted or expired)")
             }
-            guard [.admin, .staff].contains(principal.role) || Self.mayRead(principal, info) else {
+            guard [.admin, .staff].contains(principal.role) || MirrorRoutes.mayRead(principal, info) else {
                 throw HTTPError(
                     .forbidden, message: "a \(principal.description) may share only its own mirror's pictures")
             }
@@ -325,14 +339,14 @@ extension HubServer {
             guard let svg = QRCodeSVG.svg(for: url) else {
                 throw HTTPError(.internalServerError, message: "the share link could not be made into a QR code")
             }
-            return Self.json(
+            return Response.json(
                 .object([
                     "url": .string(url), "qrSvg": .string(svg), "shade": info.shade ?? .null,
                     "expires": .string(Timestamp.iso8601(info.expires)),
                 ]))
         }
         router.delete("/api/v1/snapshots/:file") { request, context -> Response in
-            let principal = try server.authorize(request, context)
+            let principal = try server.authorizer.principal(request, context)
             // Named as GET /api/v1/snapshots/:file names it: the router needs one name per path segment.
             let id = context.parameters.get("file") ?? ""
             guard let info = mirrors.snapshotInfo(id) else {
@@ -346,7 +360,7 @@ extension HubServer {
                     .forbidden, message: "a \(principal.description) may delete only its own mirror's pictures")
             }
             guard mirrors.deleteSnapshot(id) else { throw HTTPError(.notFound, message: "already deleted") }
-            return Self.json(.object(["deleted": .string(id)]))
+            return Response.json(.object(["deleted": .string(id)]))
         }
         // The demo's sharing page: no token, the unguessable id is the permission, for as long as the picture lives.
         router.get("/share/:file") { _, context -> Response in
@@ -359,7 +373,7 @@ extension HubServer {
                 guard let jpeg = mirrors.snapshot(id) else {
                     throw HTTPError(.notFound, message: "this picture is gone")
                 }
-                return Self.jpeg(jpeg)
+                return Response.jpeg(jpeg)
             }
             return Response(
                 status: .ok,
@@ -398,7 +412,7 @@ extension HubServer {
     static func screen(_ context: HubRequestContext, _ screens: ScreenDirectory) throws -> (
         DeviceID, ScreenDirectory.Screen
     ) {
-        let device = try Self.device(context)
+        let device = try context.deviceParameter()
         guard let screen = screens.devices[device], screen.kind.rawValue == context.parameters.get("kind") else {
             throw HTTPError(
                 .notFound, message: "no \(context.parameters.get("kind")?.prefix(16) ?? "") screen for \(device)")
