@@ -39,6 +39,7 @@ let package = Package(
         .systemLibrary(name: "CXKBCommon", path: "Sources/CXKBCommon", pkgConfig: "xkbcommon"),
         .systemLibrary(name: "CLinuxInput", path: "Sources/CLinuxInput"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode"),
 
         .target(name: "HubCore", swiftSettings: swiftSettings),
         .target(
@@ -70,7 +71,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "HubCore", "Bus", "EventLog",
+                "HubCore", "Bus", "EventLog", "CQREncode",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -24,6 +24,8 @@ public final class Bus: Sendable {
     /// The authenticated sessions: only they count against `bus.maxConnections`, so connections that never show a
     /// token cannot fill it (the transport bounds those per address).
     private let admitted = Mutex<Set<ObjectIdentifier>>([])
+    /// Set by `shutdown`: a page that reconnects while the hub stops must not hold its server open.
+    private let stopping = Atomic<Bool>(false)
     /// Which session currently serves each durable consumer name; a new subscription takes the name over.
     private let durableOwners = Mutex<[String: ObjectIdentifier]>([:])
     /// Publishes per token per second (`bus.publishRatePerToken`).
@@ -95,7 +97,12 @@ public final class Bus: Sendable {
     ) -> BusSession {
         let session = BusSession(bus: self, principal: principal, peer: peer, onRefusedToken: onRefusedToken)
         sessions.withLock { sessions in sessions[ObjectIdentifier(session)] = session }
-        if principal != nil { admit(session) }
+        // Checked after the insert: either this sees the flag, or shutdown's list of sessions has this one.
+        if stopping.load(ordering: .acquiring) {
+            session.requestClose(code: 1001, reason: "hub shutting down")
+        } else if principal != nil {
+            admit(session)
+        }
         return session
     }
 
@@ -153,8 +160,17 @@ public final class Bus: Sendable {
         for session in current { session.offer(events, live: live, durable: durable) }
     }
 
+    /// Refuses every session signed in with the token `tokenID` (error, close 4401): it was just revoked.
+    public func disconnect(tokenID: String) {
+        let current = sessions.withLock { Array($0.values) }
+        for session in current where session.principal?.tokenID == tokenID {
+            session.refuse(.unauthenticated, "token revoked", closeCode: 4401, reason: "token revoked")
+        }
+    }
+
     /// Says goodbye to every session (close code 1001) so their transports can finish.
     public func shutdown() {
+        stopping.store(true, ordering: .releasing)
         let current = sessions.withLock { Array($0.values) }
         for session in current { session.requestClose(code: 1001, reason: "hub shutting down") }
     }

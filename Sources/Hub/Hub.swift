@@ -78,6 +78,7 @@ public struct Hub: Sendable {
         var server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
             metrics: metrics, mirrors: mirrors, logger: logger)
+        server.screens = try Self.screenDirectory(config: config, configDirectory: configDirectory, devices: devices)
         if let tls = config.listen.tls, tls.enabled {
             let identity = try TLSIdentity.load(
                 settings: tls, configDirectory: configDirectory, stateDirectory: stateDirectory,

@@ -22,7 +22,8 @@ final class MirrorHub: MirrorProvider {
         var frames: [DeviceID: (sequence: UInt64, jpeg: [UInt8])] = [:]
         var waiters: [DeviceID: [UInt64: CheckedContinuation<(UInt64, [UInt8])?, Never>]] = [:]
         var nextWaiter: UInt64 = 0
-        var snapshots: [String: Date] = [:]
+        var snapshots: [String: SnapshotInfo] = [:]
+        var visits: [DeviceID: String] = [:]
         var stopping = false
     }
 
@@ -38,7 +39,8 @@ final class MirrorHub: MirrorProvider {
         adoptStoredSnapshots()
     }
 
-    /// Snapshots from an earlier run stay valid until their file's time plus the longest TTL; older ones go.
+    /// Snapshots from an earlier run stay valid until their file's time plus the longest TTL; older ones go. What
+    /// was taken (device, shade) comes from the `<id>.json` beside the picture.
     private func adoptStoredSnapshots() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: snapshotDirectory.path)) ?? []
         for name in names where name.hasSuffix(".jpg") {
@@ -48,12 +50,31 @@ final class MirrorHub: MirrorProvider {
             guard Self.isValidID(id), let written else { continue }
             let expires = written.addingTimeInterval(Self.adoptedTTL)
             if expires < Date() {
-                try? FileManager.default.removeItem(at: url)
+                removeFiles(id)
             } else {
-                state.withLock { $0.snapshots[id] = expires }
+                var info =
+                    (try? Data(contentsOf: metadataURL(id)))
+                    .flatMap { try? JSONParser.parse(String(decoding: $0, as: UTF8.self)) }
+                    .flatMap(SnapshotInfo.init(json:)) ?? SnapshotInfo(device: nil, shade: nil, expires: expires)
+                info.expires = expires
+                state.withLock { $0.snapshots[id] = info }
             }
         }
     }
+
+    private func metadataURL(_ id: String) -> URL { snapshotDirectory.appendingPathComponent("\(id).json") }
+
+    private func removeFiles(_ id: String) {
+        try? FileManager.default.removeItem(at: snapshotDirectory.appendingPathComponent("\(id).jpg"))
+        try? FileManager.default.removeItem(at: metadataURL(id))
+    }
+
+    /// A mirror's visit began (its session id) or ended (nil).
+    func setVisit(_ device: DeviceID, _ session: String?) {
+        state.withLock { $0.visits[device] = session }
+    }
+
+    func visit(_ device: DeviceID) -> String? { state.withLock { $0.visits[device] } }
 
     static let adoptedTTL: TimeInterval = 900
 
@@ -133,46 +154,66 @@ final class MirrorHub: MirrorProvider {
     /// Snapshots kept at most; past it, the ones closest to expiry go first.
     static let maxStoredSnapshots = 256
 
-    /// Writes a snapshot and returns its id. Expired snapshots are removed on the way, and the oldest beyond
-    /// `maxStoredSnapshots`.
-    func storeSnapshot(_ jpeg: [UInt8], ttl: TimeInterval) throws -> (id: String, expires: Date) {
+    /// Writes a snapshot of `device` wearing `shade` and returns its id. Expired snapshots are removed on the way,
+    /// and the oldest beyond `maxStoredSnapshots`.
+    func storeSnapshot(_ jpeg: [UInt8], device: DeviceID, shade: Shade?, ttl: TimeInterval) throws -> (
+        id: String, expires: Date
+    ) {
         removeExpired()
         let id = Self.newID()
-        let url = snapshotDirectory.appendingPathComponent("\(id).jpg")
-        try Data(jpeg).write(to: url, options: .atomic)
         let expires = Date().addingTimeInterval(ttl)
+        let info = SnapshotInfo(device: device, shade: shade.map(Self.shadeJSON), expires: expires)
+        try Data(info.json.jsonBytes).write(to: metadataURL(id), options: .atomic)
+        try Data(jpeg).write(to: snapshotDirectory.appendingPathComponent("\(id).jpg"), options: .atomic)
         let evicted = state.withLock { state -> [String] in
-            state.snapshots[id] = expires
+            state.snapshots[id] = info
             let excess = state.snapshots.count - Self.maxStoredSnapshots
             guard excess > 0 else { return [] }
-            let oldest = state.snapshots.sorted { $0.value < $1.value }.prefix(excess).map(\.key)
+            let oldest = state.snapshots.sorted { $0.value.expires < $1.value.expires }.prefix(excess).map(\.key)
             for old in oldest { state.snapshots[old] = nil }
             return oldest
         }
-        for old in evicted {
-            try? FileManager.default.removeItem(at: snapshotDirectory.appendingPathComponent("\(old).jpg"))
-        }
+        for old in evicted { removeFiles(old) }
         return (id, expires)
     }
 
+    /// A shade as snapshots and share pages describe it (names per language included).
+    static func shadeJSON(_ shade: Shade) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "sku": .string(shade.sku), "name": .string(shade.name), "brand": .string(shade.brand),
+            "color": .string(shade.color), "finish": .string(shade.finish.rawValue),
+        ]
+        if !shade.names.isEmpty { fields["names"] = .object(shade.names.mapValues(JSONValue.string)) }
+        return .object(fields)
+    }
+
     func snapshot(_ id: String) -> [UInt8]? {
-        guard Self.isValidID(id), let expires = state.withLock({ $0.snapshots[id] }) else { return nil }
-        guard expires > Date() else {
+        guard snapshotInfo(id) != nil else { return nil }
+        return (try? Data(contentsOf: snapshotDirectory.appendingPathComponent("\(id).jpg"))).map { [UInt8]($0) }
+    }
+
+    func snapshotInfo(_ id: String) -> SnapshotInfo? {
+        guard Self.isValidID(id), let info = state.withLock({ $0.snapshots[id] }) else { return nil }
+        guard info.expires > Date() else {
             removeExpired()
             return nil
         }
-        return (try? Data(contentsOf: snapshotDirectory.appendingPathComponent("\(id).jpg"))).map { [UInt8]($0) }
+        return info
+    }
+
+    func deleteSnapshot(_ id: String) -> Bool {
+        guard Self.isValidID(id), state.withLock({ $0.snapshots.removeValue(forKey: id) }) != nil else { return false }
+        removeFiles(id)
+        return true
     }
 
     private func removeExpired() {
         let now = Date()
         let expired = state.withLock { state -> [String] in
-            let gone = state.snapshots.filter { $0.value <= now }.map(\.key)
+            let gone = state.snapshots.filter { $0.value.expires <= now }.map(\.key)
             for id in gone { state.snapshots[id] = nil }
             return gone
         }
-        for id in expired {
-            try? FileManager.default.removeItem(at: snapshotDirectory.appendingPathComponent("\(id).jpg"))
-        }
+        for id in expired { removeFiles(id) }
     }
 }

@@ -23,51 +23,48 @@ final class MirrorControl: Sendable {
         var snapshots = 0
         var endSession = false
         var lastSnapshot: ContinuousClock.Instant?
+        /// nil: unchanged; `.some(nil)`: no split line.
+        var split: Float??
+        var lighting: LightingPreset?
+        var wishlist: [String] = []
     }
 
     /// Snapshots a mirror takes at most, one per this interval: each is a JPEG on disk and a try-on result.
     static let snapshotInterval: Duration = .seconds(1)
 
-    /// What is wrong with a `mirror.command.<device>` event's data, or nil: checked when it is published too.
+    /// What is wrong with a `mirror.command.<device>` event's data (see `MirrorCommand`), or nil: the bus checks
+    /// it when it is published, so the publisher hears why.
     static func problem(with data: JSONValue?) -> String? {
-        guard case .object(let fields)? = data else { return "a mirror command must be a JSON object" }
-        if let value = fields["select"] {
-            guard let sku = value.stringValue, !sku.isEmpty, sku.utf8.count <= 128 else {
-                return "select must be a SKU (text of 1 to 128 bytes)"
-            }
+        do {
+            _ = try MirrorCommand.parse(data ?? .null)
+            return nil
+        } catch {
+            return error.description
         }
-        guard fields["select"] != nil || fields["snapshot"] == .bool(true) || fields["end"] == .bool(true) else {
-            return #"unknown mirror command (expected {"select": SKU}, {"snapshot": true} or {"end": true})"#
-        }
-        return nil
     }
 
-    /// Applies a `mirror.command.<device>` event's data: `{"select": SKU}`, `{"snapshot": true}`,
-    /// `{"end": true}` (the shopper walked away: the next face starts a new session). Returns a problem to log.
-    /// Snapshot commands within `snapshotInterval` of the last one taken join it.
+    /// Applies a `mirror.command.<device>` event's data. Returns a problem to log. Snapshot commands within
+    /// `snapshotInterval` of the last one taken join it.
     func command(_ data: JSONValue) -> String? {
-        if let problem = Self.problem(with: data) { return problem }
-        guard case .object(let fields) = data else { return nil }
-        var understood = false
-        if let sku = fields["select"]?.stringValue {
-            pending.withLock { $0.select = sku }
-            understood = true
+        let command: MirrorCommand
+        do {
+            command = try MirrorCommand.parse(data)
+        } catch {
+            return "mirror command refused: \(error)"
         }
-        if fields["snapshot"] == .bool(true) {
-            let now = ContinuousClock.now
-            pending.withLock { pending in
-                if let last = pending.lastSnapshot, now - last < Self.snapshotInterval { return }
+        let now = ContinuousClock.now
+        pending.withLock { pending in
+            if let sku = command.select { pending.select = sku }
+            if command.snapshot, pending.lastSnapshot.map({ now - $0 >= Self.snapshotInterval }) ?? true {
                 pending.snapshots = 1
                 pending.lastSnapshot = now
             }
-            understood = true
+            if command.end { pending.endSession = true }
+            if let split = command.split { pending.split = split }
+            if let lighting = command.lighting { pending.lighting = lighting }
+            if let sku = command.wishlist, pending.wishlist.count < 8 { pending.wishlist.append(sku) }
         }
-        if fields["end"] == .bool(true) {
-            pending.withLock { $0.endSession = true }
-            understood = true
-        }
-        return understood
-            ? nil : #"unknown mirror command (expected {"select": SKU}, {"snapshot": true} or {"end": true})"#
+        return nil
     }
 
     func take() -> Pending {
@@ -157,6 +154,10 @@ struct MirrorPipeline: CameraPipeline {
         locators.append(ClassicalLipLocator(faceGuide: guide))
         let chain = LocatorChain(locators)
         var renderer: TryOnRenderer?
+        var split: Float?
+        let lighting = LightingTransform()
+        var visit: String?
+        let members = MemberCodeReader(pattern: descriptor.screen?.memberPattern)
         guard let encoder = ColorJPEGEncoder(quality: Int32(settings.jpegQuality)),
             let snapshotEncoder = ColorJPEGEncoder(quality: 92)
         else { throw CaptureError("libjpeg-turbo could not start", isTransient: false) }
@@ -174,9 +175,18 @@ struct MirrorPipeline: CameraPipeline {
             health.processed += 1
             let time = frame.captureTime.timeIntervalSince1970
             let pending = control.take()
-            var results: [TryOnResult] = []
+            var results: [any TryOnEventData] = []
             if pending.endSession, let ended = session.end(at: frame.captureTime) { results.append(ended) }
+            if let change = pending.split { split = change }
+            if let preset = pending.lighting { lighting.set(preset) }
+            for sku in pending.wishlist {
+                switch session.wishlist(sku, at: frame.captureTime) {
+                case .success(let result): results.append(result)
+                case .failure(let problem): reporter.logger.warning("device \(descriptor.id): \(problem)")
+                }
+            }
             if let sku = pending.select {
+                session.pauseCycling()
                 switch session.select(sku, at: frame.captureTime) {
                 case .success(let result?): results.append(result)
                 case .success(nil): break
@@ -186,12 +196,21 @@ struct MirrorPipeline: CameraPipeline {
                 }
             }
             if let result = session.cycleIfDue(at: frame.captureTime) { results.append(result) }
+            if let code = members?.read(frame), let linked = session.link(member: code, at: frame.captureTime) {
+                results.append(linked)
+            }
             if renderer?.mask.width != frame.width || renderer?.mask.height != frame.height {
                 renderer = TryOnRenderer(width: frame.width, height: frame.height)
             }
             let observation = chain.locate(in: frame)
+            renderer!.split = split
             let outcome = renderer!.render(frame, observation: observation, shade: session.shade, time: time)
+            lighting.apply(to: frame)
             if let ended = session.observe(outcome, at: frame.captureTime) { results.append(ended) }
+            if session.id != visit {
+                results += MirrorVisit.changes(from: visit, to: session.id, hub: mirrors, device: descriptor.id)
+                visit = session.id
+            }
             let now = ContinuousClock.now
             if lastStream.map({ now - $0 >= streamInterval }) ?? true, let jpeg = encoder.encode(frame) {
                 lastStream = now
@@ -201,7 +220,8 @@ struct MirrorPipeline: CameraPipeline {
             for _ in 0..<pending.snapshots {
                 guard let jpeg = snapshotEncoder.encode(frame) else { continue }
                 do {
-                    let stored = try mirrors.storeSnapshot(jpeg, ttl: settings.snapshotTTLSeconds)
+                    let stored = try mirrors.storeSnapshot(
+                        jpeg, device: descriptor.id, shade: session.shade?.shade, ttl: settings.snapshotTTLSeconds)
                     results.append(session.snapshot(id: stored.id, expires: stored.expires, at: frame.captureTime))
                 } catch {
                     health.lastError = "snapshot could not be stored: \(error.localizedDescription)"
@@ -214,7 +234,7 @@ struct MirrorPipeline: CameraPipeline {
         }
     }
 
-    private func publish(_ results: [TryOnResult]) async throws {
+    private func publish(_ results: [any TryOnEventData]) async throws {
         let source = "storehub://\(reporter.hubID)/\(descriptor.id)"
         var drafts: [EventDraft] = []
         for result in results {
@@ -227,15 +247,17 @@ struct MirrorPipeline: CameraPipeline {
     }
 }
 
-/// A try-on result: a shade tried for a while, or a snapshot of it.
-struct TryOnResult: Equatable {
-    enum Kind: String { case tried, snapshot }
+/// A try-on result: a shade tried for a while, a snapshot of it, or one put in the bag.
+struct TryOnResult: Equatable, TryOnEventData {
+    enum Kind: String { case tried, snapshot, wishlist }
     var kind: Kind
     var session: String
     var shade: Shade
     var dwellSeconds: Double
     var snapshot: (id: String, expires: Date)?
     var locator: LocatorKind?
+    /// The member code linked to the visit, if any.
+    var member: String?
 
     static func == (a: TryOnResult, b: TryOnResult) -> Bool {
         a.kind == b.kind && a.session == b.session && a.shade == b.shade && a.dwellSeconds == b.dwellSeconds
@@ -249,6 +271,7 @@ struct TryOnResult: Equatable {
             "dwellSeconds": .double((dwellSeconds * 10).rounded() / 10),
             "locator": locator.map { .string($0.rawValue) } ?? .null,
         ]
+        if let member { fields["member"] = .string(member) }
         if let snapshot {
             fields["snapshotId"] = .string(snapshot.id)
             fields["snapshotUrl"] = .string("/api/v1/snapshots/\(snapshot.id).jpg")
@@ -263,10 +286,12 @@ struct TryOnResult: Equatable {
 /// `end` command.
 struct MirrorSession {
     let catalog: ShadeCatalog
-    let cycleSeconds: Double?
+    private(set) var cycleSeconds: Double?
     static let absence: TimeInterval = 10
     private(set) var id: String?
     private(set) var shade: PreparedShade?
+    /// The member code held up during this visit; cleared when it ends.
+    private(set) var member: String?
     private var shadeSince: Date?
     private var lastFace: Date?
     private var lastLocator: LocatorKind?
@@ -292,7 +317,8 @@ struct MirrorSession {
         let dwell = time.timeIntervalSince(since)
         guard dwell >= 1 else { return nil }
         return TryOnResult(
-            kind: .tried, session: id, shade: shade.shade, dwellSeconds: dwell, snapshot: nil, locator: lastLocator)
+            kind: .tried, session: id, shade: shade.shade, dwellSeconds: dwell, snapshot: nil, locator: lastLocator,
+            member: member)
     }
 
     /// A shopper picked `sku`: the previous shade's dwell becomes a result.
@@ -308,6 +334,28 @@ struct MirrorSession {
     }
 
     struct SelectError: Error, CustomStringConvertible { var description: String }
+
+    /// A member code was seen: the visit (started now if need be) is hers. Nil when it was linked already.
+    mutating func link(member code: String, at time: Date) -> MemberLinked? {
+        guard code != member else { return nil }
+        member = code
+        return MemberLinked(session: ensureSession(at: time), member: code)
+    }
+
+    /// A shopper chose a shade herself: the demo's cycling stops for good.
+    mutating func pauseCycling() { cycleSeconds = nil }
+
+    /// "Add to bag": a result naming `sku`, for the order service.
+    mutating func wishlist(_ sku: String, at time: Date) -> Result<TryOnResult, SelectError> {
+        guard let shade = catalog[sku] else {
+            return .failure(SelectError(description: "unknown shade '\(sku)' put in the bag (not in the catalog)"))
+        }
+        let session = ensureSession(at: time)
+        return .success(
+            TryOnResult(
+                kind: .wishlist, session: session, shade: shade, dwellSeconds: 0, snapshot: nil, locator: lastLocator,
+                member: member))
+    }
 
     mutating func cycleIfDue(at time: Date) -> TryOnResult? {
         guard let cycleSeconds, let since = shadeSince ?? Optional(time) else { return nil }
@@ -332,6 +380,7 @@ struct MirrorSession {
     mutating func end(at time: Date) -> TryOnResult? {
         let result = tried(at: time)
         id = nil
+        member = nil
         shadeSince = nil
         return result
     }
@@ -342,6 +391,6 @@ struct MirrorSession {
         return TryOnResult(
             kind: .snapshot, session: session, shade: shade,
             dwellSeconds: shadeSince.map { time.timeIntervalSince($0) } ?? 0,
-            snapshot: (snapshotID, expires), locator: lastLocator)
+            snapshot: (snapshotID, expires), locator: lastLocator, member: member)
     }
 }

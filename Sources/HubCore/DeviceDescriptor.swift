@@ -12,6 +12,8 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     public var decoder: DecoderSettings
     /// A try-on mirror's settings; present (perhaps defaulted) exactly for kind `mirror`.
     public var mirror: MirrorSettings?
+    /// The customer screen of a kiosk or mirror (its languages); defaulted for those kinds, nil for scanners.
+    public var screen: ScreenSettings?
     /// The file it was read from, for messages.
     public var file: String = ""
 
@@ -152,7 +154,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         static let name = IndexKey(stringValue: "name")
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, scanner, decoder, mirror }
+    enum CodingKeys: String, CodingKey, CaseIterable { case id, kind, name, camera, scanner, decoder, mirror, screen }
     enum CameraKeys: String, CodingKey, CaseIterable {
         case type, path, fps, loop, hold, width, height, format, controls, stallSeconds
     }
@@ -227,6 +229,12 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         }
         scanner = try c.decodeIfPresent(ScannerSettings.self, forKey: .scanner)
         mirror = try c.decodeIfPresent(MirrorSettings.self, forKey: .mirror)
+        screen = try c.decodeIfPresent(ScreenSettings.self, forKey: .screen)
+        if kind == .scanner, screen != nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: .screen, in: c, debugDescription: "only kiosks and mirrors have a screen")
+        }
+        if kind != .scanner { screen = screen ?? ScreenSettings() }
         if kind == .mirror {
             mirror = mirror ?? MirrorSettings()
             if camera == nil {

@@ -22,6 +22,10 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var sinks: [SinkSettings]
     /// The MQTT uplink to the chain's broker; nil: none.
     public var uplink: UplinkSettings?
+    /// Folder of the customer screens' pages (`/screens/<kind>/<device>`); absent: no screens are served.
+    public var screens: String?
+    /// Where the mirror screens' share QR codes lead.
+    public var share: ShareSettings = ShareSettings()
 
     public struct Listen: Sendable, Decodable, Equatable {
         public var host: String
@@ -260,7 +264,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks, uplink
+        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks, uplink, screens, share
     }
 
     public init(from decoder: any Decoder) throws {
@@ -285,6 +289,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
                 forKey: .sinks, in: c, debugDescription: "two sinks are named \"\(name)\"; names must be unique")
         }
         uplink = try c.decodeIfPresent(UplinkSettings.self, forKey: .uplink)
+        screens = try c.decodeIfPresent(String.self, forKey: .screens)
+        share = try c.decodeIfPresent(ShareSettings.self, forKey: .share) ?? ShareSettings()
         do {
             _ = try DeviceID(validating: hub)
         } catch {

@@ -9,6 +9,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     /// One device outside the hub (an external face tracker, a kiosk screen's app): publishes only on its own
     /// device's topics and reads only the commands sent to it. The device is the token's, see `Principal`.
     case device
+    /// A customer screen (a kiosk's or a mirror's display): only its own device's screen topics, see `Principal`.
+    case screen
 
     /// Whether this role may subscribe to `pattern` (every topic it could match must be readable).
     public func maySubscribe(_ pattern: TopicPattern) -> Bool {
@@ -17,7 +19,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
             return true
         case .service:
             return Role.serviceReadable.contains { pattern.isCovered(by: $0) }
-        case .device:
+        case .device, .screen:
             return false  // only through its Principal, which knows the device
         }
     }
@@ -29,13 +31,13 @@ public enum Role: String, Sendable, Codable, CaseIterable {
             return true
         case .staff:
             return Role.staffPublishable.contains { $0.matches(topic) }
-        case .service, .device:
+        case .service, .device, .screen:
             return false
         }
     }
 
-    /// May read the REST API's device list, hub panel and metrics (device tokens may not).
-    public var mayReadAPI: Bool { self != .device }
+    /// May read the REST API's device list, hub panel and metrics (device and screen tokens may not).
+    public var mayReadAPI: Bool { self != .device && self != .screen }
 
     private static let serviceReadable = ["scan.>", "tryon.>", "device.status.>"].map {
         try! TopicPattern(validating: $0)
@@ -50,18 +52,35 @@ public struct Principal: Sendable, Equatable {
     /// The token's public id (never the secret).
     public var tokenID: String
     public var role: Role
-    /// For `device` tokens: the device they speak for.
+    /// For `device` and `screen` tokens: the device they speak for.
     public var device: DeviceID?
+    /// For `screen` tokens: the kind of their device (kiosk or mirror), which decides their topics.
+    public var deviceKind: DeviceKind?
 
-    public init(tokenID: String, role: Role, device: DeviceID? = nil) {
+    public init(tokenID: String, role: Role, device: DeviceID? = nil, deviceKind: DeviceKind? = nil) {
         self.tokenID = tokenID
         self.role = role
         self.device = device
+        self.deviceKind = deviceKind
+    }
+
+    /// A screen's topics: a mirror's screen reads its try-on results and sends its mirror's commands, a kiosk's
+    /// screen reads its scans and the services' answers; both read their device's status. Nothing for other roles.
+    public var screenTopics: (read: [String], publish: [String]) {
+        guard role == .screen, let device else { return ([], []) }
+        switch deviceKind {
+        case .mirror?: return (["tryon.result.\(device)", "device.status.\(device)"], ["mirror.command.\(device)"])
+        case .kiosk?: return (["scan.\(device)", "display.\(device)", "device.status.\(device)"], [])
+        default: return ([], [])
+        }
     }
 
     /// Whether this token may subscribe to `pattern`: its role's rule, and for a device token the commands sent to
     /// its own device (`mirror.command.<device>`, `device.command.<device>`).
     public func maySubscribe(_ pattern: TopicPattern) -> Bool {
+        if role == .screen {
+            return screenTopics.read.contains { (try? TopicPattern(validating: $0)).map(pattern.isCovered) ?? false }
+        }
         guard role == .device else { return role.maySubscribe(pattern) }
         guard let device else { return false }
         return ["mirror.command.\(device)", "device.command.\(device)"].contains { topic in
@@ -72,6 +91,7 @@ public struct Principal: Sendable, Equatable {
     /// Whether this token may publish on `topic`: its role's rule, and for a device token any topic of its own
     /// device (last segment) except commands, and under `device.status.` only its own `device.status.<device>`.
     public func mayPublish(_ topic: String) -> Bool {
+        if role == .screen { return screenTopics.publish.contains(topic) }
         guard role == .device else { return role.mayPublish(topic) }
         guard let device else { return false }
         let segments = topic.split(separator: ".")
@@ -98,7 +118,8 @@ public struct Principal: Sendable, Equatable {
 
     /// "device token for mirror-1", "staff token": for error messages.
     public var description: String {
-        role == .device ? "device token for \(device?.rawValue ?? "?")" : "\(role.rawValue) token"
+        role == .device || role == .screen
+            ? "\(role.rawValue) token for \(device?.rawValue ?? "?")" : "\(role.rawValue) token"
     }
 }
 

@@ -37,6 +37,9 @@ public struct HubServer: Sendable {
     public let throttle = AuthThrottle()
     /// Connections by address, authenticated or not; refuses new ones past its limits.
     public let connections = ConnectionLimiter()
+    /// The customer screens (kiosks' and mirrors' displays), or nil when the hub serves none.
+    public var screens: ScreenDirectory?
+    let pairings = ScreenPairings()
     let tickets = StreamTickets()
     let started = Date()
 
@@ -288,6 +291,13 @@ public struct HubServer: Sendable {
         if let mirrors {
             router.addRoutes(
                 MirrorRoutes(mirrors: mirrors, tickets: tickets, authorizer: authorizer, logger: logger).routes)
+        }
+        if let screens {
+            router.addRoutes(
+                ScreenRoutes(
+                    screens: screens, pairings: pairings, tokens: tokens, bus: bus, mirrors: mirrors,
+                    scheme: tls == nil ? "http" : "https", authorizer: authorizer, logger: logger
+                ).routes)
         }
         if let statusPage {
             router.middlewares.add(FileMiddleware(statusPage, searchForIndexHtml: true, logger: logger))

@@ -19,6 +19,7 @@ public final class TokenStore: Authenticator {
         var role: Role
         var hash: [UInt8]
         var device: DeviceID?
+        var deviceKind: DeviceKind?
     }
 
     /// A token just created: the full text (show it once) and its public id.
@@ -43,6 +44,10 @@ public final class TokenStore: Authenticator {
         // Device tokens came later: a state directory from before gets the column.
         let hasDevice = try connection.scalar("SELECT count(*) FROM pragma_table_info('tokens') WHERE name = 'device'")
         if hasDevice == 0 { try connection.execute("ALTER TABLE tokens ADD COLUMN device TEXT") }
+        // So did screen tokens, which name their device's kind.
+        let hasKind = try connection.scalar(
+            "SELECT count(*) FROM pragma_table_info('tokens') WHERE name = 'device_kind'")
+        if hasKind == 0 { try connection.execute("ALTER TABLE tokens ADD COLUMN device_kind TEXT") }
         database = Mutex(connection)
         try reload()
     }
@@ -51,10 +56,18 @@ public final class TokenStore: Authenticator {
     public var count: Int { cache.withLock { $0.count } }
 
     /// Creates a token for `role`. `label` says what it is for ("order-service", "demo-session"); `device` names the
-    /// device a `device` token speaks for (required for that role, refused for the others).
-    public func create(role: Role, label: String, device: DeviceID? = nil) throws -> Issued {
-        guard (role == .device) == (device != nil) else {
-            throw TokenError(role == .device ? "a device token needs --device" : "only device tokens name a device")
+    /// device a `device` or `screen` token speaks for (required for those roles, refused for the others), and
+    /// `deviceKind` a screen's device kind (kiosk or mirror; only for screens).
+    public func create(role: Role, label: String, device: DeviceID? = nil, deviceKind: DeviceKind? = nil) throws
+        -> Issued
+    {
+        let bound = role == .device || role == .screen
+        guard bound == (device != nil) else {
+            throw TokenError(
+                bound ? "a \(role.rawValue) token needs --device" : "only device and screen tokens name a device")
+        }
+        guard (role == .screen) == (deviceKind != nil), deviceKind != .scanner else {
+            throw TokenError("a screen token belongs to a kiosk or a mirror, and only screen tokens name a device kind")
         }
         var idBytes = [UInt8](repeating: 0, count: 4)
         var secretBytes = [UInt8](repeating: 0, count: 32)
@@ -67,30 +80,70 @@ public final class TokenStore: Authenticator {
         let hash = Array(SHA256.hash(data: Array(secret.utf8)))
         try database.withLock { db throws(SQLiteError) in
             let insert = try db.prepare(
-                "INSERT INTO tokens(id, role, hash, label, created_ms, device) VALUES(?, ?, ?, ?, ?, ?)")
+                "INSERT INTO tokens(id, role, hash, label, created_ms, device, device_kind) VALUES(?, ?, ?, ?, ?, ?, ?)"
+            )
             insert.bind(1, id)
             insert.bind(2, role.rawValue)
             insert.bind(3, bytes: hash)
             insert.bind(4, label)
             insert.bind(5, Int64(Date().timeIntervalSince1970 * 1000))
             if let device { insert.bind(6, device.rawValue) } else { insert.bindNull(6) }
+            if let deviceKind { insert.bind(7, deviceKind.rawValue) } else { insert.bindNull(7) }
             try insert.run()
         }
-        cache.withLock { $0[id] = Entry(role: role, hash: hash, device: device) }
+        cache.withLock { $0[id] = Entry(role: role, hash: hash, device: device, deviceKind: deviceKind) }
         return Issued(token: "shb_\(id)_\(secret)", id: id, role: role)
     }
 
     /// Removes every token with `label`; returns how many.
     @discardableResult
     public func revoke(label: String) throws -> Int {
+        try delete("DELETE FROM tokens WHERE label = ?", label)
+    }
+
+    /// Removes the token with public id `id`; false when there is none.
+    public func revoke(id: String) throws -> Bool {
+        try delete("DELETE FROM tokens WHERE id = ?", id) > 0
+    }
+
+    private func delete(_ statement: String, _ value: String) throws -> Int {
         let removed = try database.withLock { db throws(SQLiteError) -> Int in
-            let delete = try db.prepare("DELETE FROM tokens WHERE label = ?")
-            delete.bind(1, label)
+            let delete = try db.prepare(statement)
+            delete.bind(1, value)
             try delete.run()
             return db.changes
         }
         try reload()
         return removed
+    }
+
+    /// A stored token as staff see it: never its hash.
+    public struct Listed: Sendable, Equatable {
+        public var id: String
+        public var role: Role
+        public var label: String
+        public var device: DeviceID?
+        public var deviceKind: DeviceKind?
+        public var created: Date
+    }
+
+    /// The tokens of `role`, oldest first.
+    public func list(role: Role) throws -> [Listed] {
+        try database.withLock { db throws(SQLiteError) -> [Listed] in
+            let select = try db.prepare(
+                "SELECT id, label, device, device_kind, created_ms FROM tokens WHERE role = ? ORDER BY created_ms, id")
+            select.bind(1, role.rawValue)
+            var rows: [Listed] = []
+            while try select.step() {
+                rows.append(
+                    Listed(
+                        id: select.text(0), role: role, label: select.text(1),
+                        device: select.isNull(2) ? nil : try? DeviceID(validating: select.text(2)),
+                        deviceKind: select.isNull(3) ? nil : DeviceKind(rawValue: select.text(3)),
+                        created: Date(timeIntervalSince1970: Double(select.int64(4)) / 1000)))
+            }
+            return rows
+        }
     }
 
     public func authenticate(token: String) -> Principal? {
@@ -105,7 +158,8 @@ public final class TokenStore: Authenticator {
         guard presented.count == entry.hash.count else { return nil }
         var difference: UInt8 = 0
         for (a, b) in zip(presented, entry.hash) { difference |= a ^ b }
-        return difference == 0 ? Principal(tokenID: id, role: entry.role, device: entry.device) : nil
+        return difference == 0
+            ? Principal(tokenID: id, role: entry.role, device: entry.device, deviceKind: entry.deviceKind) : nil
     }
 
     private static func split(_ token: String) -> (id: String, secret: String)? {
@@ -118,14 +172,15 @@ public final class TokenStore: Authenticator {
 
     private func reload() throws(SQLiteError) {
         let entries = try database.withLock { db throws(SQLiteError) -> [String: Entry] in
-            let select = try db.prepare("SELECT id, role, hash, device FROM tokens")
+            let select = try db.prepare("SELECT id, role, hash, device, device_kind FROM tokens")
             var entries: [String: Entry] = [:]
             while try select.step() {
                 guard let role = Role(rawValue: select.text(1)) else { continue }
                 let device = select.isNull(3) ? nil : try? DeviceID(validating: select.text(3))
-                // A device token whose device no longer parses is not loaded: it would speak for nobody.
-                if role == .device && device == nil { continue }
-                entries[select.text(0)] = Entry(role: role, hash: select.bytes(2), device: device)
+                let kind = select.isNull(4) ? nil : DeviceKind(rawValue: select.text(4))
+                // A device or screen token whose device no longer parses is not loaded: it would speak for nobody.
+                if (role == .device || role == .screen) && device == nil { continue }
+                entries[select.text(0)] = Entry(role: role, hash: select.bytes(2), device: device, deviceKind: kind)
             }
             return entries
         }

@@ -51,6 +51,17 @@ public final class LipMask {
         bounds = (0, 0, 0, 0)
     }
 
+    /// Sets every pixel from column `x` rightwards to 0: the before side of a before/after split line.
+    public func clearColumns(from x: Int) {
+        let start = max(x, bounds.x0)
+        guard start < bounds.x1 else { return }
+        for y in bounds.y0..<bounds.y1 {
+            let row = y * width
+            for column in start..<bounds.x1 { pixels[row + column] = 0 }
+        }
+        bounds.x1 = max(start, bounds.x0)
+    }
+
     /// Fills the region inside `outer` and outside `inner` (even-odd), with each pixel's covered share as its
     /// value, then blurs it with a box filter of `feather` pixels radius applied twice (close to a Gaussian).
     /// Contours beyond `maxContourPoints` points are cut; points outside the frame are clipped.

@@ -24,14 +24,23 @@ public struct Shade: Sendable, Codable, Equatable {
     public var finish: Finish
     /// How much of the shade covers the lips, 0 (none) exclusive to 1 (opaque).
     public var opacity: Double
+    /// The name per language (`{"ja": "..."}`) where it differs from `name`, which is the fallback.
+    public var names: [String: String]
+    /// The price as the shop shows it ("24,90 €"), or nil: screens then show none.
+    public var price: String?
 
-    public init(sku: String, name: String, brand: String, color: String, finish: Finish, opacity: Double) {
+    public init(
+        sku: String, name: String, brand: String, color: String, finish: Finish, opacity: Double,
+        names: [String: String] = [:], price: String? = nil
+    ) {
         self.sku = sku
         self.name = name
         self.brand = brand
         self.color = color
         self.finish = finish
         self.opacity = opacity
+        self.names = names
+        self.price = price
     }
 
     /// The colour as sRGB components 0...255; nil when `color` is not `#RRGGBB`.
@@ -118,7 +127,7 @@ public struct ShadeCatalog: Sendable, Equatable {
         return ShadeCatalog(shades: shades)
     }
 
-    static let keys: Set<String> = ["sku", "name", "brand", "color", "finish", "opacity"]
+    static let keys: Set<String> = ["sku", "name", "brand", "color", "finish", "opacity", "names", "price"]
 
     private static func validate(_ entry: JSONValue, position: Int, file: String) throws(ShadeCatalogError) -> Shade {
         guard case .object(let fields) = entry else {
@@ -152,7 +161,31 @@ public struct ShadeCatalog: Sendable, Equatable {
         default: throw fail("opacity must be a number above 0 and at most 1")
         }
         guard opacity > 0 && opacity <= 1 else { throw fail("opacity \(opacity) is not above 0 and at most 1") }
-        return Shade(sku: sku, name: name, brand: brand, color: color, finish: finish, opacity: opacity)
+        var names: [String: String] = [:]
+        switch fields["names"] {
+        case nil: break
+        case .object(let entries)?:
+            for (language, value) in entries {
+                guard ScreenSettings.isLanguageTag(language) else {
+                    throw fail("names: '\(language.prefix(20))' is not a language tag like \"ja\" or \"zh-Hans\"")
+                }
+                guard let text = value.stringValue, (1...200).contains(text.count) else {
+                    throw fail("names.\(language) must be a text of 1 to 200 characters")
+                }
+                names[language] = text
+            }
+        default: throw fail(#"names must be an object of language to name, like {"ja": "..."}"#)
+        }
+        var price: String?
+        if let value = fields["price"] {
+            guard let text = value.stringValue, (1...32).contains(text.count) else {
+                throw fail(#"price must be a text of 1 to 32 characters as the shop shows it, like "24,90 €""#)
+            }
+            price = text
+        }
+        return Shade(
+            sku: sku, name: name, brand: brand, color: color, finish: finish, opacity: opacity, names: names,
+            price: price)
     }
 
     static func isValidSKU(_ sku: String) -> Bool {
@@ -166,10 +199,13 @@ public struct ShadeCatalog: Sendable, Equatable {
     public var json: JSONValue {
         .array(
             shades.map {
-                .object([
+                var fields: [String: JSONValue] = [
                     "sku": .string($0.sku), "name": .string($0.name), "brand": .string($0.brand),
                     "color": .string($0.color), "finish": .string($0.finish.rawValue), "opacity": .double($0.opacity),
-                ])
+                ]
+                if !$0.names.isEmpty { fields["names"] = .object($0.names.mapValues(JSONValue.string)) }
+                if let price = $0.price { fields["price"] = .string(price) }
+                return .object(fields)
             })
     }
 }

@@ -23,6 +23,9 @@ public final class TryOnRenderer {
     /// Feather radius as a share of the mouth's width, and its limits in pixels.
     public var featherShare: Float = 0.02
     public var featherLimits: ClosedRange<Int> = 1...8
+    /// The before/after line as a share (0...1) of the frame's width from its left edge: the shade is drawn only
+    /// left of it. nil: everywhere.
+    public var split: Float?
 
     public init(width: Int, height: Int, minCutoff: Double = 1.0, beta: Double = 0.02) {
         mask = LipMask(width: width, height: height)
@@ -78,6 +81,7 @@ public final class TryOnRenderer {
         let mouthWidth = maxX - minX
         let feather = (mouthWidth * featherShare).pixel(in: featherLimits, rounded: .toNearestOrAwayFromZero)
         mask.rasterize(outer: smoother.outer, inner: smoother.inner, feather: feather)
+        if let split { mask.clearColumns(from: Int((min(max(split, 0), 1) * Float(frame.width)).rounded())) }
         let anchor = LipBlender.Anchor(center: sum / Float(smoother.outer.count), width: mouthWidth)
         blender.blend(frame, mask: mask, shade: shade, strength: strength, anchor: anchor)
         return outcome

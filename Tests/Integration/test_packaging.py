@@ -27,6 +27,16 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0 and "storehub.service" not in result.stderr, result.stderr
 
 
+def test_screen_unit_passes_systemd_analyze_verify(tmp_path):
+    # An instance as staff enable it: the page's path after /screens/, escaped.
+    unit = tmp_path / "storehub-screen@mirror-mirror\\x2dbeauty.service"
+    unit.write_text((SYSTEMD / "storehub-screen@.service").read_text())
+    result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    assert result.returncode == 0 and "storehub-screen" not in result.stderr, result.stderr
+    escaped = subprocess.run(["systemd-escape", "mirror/mirror-beauty"], capture_output=True, text=True).stdout.strip()
+    assert escaped == "mirror-mirror\\x2dbeauty"
+
+
 def test_unit_exposure_is_at_most_2(tmp_path):
     result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit_with_binary(tmp_path))],
                             capture_output=True, text=True)
@@ -86,7 +96,9 @@ def test_install_places_every_file_and_uninstall_removes_them_but_keeps_config(t
     subprocess.run([str(REPO / "scripts/install-files"), str(BINARY), str(dest)], check=True, capture_output=True)
     for path in ("usr/bin/storehub", "usr/lib/systemd/system/storehub.service", "usr/lib/sysusers.d/storehub.conf",
                  "usr/lib/tmpfiles.d/storehub.conf", "usr/lib/udev/rules.d/60-storehub.rules",
-                 "usr/share/storehub/status/index.html", "etc/storehub/hub.json", "etc/storehub/devices"):
+                 "usr/share/storehub/status/index.html", "etc/storehub/hub.json", "etc/storehub/devices",
+                 "usr/lib/systemd/system/storehub-screen@.service", "usr/share/storehub/screens/mirror.html",
+                 "usr/share/storehub/screens/i18n/zh-Hans.json", "usr/share/doc/storehub/privacy.md"):
         assert (dest / path).exists(), f"{path} not installed"
     assert os.access(dest / "usr/bin/storehub", os.X_OK)
     # A second install keeps an edited configuration.
@@ -106,8 +118,11 @@ def test_deb_has_the_files_conffile_and_dependencies(tmp_path):
     fields = subprocess.run(["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^Package: storehub$", fields, re.M)
     depends = re.search(r"^Depends: (.*)$", fields, re.M).group(1)
-    for package in ("libzbar0", "libv4l-0", "libsqlite3-0", "libturbojpeg0"):
+    for package in ("libzbar0", "libv4l-0", "libsqlite3-0", "libturbojpeg0", "libqrencode4"):
         assert package in depends, f"{package} missing from Depends: {depends}"
+    recommends = re.search(r"^Recommends: (.*)$", fields, re.M).group(1)
+    for package in ("cage", "chromium", "fonts-noto-cjk"):
+        assert package in recommends, f"{package} missing from Recommends: {recommends}"
     contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True).stdout
     for path in ("./usr/bin/storehub", "./usr/lib/systemd/system/storehub.service", "./etc/storehub/hub.json",
                  "./usr/lib/udev/rules.d/60-storehub.rules"):

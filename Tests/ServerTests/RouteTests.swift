@@ -431,6 +431,14 @@ struct TestDevices: DeviceStatusProvider {
 
         static let snapshotID = "0123456789abcdef0123456789abcdef"
         func snapshot(_ id: String) -> [UInt8]? { id == Self.snapshotID ? Self.frame : nil }
+
+        func snapshotInfo(_ id: String) -> SnapshotInfo? {
+            id == Self.snapshotID ? SnapshotInfo(device: nil, shade: nil, expires: .distantFuture) : nil
+        }
+
+        func deleteSnapshot(_ id: String) -> Bool { false }
+
+        func visit(_ device: DeviceID) -> String? { nil }
     }
 
     @Test func mirrorRoutesExistOnlyWithMirrors() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 import Testing
 
 @testable import TryOn
@@ -40,13 +41,33 @@ import Testing
         (##""finish": "gloss", "opacity": 0"##, "opacity"),
         (##""finish": "gloss", "opacity": 1.5"##, "opacity"),
         (##""finish": "gloss""##, "opacity"),
-        (##""finish": "gloss", "opacity": 1, "price": 3"##, "unknown key 'price'"),
+        (##""finish": "gloss", "opacity": 1, "shine": 3"##, "unknown key 'shine'"),
+        (##""finish": "gloss", "opacity": 1, "price": 3"##, "price must be a text"),
+        (##""finish": "gloss", "opacity": 1, "names": {"../x": "a"}"##, "names: '../x'"),
+        (##""finish": "gloss", "opacity": 1, "names": {"ja": ""}"##, "names.ja"),
+        (##""finish": "gloss", "opacity": 1, "names": ["a"]"##, "names must be an object"),
     ])
     func test_badFields_areErrorsNamingTheSKUAndTheField(fields: String, expected: String) {
         let text = entry(##"{"sku": "LS-9", "name": "x", "brand": "b", "color": "#112233", "## + fields + "}")
         let error = #expect(throws: ShadeCatalogError.self) { try parse(text) }
         #expect(error?.description.contains("shade 'LS-9'") == true)
         #expect(error?.description.contains(expected) == true)
+    }
+
+    @Test func test_namesPerLanguageAndAPrice_areReadAndServed() throws {
+        let catalog = try parse(
+            entry(
+                ##"{"sku": "LS-5", "name": "Rose", "brand": "b", "color": "#112233", "finish": "gloss", "opacity": 1, "names": {"ja": "ローズ", "zh-Hans": "玫瑰"}, "price": "24,90 €"}"##
+            ))
+        #expect(catalog["LS-5"]?.names == ["ja": "ローズ", "zh-Hans": "玫瑰"])
+        #expect(catalog["LS-5"]?.price == "24,90 €")
+        guard case .array(let served) = catalog.json, let first = served.first(where: { $0["sku"] == .string("LS-5") })
+        else {
+            Issue.record("the catalog is served as an array")
+            return
+        }
+        #expect(first["names"]?["ja"] == .string("ローズ"))
+        #expect(first["price"] == .string("24,90 €"))
     }
 
     @Test func test_aDuplicateSKU_isRefused() {

@@ -13,8 +13,14 @@ public protocol MirrorProvider: Sendable {
     /// Waits for a rendered frame (JPEG) newer than `after` (0: the latest one). Nil when `device` is not a
     /// mirror, nothing came within `timeout`, or the hub is stopping.
     func nextFrame(_ device: DeviceID, after: UInt64, timeout: Duration) async -> (sequence: UInt64, jpeg: [UInt8])?
-    /// A snapshot's JPEG; nil for ids never issued or expired.
+    /// A snapshot's JPEG; nil for ids never issued, deleted or expired.
     func snapshot(_ id: String) -> [UInt8]?
+    /// Which mirror took a snapshot, wearing what, until when; nil for ids never issued, deleted or expired.
+    func snapshotInfo(_ id: String) -> SnapshotInfo?
+    /// Deletes a snapshot's files at once; false when there was no such snapshot.
+    func deleteSnapshot(_ id: String) -> Bool
+    /// The session id of the shopper at `device` now, or nil while nobody is there.
+    func visit(_ device: DeviceID) -> String?
     /// True once the hub is stopping: open streams end.
     var isStopping: Bool { get }
 }
@@ -48,6 +54,34 @@ final class StreamTickets: Sendable {
     }
 }
 
+/// What the hub keeps about a snapshot beside its picture (in `<id>.json` next to `<id>.jpg`).
+public struct SnapshotInfo: Sendable, Equatable {
+    /// The mirror that took it; nil for a picture from a version that did not record it (staff only).
+    public var device: DeviceID?
+    /// The shade worn: `sku`, `name`, `brand`, `color`, `finish`, perhaps `names`; nil when none was.
+    public var shade: JSONValue?
+    public var expires: Date
+
+    public init(device: DeviceID?, shade: JSONValue?, expires: Date) {
+        self.device = device
+        self.shade = shade
+        self.expires = expires
+    }
+
+    /// Reads the stored form; nil when it is damaged.
+    public init?(json: JSONValue) {
+        guard case .object(let fields) = json else { return nil }
+        device = fields["device"]?.stringValue.flatMap { try? DeviceID(validating: $0) }
+        shade = fields["shade"].flatMap { $0 == .null ? nil : $0 }
+        expires = .distantPast
+    }
+
+    /// The stored form.
+    public var json: JSONValue {
+        .object(["device": device.map { .string($0.rawValue) } ?? .null, "shade": shade ?? .null])
+    }
+}
+
 /// The try-on mirrors: their live streams (with single-use tickets for pages), snapshots and the shade catalog.
 struct MirrorRoutes: Sendable {
     let mirrors: any MirrorProvider
@@ -65,10 +99,17 @@ struct MirrorRoutes: Sendable {
             .get("/mirror/:file", use: stream)
     }
 
-    /// Who may watch a mirror: staff and admins, and the mirror's own device token (its screen).
+    /// Who may watch a mirror: staff and admins, and the mirror's own device and screen tokens.
     static func mayView(_ principal: Principal, _ device: DeviceID) -> Bool {
         principal.role == .admin || principal.role == .staff
-            || (principal.role == .device && principal.device == device)
+            || ((principal.role == .device || principal.role == .screen) && principal.device == device)
+    }
+
+    /// Who may read a snapshot: admins, staff and services (the sharing service), and the screen of the mirror that
+    /// took it.
+    static func mayRead(_ principal: Principal, _ snapshot: SnapshotInfo) -> Bool {
+        [.admin, .staff, .service].contains(principal.role)
+            || (principal.role == .screen && snapshot.device != nil && principal.device == snapshot.device)
     }
 
     @Sendable func shades(_ request: Request, _ context: HubRequestContext) async throws -> Response {
@@ -88,14 +129,18 @@ struct MirrorRoutes: Sendable {
             .object([
                 "ticket": .string(ticket), "expiresInSeconds": .int(StreamTickets.lifetime.components.seconds),
                 "url": .string("/mirror/\(device).mjpeg?ticket=\(ticket)"),
+                "visit": mirrors.visit(device).map(JSONValue.string) ?? .null,
             ]))
     }
 
     @Sendable func snapshot(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let principal = try authorizer.principal(request, context, roles: [.admin, .staff, .service])
+        let principal = try authorizer.principal(request, context, roles: [.admin, .staff, .service, .screen])
         let id = try PathValue.hexID("file", suffix: ".jpg", of: context)
-        guard let jpeg = mirrors.snapshot(id) else {
-            throw HTTPError(.notFound, message: "no such snapshot (unknown, or expired)")
+        guard let info = mirrors.snapshotInfo(id), let jpeg = mirrors.snapshot(id) else {
+            throw HTTPError(.notFound, message: "no such snapshot (unknown, deleted or expired)")
+        }
+        guard Self.mayRead(principal, info) else {
+            throw HTTPError(.forbidden, message: "a \(principal.description) may read only its own mirror's snapshots")
         }
         logger.debug("snapshot read by a \(principal.description)")
         return .jpeg(jpeg)
