@@ -280,38 +280,16 @@ public final class BusSession: Sendable {
     }
 
     private func publish(_ fields: Fields, principal: Principal) throws(RequestError) {
-        let topic = try fields.string("topic")
+        let request = PublishRequest(
+            topic: try fields.string("topic"), type: try fields.string("type"), data: fields.object["data"])
+        let draft: EventDraft
         do {
-            try Topic.validate(topic)
+            draft = try bus.prepare(request, by: principal)
         } catch {
-            throw RequestError(code: .badRequest, message: "publish: \(error.reason)")
-        }
-        guard principal.mayPublish(topic) else {
-            throw RequestError(
-                code: .forbidden, message: "a \(principal.description) may not publish on '\(topic)'")
-        }
-        let type = try fields.string("type")
-        guard !type.isEmpty, type.utf8.count <= 128 else {
-            throw RequestError(code: .badRequest, message: "publish: 'type' must be 1 to 128 characters")
-        }
-        if let wait = bus.publishRate.take(principal.tokenID) {
-            throw RequestError(
-                code: .rateLimited,
-                message:
-                    "this token publishes more than \(bus.publishRate.rate.formatted()) events/s (bus.publishRatePerToken); retry in \(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000) ms"
-            )
-        }
-        let event = CloudEvent(
-            source: "storehub://\(bus.hubID)/token/\(principal.tokenID)", type: type, subject: topic,
-            data: fields.object["data"])
-        let body: [UInt8]
-        do {
-            body = try event.encoded()
-        } catch {
-            throw RequestError(code: .badRequest, message: "publish: event cannot be encoded: \(error)")
+            throw RequestError(code: error.code, message: "publish: \(error.message)")
         }
         let ref = fields.ref
-        bus.log.append([EventDraft(topic: topic, body: body)]) { [weak self] result in
+        bus.log.append([draft]) { [weak self] result in
             guard let self else { return }
             switch result {
             case .success(let events):

@@ -4,7 +4,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     case admin
     /// Shop staff: read every topic, command devices.
     case staff
-    /// Order and sharing services: read scans, try-on results and device status.
+    /// Order and sharing services: read scans, try-on results and device status; publish only answers for screens
+    /// (`display.>`).
     case service
     /// One device outside the hub (an external face tracker, a kiosk screen's app): publishes only on its own
     /// device's topics and reads only the commands sent to it. The device is the token's, see `Principal`.
@@ -29,7 +30,9 @@ public enum Role: String, Sendable, Codable, CaseIterable {
             return true
         case .staff:
             return Role.staffPublishable.contains { $0.matches(topic) }
-        case .service, .device:
+        case .service:
+            return Role.servicePublishable.matches(topic)
+        case .device:
             return false
         }
     }
@@ -40,6 +43,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     private static let serviceReadable = ["scan.>", "tryon.>", "device.status.>"].map {
         try! TopicPattern(validating: $0)
     }
+    private static let servicePublishable = try! TopicPattern(validating: "display.>")
     private static let staffPublishable = ["mirror.command.>", "device.command.>"].map {
         try! TopicPattern(validating: $0)
     }
@@ -70,13 +74,13 @@ public struct Principal: Sendable, Equatable {
     }
 
     /// Whether this token may publish on `topic`: its role's rule, and for a device token any topic of its own
-    /// device (last segment) except commands.
+    /// device (last segment) except commands and what screens show (`display.*`, which only services answer).
     public func mayPublish(_ topic: String) -> Bool {
         guard role == .device else { return role.mayPublish(topic) }
         guard let device else { return false }
         let segments = topic.split(separator: ".")
         return segments.count >= 2 && segments.last.map(String.init) == device.rawValue
-            && !segments.contains("command")
+            && !segments.contains("command") && segments.first != "display"
     }
 
     /// "device token for mirror-1", "staff token": for error messages.

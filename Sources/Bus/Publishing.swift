@@ -1,0 +1,68 @@
+import EventLog
+import Foundation
+import HubCore
+
+/// An event a client asks to publish, as it came: on the bus (`publish`) or over REST (`POST /api/v1/events`).
+public struct PublishRequest: Sendable {
+    public var topic: String
+    public var type: String
+    public var data: JSONValue?
+
+    public init(topic: String, type: String, data: JSONValue?) {
+        self.topic = topic
+        self.type = type
+        self.data = data
+    }
+}
+
+/// Why a publish was refused: the protocol's error code and what was wrong, naming the field.
+public struct PublishRefusal: Error, Sendable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+
+    public var description: String { message }
+}
+
+extension Bus {
+    /// Checks a publish at the edge, the same way for every transport: topic, the principal's right to it, type,
+    /// the data's schema for its topic (`display.*`), and the token's publish rate. Returns the event to
+    /// append.
+    public func prepare(_ request: PublishRequest, by principal: Principal) throws(PublishRefusal) -> EventDraft {
+        let topic = request.topic
+        do {
+            try Topic.validate(topic)
+        } catch {
+            throw PublishRefusal(code: .badRequest, message: "topic: \(error.reason)")
+        }
+        guard principal.mayPublish(topic) else {
+            throw PublishRefusal(
+                code: .forbidden, message: "a \(principal.description) may not publish on '\(topic.prefix(80))'")
+        }
+        guard !request.type.isEmpty, request.type.utf8.count <= 128 else {
+            throw PublishRefusal(code: .badRequest, message: "type: must be 1 to 128 characters")
+        }
+        do {
+            _ = try Topic.validateData(request.data, topic: topic)
+        } catch {
+            throw PublishRefusal(code: .badRequest, message: error.reason)
+        }
+        if let wait = publishRate.take(principal.tokenID) {
+            let milliseconds = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
+            throw PublishRefusal(
+                code: .rateLimited,
+                message:
+                    "this token publishes more than \(publishRate.rate.formatted()) events/s (bus.publishRatePerToken); retry in \(milliseconds) ms"
+            )
+        }
+        let event = CloudEvent(
+            source: "storehub://\(hubID)/token/\(principal.tokenID)", type: request.type, subject: topic,
+            data: request.data)
+        let body: [UInt8]
+        do {
+            body = try event.encoded()
+        } catch {
+            throw PublishRefusal(code: .badRequest, message: "data: the event cannot be encoded: \(error)")
+        }
+        return EventDraft(topic: topic, body: body)
+    }
+}
