@@ -281,7 +281,8 @@ public final class BusSession: Sendable {
 
     private func publish(_ fields: Fields, principal: Principal) throws(RequestError) {
         let request = PublishRequest(
-            topic: try fields.string("topic"), type: try fields.string("type"), data: fields.object["data"])
+            topic: try fields.string("topic"), type: try fields.string("type"), data: fields.object["data"],
+            id: try fields.optionalString("id"))
         let draft: EventDraft
         do {
             draft = try bus.prepare(request, by: principal)
@@ -294,6 +295,7 @@ public final class BusSession: Sendable {
             switch result {
             case .success(let events):
                 var reply: [String: JSONValue] = ["sequence": .int(Int64(events[0].sequence))]
+                if events[0].duplicate { reply["duplicate"] = .bool(true) }
                 if let ref { reply["ref"] = ref }
                 self.enqueueControl(Wire.message("published", reply))
             case .failure(let error):

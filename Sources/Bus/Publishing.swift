@@ -7,11 +7,15 @@ public struct PublishRequest: Sendable {
     public var topic: String
     public var type: String
     public var data: JSONValue?
+    /// The client's id for this event (it becomes the CloudEvent `id`): a repeat from the same token within the
+    /// log's dedupe window is answered with the first event's sequence and not stored again.
+    public var id: String?
 
-    public init(topic: String, type: String, data: JSONValue?) {
+    public init(topic: String, type: String, data: JSONValue?, id: String? = nil) {
         self.topic = topic
         self.type = type
         self.data = data
+        self.id = id
     }
 }
 
@@ -25,7 +29,7 @@ public struct PublishRefusal: Error, Sendable, CustomStringConvertible {
 
 extension Bus {
     /// Checks a publish at the edge, the same way for every transport: topic, the principal's right to it, type,
-    /// the data's schema for its topic (`display.*`), and the token's publish rate. Returns the event to
+    /// client id, the data's schema for its topic (`display.*`), and the token's publish rate. Returns the event to
     /// append.
     public func prepare(_ request: PublishRequest, by principal: Principal) throws(PublishRefusal) -> EventDraft {
         let topic = request.topic
@@ -41,6 +45,9 @@ extension Bus {
         guard !request.type.isEmpty, request.type.utf8.count <= 128 else {
             throw PublishRefusal(code: .badRequest, message: "type: must be 1 to 128 characters")
         }
+        if let id = request.id, !DedupeKey.isValidID(id) {
+            throw PublishRefusal(code: .badRequest, message: "id: \(DedupeKey.idRule)")
+        }
         do {
             _ = try Topic.validateData(request.data, topic: topic)
         } catch {
@@ -54,15 +61,17 @@ extension Bus {
                     "this token publishes more than \(publishRate.rate.formatted()) events/s (bus.publishRatePerToken); retry in \(milliseconds) ms"
             )
         }
-        let event = CloudEvent(
+        var event = CloudEvent(
             source: "storehub://\(hubID)/token/\(principal.tokenID)", type: request.type, subject: topic,
             data: request.data)
+        if let id = request.id { event.id = id }
         let body: [UInt8]
         do {
             body = try event.encoded()
         } catch {
             throw PublishRefusal(code: .badRequest, message: "data: the event cannot be encoded: \(error)")
         }
-        return EventDraft(topic: topic, body: body)
+        return EventDraft(
+            topic: topic, body: body, dedupe: request.id.map { DedupeKey(scope: principal.tokenID, id: $0) })
     }
 }

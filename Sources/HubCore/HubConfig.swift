@@ -71,14 +71,20 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         public var maxAgeHours: Double
         public var maxEvents: Int
         public var maxBytes: Int
+        /// How long a client's event `id` is remembered: a repeat from the same token within it is not a new event.
+        public var dedupeWindowHours: Double
 
-        public init(maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30) {
+        public init(
+            maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30,
+            dedupeWindowHours: Double = 24
+        ) {
             self.maxAgeHours = maxAgeHours
             self.maxEvents = maxEvents
             self.maxBytes = maxBytes
+            self.dedupeWindowHours = dedupeWindowHours
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case maxAgeHours, maxEvents, maxBytes }
+        enum CodingKeys: String, CodingKey, CaseIterable { case maxAgeHours, maxEvents, maxBytes, dedupeWindowHours }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -87,6 +93,12 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             maxAgeHours = try c.decodeIfPresent(Double.self, forKey: .maxAgeHours) ?? defaults.maxAgeHours
             maxEvents = try c.decodeIfPresent(Int.self, forKey: .maxEvents) ?? defaults.maxEvents
             maxBytes = try c.decodeIfPresent(Int.self, forKey: .maxBytes) ?? defaults.maxBytes
+            dedupeWindowHours =
+                try c.decodeIfPresent(Double.self, forKey: .dedupeWindowHours) ?? defaults.dedupeWindowHours
+            guard dedupeWindowHours > 0, dedupeWindowHours <= 24 * 365 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .dedupeWindowHours, in: c, debugDescription: "expected 0 < hours <= 8760")
+            }
             guard maxAgeHours > 0 else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .maxAgeHours, in: c, debugDescription: "expected a positive number of hours")
