@@ -57,6 +57,10 @@ let package = Package(
             dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
             swiftSettings: swiftSettings
         ),
+        // Signed pickup codes: Ed25519 verification at the edge, and the signing side for set-up and tests.
+        .target(
+            name: "Pickup", dependencies: ["HubCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .target(
             name: "EventLog",
             dependencies: ["HubCore", "CSQLite", .product(name: "Logging", package: "swift-log")],
@@ -113,7 +117,7 @@ let package = Package(
             name: "Hub",
             dependencies: [
                 "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn", "FaceMesh", "Sinks",
-                "Uplink",
+                "Uplink", "Pickup",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -123,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn", "FaceMesh",
+                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn", "FaceMesh", "Pickup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -162,6 +166,7 @@ let package = Package(
             name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "PickupTests", dependencies: ["Pickup", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "Server"], swiftSettings: swiftSettings),

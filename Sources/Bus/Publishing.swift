@@ -48,8 +48,9 @@ extension Bus {
         if let id = request.id, !DedupeKey.isValidID(id) {
             throw PublishRefusal(code: .badRequest, message: "id: \(DedupeKey.idRule)")
         }
+        let display: DisplayMessage?
         do {
-            _ = try Topic.validateData(request.data, topic: topic)
+            display = try Topic.validateData(request.data, topic: topic)
         } catch {
             throw PublishRefusal(code: .badRequest, message: error.reason)
         }
@@ -71,7 +72,10 @@ extension Bus {
         } catch {
             throw PublishRefusal(code: .badRequest, message: "data: the event cannot be encoded: \(error)")
         }
+        // An ok answer to a scan hands its order over: a later scan of the same signed code is `alreadyCollected`.
+        let handover = display.flatMap { $0.state == .ok ? $0.answers.map(PickupFact.handedOver(scan:)) : nil }
         return EventDraft(
-            topic: topic, body: body, dedupe: request.id.map { DedupeKey(scope: principal.tokenID, id: $0) })
+            topic: topic, body: body, dedupe: request.id.map { DedupeKey(scope: principal.tokenID, id: $0) },
+            pickup: handover)
     }
 }

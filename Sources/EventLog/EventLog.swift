@@ -21,7 +21,7 @@ public final class EventLog: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     // Reads come from many tasks; one read connection behind a lock is enough for the rates here.
-    private let reader: Mutex<Reader>
+    let reader: Mutex<Reader>
     private let bounds: Mutex<Bounds>
     private let cursors: Mutex<[String: UInt64]>
     private let listener = Mutex<CommitListener?>(nil)
@@ -102,7 +102,7 @@ public final class EventLog: Sendable {
             CREATE TABLE IF NOT EXISTS meta(
                 key TEXT PRIMARY KEY,
                 value INTEGER NOT NULL);
-            """ + DedupeStatements.schema)
+            """ + DedupeStatements.schema + PickupStatements.schema)
         let last = UInt64(try writer.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0)
         let first = UInt64(try writer.scalar("SELECT min(seq) FROM events") ?? Int64(last + 1))
         let reserved = UInt64(try writer.scalar("SELECT value FROM meta WHERE key = 'reserved_through'") ?? 0)
@@ -170,7 +170,7 @@ public final class EventLog: Sendable {
             // Retained topics wait for their commit: a subscriber that registers meanwhile gets the retained event
             // from the database, which must already hold it. Events with a dedupe key wait too: only the commit
             // knows whether they are repeats.
-            let notes = drafts.contains { $0.dedupe != nil } ? drafts.map(DraftNotes.init) : nil
+            let notes = drafts.contains { $0.dedupe != nil || $0.pickup != nil } ? drafts.map(DraftNotes.init) : nil
             let live =
                 listener?.live != nil && first == queue.liveNext && last <= queue.reservedThrough
                 && !events.contains { Self.isRetained($0.topic) } && !drafts.contains { $0.dedupe != nil }
@@ -362,6 +362,9 @@ public final class EventLog: Sendable {
                             statements.retain.bind(1, event.topic)
                             statements.retain.bind(2, Int64(sequence))
                             try statements.retain.run()
+                        }
+                        if let fact = notes?[index].pickup {
+                            try statements.pickups.record(fact, sequence: sequence, nowMs: nowMs)
                         }
                         accepted.append(event)
                     }
@@ -600,9 +603,11 @@ private final class WriterStatements {
     let acknowledge: SQLiteConnection.Statement
     let reserve: SQLiteConnection.Statement
     let dedupe: DedupeStatements
+    let pickups: PickupStatements
 
     init(_ connection: SQLiteConnection) throws(SQLiteError) {
         dedupe = try DedupeStatements(connection)
+        pickups = try PickupStatements(connection)
         begin = try connection.prepare("BEGIN IMMEDIATE")
         commit = try connection.prepare("COMMIT")
         rollback = try connection.prepare("ROLLBACK")
@@ -621,7 +626,7 @@ private final class WriterStatements {
 }
 
 /// The read connection and its statements; used under the log's reader lock.
-private final class Reader {
+final class Reader {
     let connection: SQLiteConnection
     let after: SQLiteConnection.Statement
     let retainedStatement: SQLiteConnection.Statement

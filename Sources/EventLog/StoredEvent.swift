@@ -5,21 +5,26 @@ public struct EventDraft: Sendable {
     public var body: [UInt8]
     /// The client's id for the event: a repeat within the dedupe window is answered with the first event.
     public var dedupe: DedupeKey?
+    /// What the event means for a pickup, recorded with it in the same transaction.
+    public var pickup: PickupFact?
 
-    public init(topic: String, body: [UInt8], dedupe: DedupeKey? = nil) {
+    public init(topic: String, body: [UInt8], dedupe: DedupeKey? = nil, pickup: PickupFact? = nil) {
         precondition(body.first == UInt8(ascii: "{"), "an event body is a JSON object")
         self.topic = topic
         self.body = body
         self.dedupe = dedupe
+        self.pickup = pickup
     }
 }
 
 /// What the writer needs of a draft besides its event.
 struct DraftNotes: Sendable {
     var dedupe: DedupeKey?
+    var pickup: PickupFact?
 
     init(_ draft: EventDraft) {
         dedupe = draft.dedupe
+        pickup = draft.pickup
     }
 }
 

@@ -22,6 +22,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var sinks: [SinkSettings]
     /// The MQTT uplink to the chain's broker; nil: none.
     public var uplink: UplinkSettings?
+    /// Public keys for signed pickup codes; nil: codes are not checked (docs/pickup.md).
+    public var pickup: PickupSettings?
 
     public struct Listen: Sendable, Decodable, Equatable {
         public var host: String
@@ -215,7 +217,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks, uplink
+        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks, uplink, pickup
     }
 
     public init(from decoder: any Decoder) throws {
@@ -240,6 +242,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
                 forKey: .sinks, in: c, debugDescription: "two sinks are named \"\(name)\"; names must be unique")
         }
         uplink = try c.decodeIfPresent(UplinkSettings.self, forKey: .uplink)
+        pickup = try c.decodeIfPresent(PickupSettings.self, forKey: .pickup)
         do {
             _ = try DeviceID(validating: hub)
         } catch {
