@@ -16,7 +16,7 @@
     feed: $('feed'), conn: $('connection'), logout: $('logout'),
     feedDevice: $('feed-device'), consumers: $('consumers'), noConsumers: $('no-consumers'),
   };
-  const FEED_KINDS = ['scan', 'tryon', 'status', 'note'];
+  const FEED_KINDS = ['scan', 'tryon', 'status', 'answer', 'note'];
 
   const cards = new Map(); // device id -> { root, f: field elements, name, kind }
   // Bumped on every sign-in and sign-out so that replies and timers of an old session do nothing.
@@ -337,8 +337,23 @@
     ui.noConsumers.hidden = consumers.length > 0;
   }
 
+  // A text of a screen answer: plain, or per language (English first, else any).
+  function plainText(t) {
+    if (typeof t === 'string') return t;
+    if (t && typeof t === 'object') return String(t.en ?? Object.values(t)[0] ?? '');
+    return '';
+  }
+
   function onEvent(ev) {
     const d = ev && ev.data;
+    const subject = String(ev?.subject ?? '');
+    if (d && subject.startsWith('display.')) {
+      // A service's answer on a kiosk's screen: staff see what the customer was told.
+      const device = subject.slice('display.'.length);
+      const scan = Number.isInteger(d.answers) ? ` to scan ${d.answers}` : '';
+      addFeed(ev.time, 'answer', `${device} answer${scan}: ${d.state} – ${plainText(d.title)}`, device);
+      return;
+    }
     if (!d || !d.device) return;
     if (ev.type === 'storehub.device.status') {
       const before = cards.get(d.device)?.root.dataset.state;
@@ -441,6 +456,7 @@
         send(ws, { op: 'subscribe', id: 'status', topic: 'device.status.>' });
         send(ws, { op: 'subscribe', id: 'scans', topic: 'scan.>' });
         send(ws, { op: 'subscribe', id: 'tryon', topic: 'tryon.result.>' });
+        send(ws, { op: 'subscribe', id: 'answers', topic: 'display.>' });
         break;
       case 'subscribed':
         setConn('live');

@@ -28,6 +28,12 @@ public struct PublishRefusal: Error, Sendable, CustomStringConvertible {
 }
 
 extension Bus {
+    /// An answer to a scan counts in the insights as answered: `ok`, or refused (`error`, `warning`).
+    static func insight(_ display: DisplayMessage) -> InsightFact? {
+        guard let scan = display.answers, display.state != .info else { return nil }
+        return .answer(scan: scan, ok: display.state == .ok)
+    }
+
     /// Checks a publish at the edge, the same way for every transport: topic, the principal's right to it, type,
     /// client id, the data's schema for its topic (`display.*`), and the token's publish rate. Returns the event to
     /// append.
@@ -76,6 +82,6 @@ extension Bus {
         let handover = display.flatMap { $0.state == .ok ? $0.answers.map(PickupFact.handedOver(scan:)) : nil }
         return EventDraft(
             topic: topic, body: body, dedupe: request.id.map { DedupeKey(scope: principal.tokenID, id: $0) },
-            pickup: handover)
+            pickup: handover, insight: display.flatMap(Self.insight))
     }
 }

@@ -102,7 +102,7 @@ public final class EventLog: Sendable {
             CREATE TABLE IF NOT EXISTS meta(
                 key TEXT PRIMARY KEY,
                 value INTEGER NOT NULL);
-            """ + DedupeStatements.schema + PickupStatements.schema)
+            """ + DedupeStatements.schema + PickupStatements.schema + InsightStatements.schema)
         let last = UInt64(try writer.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0)
         let first = UInt64(try writer.scalar("SELECT min(seq) FROM events") ?? Int64(last + 1))
         let reserved = UInt64(try writer.scalar("SELECT value FROM meta WHERE key = 'reserved_through'") ?? 0)
@@ -170,7 +170,9 @@ public final class EventLog: Sendable {
             // Retained topics wait for their commit: a subscriber that registers meanwhile gets the retained event
             // from the database, which must already hold it. Events with a dedupe key wait too: only the commit
             // knows whether they are repeats.
-            let notes = drafts.contains { $0.dedupe != nil || $0.pickup != nil } ? drafts.map(DraftNotes.init) : nil
+            let notes =
+                drafts.contains { $0.dedupe != nil || $0.pickup != nil || $0.insight != nil }
+                ? drafts.map(DraftNotes.init) : nil
             let live =
                 listener?.live != nil && first == queue.liveNext && last <= queue.reservedThrough
                 && !events.contains { Self.isRetained($0.topic) } && !drafts.contains { $0.dedupe != nil }
@@ -365,6 +367,9 @@ public final class EventLog: Sendable {
                         }
                         if let fact = notes?[index].pickup {
                             try statements.pickups.record(fact, sequence: sequence, nowMs: nowMs)
+                        }
+                        if let fact = notes?[index].insight {
+                            try statements.insights.record(fact, sequence: sequence, nowMs: nowMs)
                         }
                         accepted.append(event)
                     }
@@ -604,10 +609,12 @@ private final class WriterStatements {
     let reserve: SQLiteConnection.Statement
     let dedupe: DedupeStatements
     let pickups: PickupStatements
+    let insights: InsightStatements
 
     init(_ connection: SQLiteConnection) throws(SQLiteError) {
         dedupe = try DedupeStatements(connection)
         pickups = try PickupStatements(connection)
+        insights = try InsightStatements(connection)
         begin = try connection.prepare("BEGIN IMMEDIATE")
         commit = try connection.prepare("COMMIT")
         rollback = try connection.prepare("ROLLBACK")

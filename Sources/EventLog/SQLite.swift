@@ -128,6 +128,10 @@ package final class SQLiteConnection {
             storehub_sqlite3_bind_text_transient(handle, index, value, -1)
         }
 
+        package func bind(_ index: Int32, _ value: Double) {
+            sqlite3_bind_double(handle, index, value)
+        }
+
         package func bindNull(_ index: Int32) {
             sqlite3_bind_null(handle, index)
         }
@@ -158,6 +162,7 @@ package final class SQLiteConnection {
 
         package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
         package func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        package func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
 
         package func text(_ column: Int32) -> String {
             guard let pointer = sqlite3_column_text(handle, column) else { return "" }

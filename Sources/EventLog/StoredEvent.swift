@@ -7,13 +7,18 @@ public struct EventDraft: Sendable {
     public var dedupe: DedupeKey?
     /// What the event means for a pickup, recorded with it in the same transaction.
     public var pickup: PickupFact?
+    /// What the event counts for in the shop's insights, recorded with it in the same transaction.
+    public var insight: InsightFact?
 
-    public init(topic: String, body: [UInt8], dedupe: DedupeKey? = nil, pickup: PickupFact? = nil) {
+    public init(
+        topic: String, body: [UInt8], dedupe: DedupeKey? = nil, pickup: PickupFact? = nil, insight: InsightFact? = nil
+    ) {
         precondition(body.first == UInt8(ascii: "{"), "an event body is a JSON object")
         self.topic = topic
         self.body = body
         self.dedupe = dedupe
         self.pickup = pickup
+        self.insight = insight
     }
 }
 
@@ -21,10 +26,12 @@ public struct EventDraft: Sendable {
 struct DraftNotes: Sendable {
     var dedupe: DedupeKey?
     var pickup: PickupFact?
+    var insight: InsightFact?
 
     init(_ draft: EventDraft) {
         dedupe = draft.dedupe
         pickup = draft.pickup
+        insight = draft.insight
     }
 }
 

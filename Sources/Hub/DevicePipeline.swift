@@ -143,7 +143,10 @@ struct DeviceReporter: Sendable {
                 source: source, type: EventType.scan, subject: Topic.scan(descriptor.id),
                 data: try JSONValue.encoding(scan))
             let fact = scan.pickup?.orderId.map(PickupFact.scanned(orderID:))
-            drafts.append(EventDraft(topic: event.subject, body: try event.encoded(), pickup: fact))
+            let insight = InsightFact.scan(
+                device: descriptor.id.rawValue, label: scan.payloadClass ?? "",
+                pickup: scan.payloadClass == "pickup-order" || scan.pickup != nil)
+            drafts.append(EventDraft(topic: event.subject, body: try event.encoded(), pickup: fact, insight: insight))
         }
         let stored = try await log.append(drafts)
         if let capturedAt { registry.recordLatency(descriptor.id, seconds: Date().timeIntervalSince(capturedAt)) }

@@ -276,6 +276,7 @@ public struct HubServer: Sendable {
     private func addRoutes(to router: Router<HubRequestContext>) {
         addMirrorRoutes(to: router)
         addEventRoutes(to: router)
+        addInsightRoutes(to: router)
         let server = self
         router.get("/healthz") { _, _ -> Response in
             let (_, last) = server.bus.log.sequenceBounds

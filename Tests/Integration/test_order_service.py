@@ -13,18 +13,11 @@ import time
 import pytest
 
 from conftest import BINARY, REPO, fetch_events, open_bus, run_async
-from test_pickup_codes import pickup, start
-from test_serial_scanner import DEVICE, PtyScanner
+from test_pickup_codes import pickup, scanner, start  # noqa: F401 (scanner is a fixture)
+from test_serial_scanner import DEVICE
 
 SERVICE = REPO / "examples" / "order-service" / "order_service.py"
 WAIT = 60.0
-
-
-@pytest.fixture
-def scanner(tmp_path):
-    pty = PtyScanner(tmp_path)
-    yield pty
-    pty.close()
 
 
 class OrderService:

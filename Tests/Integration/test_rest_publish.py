@@ -2,22 +2,15 @@
 only after the commit, and a client `id` that makes retries safe, even across a hub restart."""
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import BINARY, _http, fetch_events, open_bus, run_async
+from conftest import _http, fetch_events, open_bus, run_async
+from test_display import make_token
 
 ANSWER = {"state": "ok", "title": {"en": "Ready", "fr": "Prête"}, "answers": 1}
-
-
-def make_token(hub, role, device=None):
-    args = [str(BINARY), "token", "create", "--role", role, "--state", str(hub.state_dir)]
-    if device:
-        args += ["--device", device]
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def post(hub, token, body, raw=None):
