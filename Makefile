@@ -12,7 +12,7 @@ TESTKIT := .build/debug/storehub-testkit
 	clean conformance fuzz bench-slow-reader api-contract
 
 run: deps media build
-	$(BIN) run
+	@BIN=$(BIN) PYTHON=$(PYTHON) scripts/run-demo
 
 test: deps media lint unit integration api-contract conformance fuzz vm
 

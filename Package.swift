@@ -58,6 +58,10 @@ let package = Package(
             dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
             swiftSettings: swiftSettings
         ),
+        // Signed pickup codes: Ed25519 verification at the edge, and the signing side for set-up and tests.
+        .target(
+            name: "Pickup", dependencies: ["HubCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .target(
             name: "EventLog",
             dependencies: ["HubCore", "CSQLite", .product(name: "Logging", package: "swift-log")],
@@ -114,7 +118,7 @@ let package = Package(
             name: "Hub",
             dependencies: [
                 "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn", "FaceMesh", "Sinks",
-                "Uplink",
+                "Uplink", "Pickup",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -124,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn", "FaceMesh",
+                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn", "FaceMesh", "Pickup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -172,6 +176,7 @@ let package = Package(
         .testTarget(
             name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "PickupTests", dependencies: ["Pickup", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),

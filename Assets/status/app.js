@@ -16,7 +16,7 @@
     feed: $('feed'), conn: $('connection'), logout: $('logout'),
     feedDevice: $('feed-device'), consumers: $('consumers'), noConsumers: $('no-consumers'),
   };
-  const FEED_KINDS = ['scan', 'tryon', 'status', 'note'];
+  const FEED_KINDS = ['scan', 'tryon', 'status', 'answer', 'note'];
 
   const cards = new Map(); // device id -> { root, f: field elements, name, kind }
   // Bumped on every sign-in and sign-out so that replies and timers of an old session do nothing.
@@ -356,10 +356,23 @@
     return segments.length >= 2 ? segments[segments.length - 1] : '';
   }
 
+  // A text of a screen answer: plain, or per language (English first, else any).
+  function plainText(t) {
+    if (typeof t === 'string') return t;
+    if (t && typeof t === 'object') return String(t.en ?? Object.values(t)[0] ?? '');
+    return '';
+  }
+
   function onEvent(ev) {
     const raw = ev && ev.data;
     const device = ev ? subjectDevice(ev) : '';
     if (!raw || typeof raw !== 'object' || !device) return;
+    if (String(ev.subject).startsWith('display.')) {
+      // A service's answer on a kiosk's screen: staff see what the customer was told.
+      const scan = Number.isInteger(raw.answers) ? ` to scan ${raw.answers}` : '';
+      addFeed(ev.time, 'answer', `${device} answer${scan}: ${raw.state} – ${plainText(raw.title)}`, device);
+      return;
+    }
     const d = { ...raw, device };
     if (ev.type === 'storehub.device.status') {
       const before = cards.get(d.device)?.root.dataset.state;
@@ -462,6 +475,7 @@
         send(ws, { op: 'subscribe', id: 'status', topic: 'device.status.>' });
         send(ws, { op: 'subscribe', id: 'scans', topic: 'scan.>' });
         send(ws, { op: 'subscribe', id: 'tryon', topic: 'tryon.result.>' });
+        send(ws, { op: 'subscribe', id: 'answers', topic: 'display.>' });
         break;
       case 'subscribed':
         setConn('live');

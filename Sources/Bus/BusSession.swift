@@ -315,61 +315,22 @@ public final class BusSession: Sendable {
     }
 
     private func publish(_ fields: Fields, principal: Principal) throws(RequestError) {
-        let topic = try fields.string("topic")
+        let request = PublishRequest(
+            topic: try fields.string("topic"), type: try fields.string("type"), data: fields.object["data"],
+            id: try fields.optionalString("id"))
+        let draft: EventDraft
         do {
-            try Topic.validate(topic)
+            draft = try bus.prepare(request, by: principal)
         } catch {
-            throw RequestError(code: .badRequest, message: "publish: \(error.reason)")
-        }
-        guard principal.mayPublish(topic) else {
-            throw RequestError(
-                code: .forbidden, message: "a \(principal.description) may not publish on '\(topic)'")
-        }
-        let type = try fields.string("type")
-        guard !type.isEmpty, type.utf8.count <= 128 else {
-            throw RequestError(code: .badRequest, message: "publish: 'type' must be 1 to 128 characters")
-        }
-        if let problem = bus.problem(with: fields.object["data"], on: topic) {
-            throw RequestError(code: .badRequest, message: "publish: data on '\(topic)': \(problem)")
-        }
-        if let wait = bus.publishRate.take(principal.tokenID) {
-            throw RequestError(
-                code: .rateLimited,
-                message:
-                    "this token publishes more than \(bus.publishRate.rate.formatted()) events/s (bus.publishRatePerToken); retry in \(Self.milliseconds(wait)) ms"
-            )
-        }
-        let event = CloudEvent(
-            source: "storehub://\(bus.hubID)/token/\(principal.tokenID)", type: type, subject: topic,
-            data: fields.object["data"])
-        let body: [UInt8]
-        do {
-            body = try event.encoded()
-        } catch {
-            throw RequestError(code: .badRequest, message: "publish: event cannot be encoded: \(error)")
-        }
-        if EventLog.isRetained(topic), body.count > bus.settings.maxRetainedEventBytes {
-            throw RequestError(
-                code: .tooLarge,
-                message:
-                    "publish: a status event is kept for every new subscriber, so it may have at most \(bus.settings.maxRetainedEventBytes) bytes (bus.maxRetainedEventBytes); this one has \(body.count)"
-            )
-        }
-        let budget = bus.byteBudget(for: principal)
-        if let wait = budget.take(principal.tokenID, cost: Double(body.count)) {
-            let setting = principal.role == .device ? "bus.devicePublishBytesPerSecond" : "bus.publishBytesPerSecond"
-            throw RequestError(
-                code: .rateLimited,
-                message:
-                    "this token publishes more than \(Int(budget.rate)) bytes/s (\(setting)); retry in \(Self.milliseconds(wait)) ms"
-            )
+            throw RequestError(code: error.code, message: "publish: \(error.message)")
         }
         let ref = fields.ref
-        bus.log.append([EventDraft(topic: topic, body: body)]) { [weak self] result in
+        bus.log.append([draft]) { [weak self] result in
             guard let self else { return }
             switch result {
             case .success(let events):
                 var reply: [String: JSONValue] = ["sequence": .int(Int64(events[0].sequence))]
+                if events[0].duplicate { reply["duplicate"] = .bool(true) }
                 if let ref { reply["ref"] = ref }
                 self.enqueueControl(Wire.message("published", reply))
             case .failure(let error):

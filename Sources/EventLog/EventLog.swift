@@ -15,12 +15,13 @@ public final class EventLog: Sendable {
     /// Where this log's database lives.
     public let path: String
     private let settings: HubConfig.LogSettings
+    private var dedupeWindowMs: Int64 { Int64(settings.dedupeWindowHours * 3_600_000) }
     private let logger: Logger
     private let queue: Mutex<WriterQueue>
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     // Reads come from many tasks; one read connection behind a lock is enough for the rates here.
-    private let reader: Mutex<Reader>
+    let reader: Mutex<Reader>
     private let bounds: Mutex<Bounds>
     private let cursors: Mutex<[String: UInt64]>
     /// The last event of each retained topic, as committed: new subscribers get them without a database read.
@@ -67,8 +68,10 @@ public final class EventLog: Sendable {
     }
 
     private enum Job {
-        /// Events with their sequences; `live` tells whether the live listener already has them.
-        case append([StoredEvent], live: Bool, @Sendable (Result<[StoredEvent], any Error>) -> Void)
+        /// Events with their sequences and, when any has some, their drafts' notes; `live` tells whether the live
+        /// listener already has them.
+        case append(
+            [StoredEvent], notes: [DraftNotes]?, live: Bool, @Sendable (Result<[StoredEvent], any Error>) -> Void)
         case acknowledge(consumer: String, sequence: UInt64)
         case renameConsumer(from: String, to: String)
         case retention(now: Date, CheckedContinuation<Int, any Error>)
@@ -103,7 +106,7 @@ public final class EventLog: Sendable {
             CREATE TABLE IF NOT EXISTS meta(
                 key TEXT PRIMARY KEY,
                 value INTEGER NOT NULL);
-            """)
+            """ + DedupeStatements.schema + PickupStatements.schema + InsightStatements.schema)
         let last = UInt64(try writer.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0)
         let first = UInt64(try writer.scalar("SELECT min(seq) FROM events") ?? Int64(last + 1))
         let reserved = UInt64(try writer.scalar("SELECT value FROM meta WHERE key = 'reserved_through'") ?? 0)
@@ -181,16 +184,20 @@ public final class EventLog: Sendable {
             }
             let last = queue.nextSequence - 1
             // Retained topics wait for their commit: a subscriber that registers meanwhile gets the retained event
-            // from the database, which must already hold it.
+            // from the database, which must already hold it. Events with a dedupe key wait too: only the commit
+            // knows whether they are repeats.
+            let notes =
+                drafts.contains { $0.dedupe != nil || $0.pickup != nil || $0.insight != nil }
+                ? drafts.map(DraftNotes.init) : nil
             let live =
                 listener?.live != nil && first == queue.liveNext && last <= queue.reservedThrough
-                && !events.contains { Self.isRetained($0.topic) }
+                && !events.contains { Self.isRetained($0.topic) } && !drafts.contains { $0.dedupe != nil }
             if live {
                 // Inside the lock: the next append's events cannot overtake these.
                 listener?.live?(events)
                 queue.liveNext = last + 1
             }
-            queue.jobs.append(.append(events, live: live, completion))
+            queue.jobs.append(.append(events, notes: notes, live: live, completion))
             return queue.takeWriter()
         }
         wakeWriter(outcome, orFail: { completion(.failure(LogClosedError())) })
@@ -349,6 +356,8 @@ public final class EventLog: Sendable {
         var newlyRetained: [StoredEvent] = []
         var notRetained = 0
         var appendedBytes = 0
+        /// What each append job is answered: its events, repeats of a dedupe key marked `duplicate`.
+        var answers: [[StoredEvent]] = []
         var reserving: UInt64?
         var closing = false
         var removed = 0
@@ -358,8 +367,22 @@ public final class EventLog: Sendable {
             try statements.begin.run()
             for job in jobs {
                 switch job {
-                case .append(let events, _, _):
-                    for event in events {
+                case .append(let events, let notes, _, _):
+                    var answer: [StoredEvent] = []
+                    defer { answers.append(answer) }
+                    for (index, event) in events.enumerated() {
+                        let key = notes?[index].dedupe
+                        if let key,
+                            let first = try statements.dedupe.sequence(for: key, sinceMs: nowMs - dedupeWindowMs)
+                        {
+                            var repeated = event
+                            repeated.sequence = first
+                            repeated.duplicate = true
+                            answer.append(repeated)
+                            continue
+                        }
+                        if let key { try statements.dedupe.record(key, sequence: event.sequence, nowMs: nowMs) }
+                        answer.append(event)
                         let sequence = event.sequence
                         statements.insert.bind(1, Int64(sequence))
                         statements.insert.bind(2, event.topic)
@@ -377,6 +400,12 @@ public final class EventLog: Sendable {
                             }
                         }
                         appendedBytes += event.body.count + event.topic.utf8.count
+                        if let fact = notes?[index].pickup {
+                            try statements.pickups.record(fact, sequence: sequence, nowMs: nowMs)
+                        }
+                        if let fact = notes?[index].insight {
+                            try statements.insights.record(fact, sequence: sequence, nowMs: nowMs)
+                        }
                         accepted.append(event)
                     }
                 case .acknowledge(let consumer, let sequence):
@@ -390,6 +419,9 @@ public final class EventLog: Sendable {
                     try statements.renameConsumer.run()
                 case .retention(let now, _):
                     removed += try retain(now: now, connection: connection)
+                    let forgotten = try statements.dedupe.expire(
+                        beforeMs: Int64(now.timeIntervalSince1970 * 1000) - dedupeWindowMs, connection: connection)
+                    if forgotten > 0 { logger.debug("event log: \(forgotten) dedupe ids past the window forgotten") }
                 case .probe:
                     statements.probe.bind(1, nowMs)
                     try statements.probe.run()
@@ -415,11 +447,11 @@ public final class EventLog: Sendable {
             try statements.commit.run()
         } catch {
             try? statements.rollback.run()
-            settleLive(jobs, committed: false, reserved: nil)
+            settleLive(jobs, answers: nil, reserved: nil)
             logger.error("event log commit failed, \(jobs.count) requests refused: \(error)")
             for job in jobs {
                 switch job {
-                case .append(_, _, let completion): completion(.failure(error))
+                case .append(_, _, _, let completion): completion(.failure(error))
                 case .retention(_, let continuation): continuation.resume(throwing: error)
                 case .probe(let completion): completion(.failure(error))
                 case .acknowledge, .renameConsumer, .close: break
@@ -451,7 +483,7 @@ public final class EventLog: Sendable {
                 for event in newlyRetained { cache[event.topic] = event }
             }
         }
-        settleLive(jobs, committed: true, reserved: reserving)
+        settleLive(jobs, answers: answers, reserved: reserving)
         if !accepted.isEmpty { listener.withLock { $0 }?.committed(accepted) }
         if removed > 0 {
             let first = (try? connection.scalar("SELECT min(seq) FROM events")).flatMap { $0 }
@@ -461,12 +493,11 @@ public final class EventLog: Sendable {
             }
             retainedCache.withLock { cache in cache = cache.filter { $0.value.sequence >= oldest } }
         }
-        var offset = 0
+        var answered = answers.makeIterator()
         for job in jobs {
             switch job {
-            case .append(let events, _, let completion):
-                completion(.success(Array(accepted[offset..<(offset + events.count)])))
-                offset += events.count
+            case .append(_, _, _, let completion):
+                completion(.success(answered.next() ?? []))
             case .retention(_, let continuation):
                 continuation.resume(returning: removed)
             case .probe(let completion):
@@ -501,12 +532,19 @@ public final class EventLog: Sendable {
     /// After a transaction: the live listener gets the committed events it did not have yet, in order, and
     /// appends made from now on may go to it at once if they are next in line (and within a `reserved` range that
     /// is now committed).
-    private func settleLive(_ jobs: [Job], committed: Bool, reserved: UInt64?) {
+    /// `answers` are the append jobs' answers when the transaction was committed, nil when it failed; repeats of a
+    /// dedupe key in them were not stored and go to no one.
+    private func settleLive(_ jobs: [Job], answers: [[StoredEvent]]?, reserved: UInt64?) {
         let live = listener.withLock { $0 }?.live
+        var answered = answers?.makeIterator()
         queue.withLock { queue in
-            for case .append(let events, let had, _) in jobs {
+            for case .append(let events, _, let had, _) in jobs {
+                let answer = answered?.next()
                 guard let last = events.last else { continue }
-                if committed, !had { live?(events) }
+                if let answer, !had {
+                    let stored = answer.contains(where: \.duplicate) ? answer.filter { !$0.duplicate } : answer
+                    if !stored.isEmpty { live?(stored) }
+                }
                 queue.liveNext = max(queue.liveNext, last.sequence + 1)
             }
             if let reserved { queue.reservedThrough = max(queue.reservedThrough, reserved) }
@@ -672,8 +710,14 @@ private final class WriterStatements {
     let probe: SQLiteConnection.Statement
     /// Bytes appended since the last size check at commit time.
     var uncheckedBytes = 0
+    let dedupe: DedupeStatements
+    let pickups: PickupStatements
+    let insights: InsightStatements
 
     init(_ connection: SQLiteConnection) throws(SQLiteError) {
+        dedupe = try DedupeStatements(connection)
+        pickups = try PickupStatements(connection)
+        insights = try InsightStatements(connection)
         begin = try connection.prepare("BEGIN IMMEDIATE")
         commit = try connection.prepare("COMMIT")
         rollback = try connection.prepare("ROLLBACK")
@@ -695,7 +739,7 @@ private final class WriterStatements {
 }
 
 /// The read connection and its statements; used under the log's reader lock.
-private final class Reader {
+final class Reader {
     let connection: SQLiteConnection
     let after: SQLiteConnection.Statement
 

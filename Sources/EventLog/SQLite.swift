@@ -139,6 +139,10 @@ package final class SQLiteConnection {
             }
         }
 
+        package func bind(_ index: Int32, _ value: Double) {
+            sqlite3_bind_double(handle, index, value)
+        }
+
         package func bindNull(_ index: Int32) {
             sqlite3_bind_null(handle, index)
         }
@@ -169,6 +173,7 @@ package final class SQLiteConnection {
 
         package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
         package func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        package func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
 
         /// The column's text, all of its bytes (a NUL inside does not end it).
         package func text(_ column: Int32) -> String {

@@ -3,11 +3,35 @@ public struct EventDraft: Sendable {
     public var topic: String
     /// A JSON object, `{` first.
     public var body: [UInt8]
+    /// The client's id for the event: a repeat within the dedupe window is answered with the first event.
+    public var dedupe: DedupeKey?
+    /// What the event means for a pickup, recorded with it in the same transaction.
+    public var pickup: PickupFact?
+    /// What the event counts for in the shop's insights, recorded with it in the same transaction.
+    public var insight: InsightFact?
 
-    public init(topic: String, body: [UInt8]) {
+    public init(
+        topic: String, body: [UInt8], dedupe: DedupeKey? = nil, pickup: PickupFact? = nil, insight: InsightFact? = nil
+    ) {
         precondition(body.first == UInt8(ascii: "{"), "an event body is a JSON object")
         self.topic = topic
         self.body = body
+        self.dedupe = dedupe
+        self.pickup = pickup
+        self.insight = insight
+    }
+}
+
+/// What the writer needs of a draft besides its event.
+struct DraftNotes: Sendable {
+    var dedupe: DedupeKey?
+    var pickup: PickupFact?
+    var insight: InsightFact?
+
+    init(_ draft: EventDraft) {
+        dedupe = draft.dedupe
+        pickup = draft.pickup
+        insight = draft.insight
     }
 }
 
@@ -17,6 +41,9 @@ public struct StoredEvent: Sendable, Equatable {
     public var topic: String
     /// CloudEvent JSON without `sequence`.
     public var body: [UInt8]
+    /// Only in an append's answer: the draft repeated a `DedupeKey` within the window, so nothing was stored and
+    /// `sequence` is the first event's (`body` is the repeat's).
+    public var duplicate = false
 
     public init(sequence: UInt64, topic: String, body: [UInt8]) {
         self.sequence = sequence

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import HubCore
 import Logging
+import Pickup
 
 /// A device pipeline under supervision: kiosks (camera → zbar) and scanners share the loop in `run()`, which
 /// opens the device, reports online, works until the device fails, reports offline with the reason, and reopens
@@ -109,6 +110,8 @@ struct DeviceReporter: Sendable {
     let log: EventLog
     let registry: DeviceRegistry
     let logger: Logger
+    /// Checks signed pickup codes when the hub has keys for them (`pickup` in hub.json).
+    var pickup: PickupVerifier? = nil
 
     private var source: String { "storehub://\(hubID)/\(descriptor.id)" }
 
@@ -131,11 +134,19 @@ struct DeviceReporter: Sendable {
     func publish(scans: [ScanData], capturedAt: Date? = nil) async throws {
         guard !scans.isEmpty else { return }
         var drafts: [EventDraft] = []
-        for scan in scans {
+        for var scan in scans {
+            scan.pickup = pickup?.check(scan.text, now: Date()) { order in
+                // A log that cannot answer is no reason to refuse a customer: the order service has the last word.
+                (try? log.isCollected(orderID: order)) ?? false
+            }
             let event = CloudEvent(
                 source: source, type: EventType.scan, subject: Topic.scan(descriptor.id),
                 data: try JSONValue.encoding(scan))
-            drafts.append(EventDraft(topic: event.subject, body: try event.encoded()))
+            let fact = scan.pickup?.orderId.map(PickupFact.scanned(orderID:))
+            let insight = InsightFact.scan(
+                device: descriptor.id.rawValue, label: scan.payloadClass ?? "",
+                pickup: scan.payloadClass == "pickup-order" || scan.pickup != nil)
+            drafts.append(EventDraft(topic: event.subject, body: try event.encoded(), pickup: fact, insight: insight))
         }
         let stored = try await log.append(drafts)
         if let capturedAt { registry.recordLatency(descriptor.id, seconds: Date().timeIntervalSince(capturedAt)) }

@@ -5,6 +5,7 @@ import EventLog
 import Foundation
 import HubCore
 import Logging
+import Pickup
 import Scanners
 import Server
 import ServiceLifecycle
@@ -50,16 +51,21 @@ public struct Hub: Sendable {
             bus.checkData(on: try TopicPattern(validating: "mirror.landmarks.*")) { BusLandmarks.problem(with: $0) }
             bus.checkData(on: try TopicPattern(validating: "mirror.command.*")) { MirrorControl.problem(with: $0) }
         }
+        let pickup: PickupVerifier?
+        do {
+            pickup = try config.pickup.map(PickupVerifier.init)
+        } catch {
+            throw ConfigError(file: "the hub config", keyPath: "pickup.keys", problem: "\(error)")
+        }
         var pipelines: [any DevicePipeline] = []
         for descriptor in devices {
             let reporter = DeviceReporter(
-                descriptor: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger)
+                descriptor: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger, pickup: pickup)
             if descriptor.kind == .mirror, let mirrors {
                 pipelines.append(try Self.mirrorPipeline(descriptor, reporter, mirrors: mirrors, bus: bus))
             } else {
                 pipelines.append(
-                    try Self.pipeline(
-                        for: descriptor, hubID: config.hub, log: log, registry: registry, logger: logger))
+                    try Self.pipeline(for: descriptor, reporter: reporter))
             }
         }
         self.pipelines = pipelines
@@ -102,11 +108,9 @@ public struct Hub: Sendable {
         self.server = server
     }
 
-    private static func pipeline(
-        for descriptor: DeviceDescriptor, hubID: String, log: EventLog, registry: DeviceRegistry, logger: Logger
-    ) throws -> any DevicePipeline {
-        let reporter = DeviceReporter(
-            descriptor: descriptor, hubID: hubID, log: log, registry: registry, logger: logger)
+    private static func pipeline(for descriptor: DeviceDescriptor, reporter: DeviceReporter) throws
+        -> any DevicePipeline
+    {
         switch descriptor.kind {
         case .kiosk: return try kioskPipeline(descriptor, reporter)
         case .scanner: return try scannerPipeline(descriptor, reporter)

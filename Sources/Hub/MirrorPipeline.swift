@@ -241,7 +241,10 @@ struct MirrorPipeline: CameraPipeline {
             let event = CloudEvent(
                 source: source, type: EventType.tryOnResult, subject: "tryon.result.\(descriptor.id)",
                 data: result.json(device: descriptor.id))
-            drafts.append(EventDraft(topic: event.subject, body: try event.encoded()))
+            let insight = InsightFact.tryOn(
+                device: descriptor.id.rawValue, session: result.session, sku: result.shade.sku,
+                dwellSeconds: result.dwellSeconds, picture: result.kind == .snapshot)
+            drafts.append(EventDraft(topic: event.subject, body: try event.encoded(), insight: insight))
         }
         _ = try await reporter.log.append(drafts)
     }

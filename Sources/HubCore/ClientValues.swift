@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value a client sent in a query string or path that is not what the API takes. The transport answers it with
 /// 400 and a JSON error that names the parameter.
 public struct ClientValueError: Error, Equatable, CustomStringConvertible {
@@ -111,5 +113,38 @@ public struct EventsQuery: Sendable {
         pattern = try query.topicPattern("topic", default: ">")
         after = try query.integer("after", in: Self.afterRange, default: 0)
         limit = try Int(query.integer("limit", in: 1...Self.maxLimit, default: Self.defaultLimit))
+    }
+}
+
+extension ClientQuery {
+    /// An ISO 8601 time (`2026-12-02T10:00:00Z`, fractions allowed) between 1970 and the year 5138, or nil when
+    /// absent.
+    public func instant(_ name: String) throws(ClientValueError) -> Date? {
+        guard let text = try value(name) else { return nil }
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard text.utf8.count <= 40, let date = plain.date(from: String(text)) ?? fractional.date(from: String(text)),
+            date.timeIntervalSince1970 > 0, date.timeIntervalSince1970 < 1e11
+        else { throw ClientValueError(name, "expected an ISO 8601 time such as 2026-12-02T10:00:00Z") }
+        return date
+    }
+}
+
+/// What `GET /api/v1/insights` was asked for: `from` and `to`, at most `maxRange` apart; by default the last day.
+public struct InsightsQuery: Sendable {
+    /// Longest range one request may cover.
+    public static let maxRange: TimeInterval = 92 * 24 * 3600
+
+    public var from: Date
+    public var to: Date
+
+    public init(_ query: ClientQuery, now: Date = Date()) throws(ClientValueError) {
+        to = try query.instant("to") ?? now
+        from = try query.instant("from") ?? to.addingTimeInterval(-24 * 3600)
+        guard from < to, to.timeIntervalSince(from) <= Self.maxRange else {
+            throw ClientValueError("from", "must be before to, at most 92 days apart")
+        }
     }
 }

@@ -84,6 +84,8 @@ public struct ScanData: Sendable, Codable, Equatable {
     public var gs1Error: String?
     /// How the decoder found it: `plain`, or the decode strategy that was needed (`inverted`, `rotated`, ...).
     public var strategy: String?
+    /// The hub's verdict on a signed pickup code, when the hub checks them (`pickup` in hub.json) and `text` is one.
+    public var pickup: PickupCheck?
 
     public init(
         device: DeviceID, symbology: String, text: String, bytes: [UInt8], gtin: String?, polygon: [[Int]],
@@ -105,7 +107,7 @@ public struct ScanData: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case device, symbology, text, bytes, gtin, polygon, quality, frameTime, gs1, gs1Error, strategy
+        case device, symbology, text, bytes, gtin, polygon, quality, frameTime, gs1, gs1Error, strategy, pickup
         case payloadClass = "class"
     }
 }

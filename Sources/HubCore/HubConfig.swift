@@ -26,6 +26,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     public var screens: String?
     /// Where the mirror screens' share QR codes lead.
     public var share: ShareSettings = ShareSettings()
+    /// Public keys for signed pickup codes; nil: codes are not checked (docs/pickup.md).
+    public var pickup: PickupSettings?
 
     public struct Listen: Sendable, Decodable, Equatable {
         public var host: String
@@ -79,18 +81,23 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         /// Topics whose last event is kept for new subscribers (`device.status.<device>`), at most; a status of one
         /// more device is still logged and delivered, but not kept.
         public var maxRetainedTopics: Int
+        /// How long a client's event `id` is remembered: a repeat from the same token within it is not a new event.
+        public var dedupeWindowHours: Double
 
         public init(
             maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30,
-            maxRetainedTopics: Int = 1024
+            maxRetainedTopics: Int = 1024, dedupeWindowHours: Double = 24
         ) {
             self.maxAgeHours = maxAgeHours
             self.maxEvents = maxEvents
             self.maxBytes = maxBytes
             self.maxRetainedTopics = maxRetainedTopics
+            self.dedupeWindowHours = dedupeWindowHours
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case maxAgeHours, maxEvents, maxBytes, maxRetainedTopics }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxAgeHours, maxEvents, maxBytes, maxRetainedTopics, dedupeWindowHours
+        }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
@@ -104,6 +111,12 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             guard maxRetainedTopics >= 1 else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .maxRetainedTopics, in: c, debugDescription: "expected at least 1 topic")
+            }
+            dedupeWindowHours =
+                try c.decodeIfPresent(Double.self, forKey: .dedupeWindowHours) ?? defaults.dedupeWindowHours
+            guard dedupeWindowHours > 0, dedupeWindowHours <= 24 * 365 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .dedupeWindowHours, in: c, debugDescription: "expected 0 < hours <= 8760")
             }
             guard maxAgeHours > 0 else {
                 throw DecodingError.dataCorruptedError(
@@ -264,7 +277,8 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks, uplink, screens, share
+        case hub, listen, devices, stateDirectory, statusPage, shades, models, log, bus, sinks, uplink, screens, share,
+            pickup
     }
 
     public init(from decoder: any Decoder) throws {
@@ -291,6 +305,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         uplink = try c.decodeIfPresent(UplinkSettings.self, forKey: .uplink)
         screens = try c.decodeIfPresent(String.self, forKey: .screens)
         share = try c.decodeIfPresent(ShareSettings.self, forKey: .share) ?? ShareSettings()
+        pickup = try c.decodeIfPresent(PickupSettings.self, forKey: .pickup)
         do {
             _ = try DeviceID(validating: hub)
         } catch {

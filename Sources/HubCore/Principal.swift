@@ -4,7 +4,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     case admin
     /// Shop staff: read every topic, command devices.
     case staff
-    /// Order and sharing services: read scans, try-on results and device status.
+    /// Order and sharing services: read scans, try-on results and device status; publish only answers for screens
+    /// (`display.>`).
     case service
     /// One device outside the hub (an external face tracker, a kiosk screen's app): publishes only on its own
     /// device's topics and reads only the commands sent to it. The device is the token's, see `Principal`.
@@ -31,7 +32,9 @@ public enum Role: String, Sendable, Codable, CaseIterable {
             return true
         case .staff:
             return Role.staffPublishable.contains { $0.matches(topic) }
-        case .service, .device, .screen:
+        case .service:
+            return Role.servicePublishable.matches(topic)
+        case .device, .screen:
             return false
         }
     }
@@ -42,6 +45,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     private static let serviceReadable = ["scan.>", "tryon.>", "device.status.>"].map {
         try! TopicPattern(validating: $0)
     }
+    private static let servicePublishable = try! TopicPattern(validating: "display.>")
     private static let staffPublishable = ["mirror.command.>", "device.command.>"].map {
         try! TopicPattern(validating: $0)
     }
@@ -89,7 +93,8 @@ public struct Principal: Sendable, Equatable {
     }
 
     /// Whether this token may publish on `topic`: its role's rule, and for a device token any topic of its own
-    /// device (last segment) except commands, and under `device.status.` only its own `device.status.<device>`.
+    /// device (last segment) except commands and what screens show (`display.*`, which only services answer), and
+    /// under `device.status.` only its own `device.status.<device>`.
     public func mayPublish(_ topic: String) -> Bool {
         if role == .screen { return screenTopics.publish.contains(topic) }
         guard role == .device else { return role.mayPublish(topic) }
@@ -97,7 +102,7 @@ public struct Principal: Sendable, Equatable {
         let segments = topic.split(separator: ".")
         if topic.hasPrefix("device.status.") { return topic == Topic.deviceStatus(device) }
         return segments.count >= 2 && segments.last.map(String.init) == device.rawValue
-            && !segments.contains("command")
+            && !segments.contains("command") && segments.first != "display"
     }
 
     /// Who owns the durable consumers this token makes: its role, or for a device token its device. Two owners

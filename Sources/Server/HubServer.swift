@@ -281,6 +281,7 @@ public struct HubServer: Sendable {
         router.addRoutes(
             DeviceRoutes(devices: devices, authorizer: authorizer, logger: logger).routes, atPath: "/api/v1/devices")
         router.addRoutes(EventRoutes(bus: bus, authorizer: authorizer).routes)
+        router.addRoutes(InsightRoutes(bus: bus, authorizer: authorizer).routes)
         if let sinks {
             router.addRoutes(
                 SinkRoutes(sinks: sinks, authorizer: authorizer, logger: logger).routes, atPath: "/api/v1/sinks")

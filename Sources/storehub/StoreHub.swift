@@ -10,7 +10,7 @@ struct StoreHubCommand: AsyncParsableCommand {
         version: StoreHubVersion.current,
         subcommands: [
             RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, TryOnCommand.self,
-            TailCommand.self,
+            TailCommand.self, PickupCommand.self,
             DoctorCommand.self, BenchLogCommand.self, BenchCaptureCommand.self, BenchLiveCommand.self,
             BenchDecodeMemoryCommand.self,
         ],

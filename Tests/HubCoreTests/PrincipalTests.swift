@@ -39,8 +39,22 @@ import Testing
         #expect(service.maySubscribe(pattern("scan.>")))
         #expect(!service.maySubscribe(pattern("mirror.command.>")))
         #expect(!service.mayPublish("scan.kiosk-1"))
+        #expect(!service.mayPublish("mirror.command.mirror-1"))
         let staff = Principal(tokenID: "00000004", role: .staff)
         #expect(staff.mayPublish("mirror.command.mirror-1"))
         #expect(!staff.mayPublish("scan.kiosk-1"))
+    }
+
+    @Test func aServiceTokenPublishesOnlyScreenAnswers() {
+        let service = Principal(tokenID: "00000005", role: .service)
+        #expect(service.mayPublish("display.kiosk-1"))
+        #expect(!service.mayPublish("display"))
+        #expect(!service.mayPublish("scan.kiosk-1"))
+        #expect(!service.mayPublish("tryon.result.mirror-1"))
+        #expect(!service.mayPublish("device.status.kiosk-1"))
+    }
+
+    @Test func aDeviceTokenMayNotAnswerOnItsOwnScreen() {
+        #expect(!mirror.mayPublish("display.mirror-1"))
     }
 }

@@ -4,6 +4,7 @@ filters. Screenshots go to test-artifacts/status-page/."""
 
 import json
 import urllib.error
+import urllib.request
 import os
 import shutil
 import subprocess
@@ -263,3 +264,36 @@ def test_an_event_names_its_device_by_its_subject_not_by_what_its_data_claims(br
     assert card_state(browser, "kiosk-pickup") == "online", "another device's data turned the kiosk's card"
     assert not [t for t in feed_texts(browser, "scan") if "kiosk-pickup" in t and "SPOO" in t]
     assert not browser.find_element(By.ID, "hub-uplink-row").is_displayed(), "a hub without uplink shows none"
+
+
+def test_each_answer_on_a_kiosk_screen_appears_in_the_staff_feed(browser, store):
+    hub, staff, _ = store
+    service = subprocess.run([str(BINARY), "token", "create", "--role", "service", "--state", str(hub.state_dir)],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    sign_in(browser, hub, staff)
+    wait(browser, lambda d: card_state(d, "kiosk-pickup") == "online", "the kiosk's card")
+    answer = {"topic": "display.kiosk-pickup", "type": "shop.pickup.answer",
+              "data": {"state": "ok", "title": {"fr": "Prête", "en": "Order <b>ready</b>"}, "answers": 7}}
+    request = urllib.request.Request(hub.url + "api/v1/events", data=json.dumps(answer).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {service}"})
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=20) as response:
+        assert response.status == 201
+    wait(browser, lambda d: any("kiosk-pickup answer to scan 7: ok – Order <b>ready</b>" in t
+                                for t in feed_texts(d, "answer")), "the answer in the staff feed (as text, in English)")
+    browser.find_element(By.ID, "show-answer").click()
+    assert feed_texts(browser, "answer") == [], "unticking Answers hides them"
+
+
+def test_the_insights_panel_draws_the_hours_scans_as_inline_svg(browser, store):
+    hub, staff, scanner = store
+    sign_in(browser, hub, staff)
+    scanner.write(b"4006381333931\r")
+    wait(browser, lambda d: any("scanner-till scanned" in t for t in feed_texts(d, "scan")), "the scan in the feed")
+    browser.refresh()  # the panel loads when the page does, then every minute
+    # Read in one go in the page: the panel redraws itself, so elements found earlier can be replaced.
+    series = "return [...document.querySelectorAll('#insights-scans svg rect[data-series]')].map(r => r.dataset.series)"
+    wait(browser, lambda d: "scans on scanner-till" in d.execute_script(series),
+         "the scanner's bar in the insights chart")
+    assert browser.find_elements(By.CSS_SELECTOR, "#insights-pickups svg"), "the pickups chart is drawn too"
+    assert not browser.find_elements(By.CSS_SELECTOR, "script[src^='http']"), "no script from elsewhere"
+    browser.save_screenshot(str(SHOTS / "insights.png"))

@@ -1,0 +1,156 @@
+import Foundation
+
+/// `pickup` in hub.json: the order service's public keys, with which the hub checks signed pickup codes itself
+/// (docs/pickup.md). Absent: codes are not checked and scans carry no `pickup` field.
+public struct PickupSettings: Sendable, Decodable, Equatable {
+    /// One Ed25519 public key and the id that codes name it by; several let keys rotate.
+    public struct Key: Sendable, Decodable, Equatable {
+        public var id: String
+        /// The 32-byte public key, base64url (padding optional), as `storehub pickup keygen` prints it.
+        public var publicKey: String
+
+        public init(id: String, publicKey: String) {
+            self.id = id
+            self.publicKey = publicKey
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case id, publicKey }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(String.self, forKey: .id)
+            publicKey = try c.decode(String.self, forKey: .publicKey)
+            guard PickupCodeFormat.isKeyID(id) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .id, in: c, debugDescription: "a key id is 1 to 32 of a-z 0-9 -")
+            }
+            guard let raw = Base64URL.decode(publicKey), raw.count == 32 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .publicKey, in: c, debugDescription: "expected a 32-byte Ed25519 public key, base64url")
+            }
+        }
+    }
+
+    public var keys: [Key]
+
+    public init(keys: [Key]) {
+        self.keys = keys
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case keys }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        keys = try c.decode([Key].self, forKey: .keys)
+        guard (1...16).contains(keys.count) else {
+            throw DecodingError.dataCorruptedError(forKey: .keys, in: c, debugDescription: "expected 1 to 16 keys")
+        }
+        if let id = Dictionary(grouping: keys, by: \.id).first(where: { $0.value.count > 1 })?.key {
+            throw DecodingError.dataCorruptedError(
+                forKey: .keys, in: c, debugDescription: "two keys have the id \"\(id)\"; ids must be unique")
+        }
+    }
+}
+
+/// The text form of a signed pickup code, `SHP1.<keyId>.<orderId>.<expires>.<nonce>.<signature>` (docs/pickup.md).
+/// Parsing only; signatures are checked by the `Pickup` module.
+public struct PickupCodeFormat: Sendable, Equatable {
+    public static let prefix = "SHP1."
+
+    public var keyID: String
+    public var orderID: String
+    /// Unix time, seconds.
+    public var expires: Int64
+    public var nonce: [UInt8]
+    public var signature: [UInt8]
+    /// The signed bytes: the code up to (not including) the dot before the signature.
+    public var signedPart: [UInt8]
+
+    /// Whether `text` claims to be a signed pickup code (its prefix); such a scan always gets a `pickup` verdict.
+    public static func claims(_ text: String) -> Bool { text.hasPrefix(prefix) }
+
+    /// Parses a code; nil when it is not well formed.
+    public init?(_ text: String) {
+        guard Self.claims(text), text.utf8.count <= 256 else { return nil }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 6, Self.isKeyID(parts[1]), Self.isOrderID(parts[2]),
+            parts[3].count <= 12, parts[3].allSatisfy({ $0.isASCII && $0.isNumber }), let expires = Int64(parts[3]),
+            let nonce = Base64URL.decode(parts[4]), (8...32).contains(nonce.count),
+            let signature = Base64URL.decode(parts[5]), signature.count == 64
+        else { return nil }
+        keyID = String(parts[1])
+        orderID = String(parts[2])
+        self.expires = expires
+        self.nonce = nonce
+        self.signature = signature
+        signedPart = Array(parts[0...4].joined(separator: ".").utf8)
+    }
+
+    /// The text that is signed, for the signing side.
+    public static func signedText(keyID: String, orderID: String, expires: Int64, nonce: [UInt8]) -> String {
+        "\(prefix)\(keyID).\(orderID).\(expires).\(Base64URL.encode(nonce))"
+    }
+
+    /// Key ids: 1 to 32 of `a-z 0-9 -`.
+    public static func isKeyID<S: StringProtocol>(_ text: S) -> Bool {
+        (1...32).contains(text.utf8.count)
+            && text.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
+
+    /// Order ids: 1 to 64 of `A-Z a-z 0-9 - _`.
+    public static func isOrderID<S: StringProtocol>(_ text: S) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { c in
+                (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2D
+                    || c == 0x5F
+            }
+    }
+}
+
+/// `pickup` in a scan event: the hub's verdict on a signed pickup code.
+public struct PickupCheck: Sendable, Codable, Equatable {
+    /// Why a code is not valid.
+    public enum Reason: String, Sendable, Codable, CaseIterable {
+        case malformed, unknownKey, forged, expired, alreadyCollected
+    }
+
+    public var valid: Bool
+    /// Only when the signature was checked: the order, the expiry (ISO 8601) and the key.
+    public var orderId: String?
+    public var expires: String?
+    public var keyId: String?
+    public var reason: Reason?
+
+    public init(valid: Bool, orderId: String? = nil, expires: String? = nil, keyId: String? = nil, reason: Reason?) {
+        self.valid = valid
+        self.orderId = orderId
+        self.expires = expires
+        self.keyId = keyId
+        self.reason = reason
+    }
+}
+
+/// base64url without padding (RFC 4648 §5), as pickup codes and keys are written.
+public enum Base64URL {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Nil for anything but base64url (padding optional).
+    public static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
+        var body = Substring(text)
+        while body.last == "=" { body = body.dropLast() }
+        guard text.count - body.count <= 2,
+            body.utf8.allSatisfy({ c in
+                (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2D
+                    || c == 0x5F
+            })
+        else { return nil }
+        var standard = body.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while standard.count % 4 != 0 { standard.append("=") }
+        return Data(base64Encoded: standard).map(Array.init)
+    }
+}
