@@ -8,7 +8,9 @@ public enum Payload {
     /// not UTF-8 but are plausible Shift-JIS (see `looksLikeShiftJIS`) are decoded as Shift-JIS.
     public static func text(_ bytes: [UInt8], symbology: Symbology? = nil) -> String {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
-        if symbology == .qr, looksLikeShiftJIS(bytes), let text = String(bytes: bytes, encoding: .shiftJIS) {
+        if symbology == .qr || symbology == .microqr, looksLikeShiftJIS(bytes),
+            let text = String(bytes: bytes, encoding: .shiftJIS)
+        {
             return text
         }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
