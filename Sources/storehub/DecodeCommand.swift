@@ -11,7 +11,8 @@ struct DecodeCommand: ParsableCommand {
         discussion: """
             Prints one JSON object per image: file, symbols (symbology, text, bytes as base64, quality, polygon, \
             strategy, symbologyIdentifier, and gtin or gs1 where they apply), loadMs (reading and decoding the image \
-            file) and decodeMs (finding the codes), both measured inside the process.
+            file) and decodeMs (finding the codes), both wall time measured inside the process, and cpuMs (the CPU \
+            time of both).
             """)
 
     @Option(name: .long, help: "Comma-separated symbologies.")
@@ -60,6 +61,7 @@ struct DecodeCommand: ParsableCommand {
         for file in files {
             var object: [String: JSONValue] = ["file": .string(file)]
             do {
+                let cpuStart = BenchLiveCommand.threadCPUSeconds()
                 let loadStart = ContinuousClock.now
                 let frame = try ImageFile.loadGrey(URL(fileURLWithPath: file))
                 let decodeStart = ContinuousClock.now
@@ -67,6 +69,8 @@ struct DecodeCommand: ParsableCommand {
                 let end = ContinuousClock.now
                 object["loadMs"] = .double(Self.milliseconds(decodeStart - loadStart))
                 object["decodeMs"] = .double(Self.milliseconds(end - decodeStart))
+                object["cpuMs"] = .double(
+                    ((BenchLiveCommand.threadCPUSeconds() - cpuStart) * 1000).rounded(toPlaces: 3))
                 object["symbols"] = .array(symbols.map(Self.json))
             } catch {
                 object["error"] = .string("\(error)")
