@@ -133,6 +133,34 @@ struct ZXingTests {
         }
     }
 
+    @Test func liveDecoderSkipsStillFramesAndKeepsItsBudgetWithDataMatrixToo() throws {
+        let live = LiveDecoder(reader: try BarcodeReader(symbologies: [.datamatrix]), maxCpuShare: 0.5)
+        let code = try Zint.image(.dataMatrix, "PU-20261201", scale: 4)
+        var seed: UInt64 = 1
+        func still() -> Frame {
+            seed += 1
+            return Fixture.frame(width: 640, height: 480, noise: 6, seed: seed)
+        }
+        var time = Duration.zero
+        func next(_ frame: Frame) throws -> [DecodedSymbol]? {
+            time += .milliseconds(33)
+            return try live.process(frame, at: time)
+        }
+        for _ in 0..<(live.gate.settleFrames + 20) { _ = try next(still()) }
+        let before = live.counters
+        #expect(before.still > 0, "a settled still scene must be skipped")
+        // Held up for a second: read within it, and never every frame (the CPU share stays under a half).
+        seed += 1
+        var found: [String] = []
+        for _ in 0..<30 {
+            seed += 1
+            let held = Fixture.frame(width: 640, height: 480, with: code, at: (200, 150), noise: 6, seed: seed)
+            if let symbols = try next(held) { found += symbols.map(\.text) }
+        }
+        #expect(found.first == "PU-20261201")
+        #expect(live.counters.read - before.read < 30)
+    }
+
     @Test func zbarRefusesWhatOnlyZXingReads() {
         #expect(throws: BarcodeError.self) { try BarcodeScanner(symbologies: [.qr, .datamatrix]) }
     }
