@@ -50,10 +50,10 @@ public enum FirstEngine: String, Sendable, CaseIterable, Codable {
 /// zbar, zxing-cpp and the decode strategies, for one pipeline (not thread-safe).
 ///
 /// The engines read the whole frame first: zxing-cpp for DataMatrix, PDF417, Aztec and Micro QR (zbar reads
-/// none of them), zbar for 1D codes, and for QR codes whichever `firstEngine` says. When strategies are enabled, a cheap
-/// detector (`RegionFinder`) then looks for code-like regions left unread, and each such region is cropped and
-/// tried with the strategies in order until one reads it: zbar reads its symbologies on the prepared crop,
-/// zxing-cpp the ones only it reads. With `regionsOnly` no engine reads the whole frame, only the detected
+/// none of them), zbar for 1D codes, and for QR codes whichever `firstEngine` says. When strategies are enabled,
+/// a cheap detector (`RegionFinder`) then looks for code-like regions left unread, and each such region is
+/// cropped and tried with the strategies in order until one reads it: zbar reads its symbologies on the prepared
+/// crop, zxing-cpp the ones only it reads. With `regionsOnly` no engine reads the whole frame, only the detected
 /// regions: frames without anything code-like cost only the detector.
 public final class BarcodeReader {
     /// zbar, for the symbologies it reads; nil when the device has none of them.

@@ -5,15 +5,13 @@ import HubCore
 /// (not thread-safe).
 ///
 /// It reads what zbar cannot (DataMatrix, PDF417, Aztec, Micro QR) and, where the measurements in
-/// docs/decoding.md say so, QR codes too; never 1D codes (`Symbology.zxingReads` says why). Payloads follow the same rules as zbar's: `bytes` exactly as
-/// encoded (ECI designators removed), `text` converted by the symbol's ECI when it has one and otherwise by
-/// `Payload.text`, EAN/UPC check digits verified and normalised to GTIN-13, GS1 told by the symbology identifier.
+/// docs/decoding.md say so, QR codes too; never 1D codes (`Symbology.zxingReads` says why). Payloads follow the
+/// same rules as zbar's: `bytes` exactly as encoded (ECI designators removed), `text` converted by the symbol's
+/// ECI when it has one and otherwise by `Payload.text`, GS1 told by the symbology identifier.
 public final class ZXingScanner {
     /// The symbologies it looks for.
     public let symbologies: [Symbology]
     private let reader: OpaquePointer
-    /// EAN/UPC reads whose check digit was wrong, dropped (zxing-cpp checks too; this is the same rule as zbar's).
-    public private(set) var rejectedCheckDigits = 0
 
     /// `tryHarder` lets zxing-cpp also look at rotated and downscaled views of the image (its own default).
     public init(symbologies: [Symbology], tryHarder: Bool = true) throws(BarcodeError) {
@@ -51,9 +49,8 @@ public final class ZXingScanner {
 
     private func collect(_ count: Int32, width: Int, height: Int) throws(BarcodeError) -> [DecodedSymbol] {
         guard count >= 0 else {
-            throw BarcodeError(
-                "zxing-cpp failed on a \(width)x\(height) image: \(String(cString: storehub_zxing_reader_error(reader)))"
-            )
+            let reason = String(cString: storehub_zxing_reader_error(reader))
+            throw BarcodeError("zxing-cpp failed on a \(width)x\(height) image: \(reason)")
         }
         var symbols: [DecodedSymbol] = []
         for index in 0..<count {
@@ -65,14 +62,6 @@ public final class ZXingScanner {
                 ? String(
                     decoding: UnsafeRawBufferPointer(start: result.text, count: Int(result.text_length)), as: UTF8.self)
                 : Payload.text(bytes, symbology: symbology)
-            var gtin: String?
-            if symbology.isRetail {
-                gtin = Payload.gtin13(symbology: symbology, digits: text)
-                if gtin == nil {
-                    rejectedCheckDigits += 1
-                    continue
-                }
-            }
             let identifier = Self.identifier(result)
             let corners = withUnsafeBytes(of: result.corners) { Array($0.bindMemory(to: Int32.self)) }
             let polygon = (0..<4).map { corner in
@@ -83,7 +72,7 @@ public final class ZXingScanner {
             }
             symbols.append(
                 DecodedSymbol(
-                    symbology: symbology, bytes: bytes, text: text, gtin: gtin, polygon: polygon, quality: 1,
+                    symbology: symbology, bytes: bytes, text: text, gtin: nil, polygon: polygon, quality: 1,
                     isGS1: SymbologyIdentifier.marksGS1(identifier), symbologyIdentifier: identifier))
         }
         return symbols
