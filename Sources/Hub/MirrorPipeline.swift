@@ -116,6 +116,8 @@ struct MirrorPipeline: CameraPipeline {
         let listener = Task { await listen() }
         defer { listener.cancel() }
         var session = MirrorSession(catalog: mirrors.catalog, settings: settings)
+        let productCodes = try MirrorProductCodes(catalog: mirrors.catalog)
+        let started = ContinuousClock.now
         var locators: [any LipLocator] = []
         if let native = nativeLocator() { locators.append(native) }
         if let portraitMesh, let portraitMotion {
@@ -152,7 +154,13 @@ struct MirrorPipeline: CameraPipeline {
             let pending = control.take()
             var results: [TryOnResult] = []
             if pending.endSession, let ended = session.end(at: frame.captureTime) { results.append(ended) }
-            if let sku = pending.select {
+            var held: String?
+            do {
+                held = try productCodes?.shadeSKU(in: frame, at: ContinuousClock.now - started)
+            } catch {
+                health.lastError = "product code: \(error)"
+            }
+            if let sku = pending.select ?? held {
                 switch session.select(sku, at: frame.captureTime) {
                 case .success(let result?): results.append(result)
                 case .success(nil): break
