@@ -124,7 +124,7 @@ bench-capture: build-release
 	@grep '^BENCH' test-artifacts/vm-camera-bench.log
 
 # Decoding: storehub vs zbarimg vs zxing-cpp on a generated corpus (.cache/decode-corpus, made on first run),
-# the strategy ablation, live video CPU at 30 fps, and RSS over 100,000 QR decodes. See docs/decoding.md.
+# the strategy ablation, live video CPU at 30 fps, and RSS over 100,000 QR and DataMatrix decodes. See docs/decoding.md.
 bench-decode: deps build-release
 	$(PYTHON) scripts/bench/decode_bench.py --binary $(RELEASE_BIN) --ablation
 

@@ -40,6 +40,9 @@ let package = Package(
         .systemLibrary(name: "CLinuxInput", path: "Sources/CLinuxInput"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode"),
+        // zxing-cpp is C++: one C++ file behind a C header, so Swift calls plain C functions.
+        .target(
+            name: "CZXing", cxxSettings: [.define("ZX_USE_UTF8")], linkerSettings: [.linkedLibrary("ZXing")]),
 
         .target(name: "HubCore", swiftSettings: swiftSettings),
         .target(
@@ -47,7 +50,7 @@ let package = Package(
             dependencies: ["HubCore", "CTurboJPEG", "CPNG", "CV4L2"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "Barcode", dependencies: ["HubCore", "CZBar"], swiftSettings: swiftSettings),
+        .target(name: "Barcode", dependencies: ["HubCore", "CZBar", "CZXing"], swiftSettings: swiftSettings),
         // Face detector and face mesh models run natively: a TFLite reader, float32 SIMD kernels, the pipeline.
         // STOREHUB_CPU=haswell (AVX2, FMA) at build time lets its kernels use wider vectors; the default build runs
         // on any x86-64.

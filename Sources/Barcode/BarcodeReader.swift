@@ -37,29 +37,59 @@ public enum DecodeStrategy: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// zbar plus the decode strategies, for one pipeline (not thread-safe).
+/// Which engine reads a device's QR codes on the whole frame; both can (docs/decoding.md has the figures). 1D
+/// codes are zbar's either way (`Symbology.zxingReads`).
+public enum FirstEngine: String, Sendable, CaseIterable, Codable {
+    /// zbar reads QR and 1D on the whole frame; zxing-cpp only the symbologies zbar cannot read.
+    case zbar
+    /// zxing-cpp reads QR and the 2D codes on the whole frame, zbar 1D codes; in the regions left unread, zbar
+    /// reads QR too.
+    case zxing
+}
+
+/// zbar, zxing-cpp and the decode strategies, for one pipeline (not thread-safe).
 ///
-/// zbar reads the whole frame first. When strategies are enabled, a cheap detector (`RegionFinder`) then
-/// looks for code-like regions that zbar left unread, and each such region is cropped and tried with the
-/// strategies in order until one reads it. With `regionsOnly` zbar never reads the whole frame, only the
-/// detected regions: frames without anything code-like cost only the detector.
+/// The engines read the whole frame first: zxing-cpp for DataMatrix, PDF417, Aztec and Micro QR (zbar reads
+/// none of them), zbar for 1D codes, and for QR codes whichever `firstEngine` says. When strategies are enabled,
+/// a cheap detector (`RegionFinder`) then looks for code-like regions left unread, and each such region is
+/// cropped and tried with the strategies in order until one reads it: zbar reads its symbologies on the prepared
+/// crop, zxing-cpp the ones only it reads. With `regionsOnly` no engine reads the whole frame, only the detected
+/// regions: frames without anything code-like cost only the detector.
 public final class BarcodeReader {
-    /// zbar, shared by the plain pass and the strategies.
-    public let scanner: BarcodeScanner
+    /// zbar, for the symbologies it reads; nil when the device has none of them.
+    public let scanner: BarcodeScanner?
+    /// zxing-cpp on the whole frame; nil when it has nothing to read there.
+    public let zxing: ZXingScanner?
+    /// zxing-cpp on prepared crops, for the symbologies only it reads; nil when the device has none.
+    private let zxingCrops: ZXingScanner?
+    /// Who reads QR and 1D codes on the whole frame.
+    public let firstEngine: FirstEngine
     /// Tried in this order on each unread region.
     public var strategies: [DecodeStrategy]
     /// The detector of code-like regions.
     public var finder = RegionFinder()
     /// Read only detected regions, never the whole frame.
     public var regionsOnly: Bool
-    /// Strategy attempts (zbar runs on a prepared crop) made so far, for measurements.
+    /// Strategy attempts (an engine runs on a prepared crop) made so far, for measurements.
     public private(set) var attempts = 0
+
+    /// The engine that reads QR and 1D codes first unless a caller says otherwise (docs/decoding.md says why).
+    public static let defaultFirstEngine = FirstEngine.zbar
 
     public init(
         symbologies: [Symbology], strategies: [DecodeStrategy] = DecodeStrategy.recommended, regionsOnly: Bool = false,
-        recycleInterval: Int = 500
+        recycleInterval: Int = 500, firstEngine: FirstEngine = defaultFirstEngine
     ) throws(BarcodeError) {
-        scanner = try BarcodeScanner(symbologies: symbologies, recycleInterval: recycleInterval)
+        guard !symbologies.isEmpty else { throw BarcodeError("no symbologies enabled") }
+        let zbarReads = symbologies.filter { !$0.needsZXing }
+        let onlyZXing = symbologies.filter(\.needsZXing)
+        scanner =
+            zbarReads.isEmpty ? nil : try BarcodeScanner(symbologies: zbarReads, recycleInterval: recycleInterval)
+        let wholeFrame = firstEngine == .zxing ? symbologies.filter(\.zxingReads) : onlyZXing
+        zxing = wholeFrame.isEmpty ? nil : try ZXingScanner(symbologies: wholeFrame)
+        zxingCrops =
+            onlyZXing.isEmpty ? nil : (wholeFrame == onlyZXing ? zxing : try ZXingScanner(symbologies: onlyZXing))
+        self.firstEngine = firstEngine
         self.strategies = strategies.filter { $0 != .plain }
         self.regionsOnly = regionsOnly
     }
@@ -68,8 +98,9 @@ public final class BarcodeReader {
     public func read(_ frame: Frame, deadline: ContinuousClock.Instant? = nil) throws(BarcodeError) -> [DecodedSymbol] {
         var found: [DecodedSymbol] = []
         if !regionsOnly {
-            found = try scanner.scan(frame)
-            if strategies.isEmpty { return found }
+            if let zxing { found = try zxing.scan(frame) }
+            if let scanner { Self.merge(try scanner.scan(frame, skippingQR: firstEngine == .zxing), into: &found) }
+            if strategies.isEmpty && firstEngine == .zbar { return found }
         }
         let regions = finder.regions(in: frame).filter { region in
             !found.contains { symbol in
@@ -82,29 +113,45 @@ public final class BarcodeReader {
             let crop = region.rect.expanded(by: margin).clamped(width: frame.width, height: frame.height)
             let image = try LumaImage(frame: frame, region: crop)
             let symbols = try read(image, region: region, deadline: deadline)
-            for var symbol in symbols {
-                symbol.polygon = symbol.polygon.map { [$0[0] + crop.x, $0[1] + crop.y] }
-                if !found.contains(where: { $0.symbology == symbol.symbology && $0.bytes == symbol.bytes }) {
-                    found.append(symbol)
-                }
-            }
+            Self.merge(
+                symbols.map { symbol in
+                    var moved = symbol
+                    moved.polygon = symbol.polygon.map { [$0[0] + crop.x, $0[1] + crop.y] }
+                    return moved
+                }, into: &found)
         }
         return found
     }
 
-    /// Tries plain (when only regions are read) and then each strategy on one cropped region.
+    /// Adds the symbols whose payload (symbology and bytes) is not there yet.
+    private static func merge(_ symbols: [DecodedSymbol], into found: inout [DecodedSymbol]) {
+        for symbol in symbols
+        where !found.contains(where: { $0.symbology == symbol.symbology && $0.bytes == symbol.bytes }) {
+            found.append(symbol)
+        }
+    }
+
+    /// Both engines on one prepared image: zbar for its symbologies, zxing-cpp for those only it reads.
+    private func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
+        var symbols = try scanner?.scan(image) ?? []
+        if let zxingCrops { Self.merge(try zxingCrops.scan(image), into: &symbols) }
+        return symbols
+    }
+
+    /// Tries plain (when only regions are read, or zbar did not read the whole frame) and then each strategy on
+    /// one cropped region.
     private func read(_ image: LumaImage, region: CandidateRegion, deadline: ContinuousClock.Instant?)
         throws(BarcodeError) -> [DecodedSymbol]
     {
-        if regionsOnly {
-            let symbols = try scanner.scan(image)
+        if regionsOnly || firstEngine == .zxing {
+            let symbols = try scan(image)
             if !symbols.isEmpty { return symbols }
         }
         for strategy in strategies {
             for (prepared, map) in prepare(image, strategy, region) {
                 if let deadline, ContinuousClock.now >= deadline { return [] }
                 attempts += 1
-                let symbols = try scanner.scan(prepared)
+                let symbols = try scan(prepared)
                 guard !symbols.isEmpty else { continue }
                 return symbols.map { symbol in
                     var mapped = symbol

@@ -17,10 +17,12 @@ public struct DecodedSymbol: Sendable, Equatable {
     public var isGS1: Bool
     /// The decode strategy that found it (`plain` when zbar read the frame as it is).
     public var strategy: DecodeStrategy
+    /// The AIM symbology identifier (ISO/IEC 15424), e.g. `]Q1`, `]d2` (GS1 DataMatrix), `]L2` (PDF417).
+    public var symbologyIdentifier: String
 
     public init(
         symbology: Symbology, bytes: [UInt8], text: String, gtin: String?, polygon: [[Int]], quality: Int,
-        isGS1: Bool = false, strategy: DecodeStrategy = .plain
+        isGS1: Bool = false, strategy: DecodeStrategy = .plain, symbologyIdentifier: String? = nil
     ) {
         self.symbology = symbology
         self.bytes = bytes
@@ -30,6 +32,8 @@ public struct DecodedSymbol: Sendable, Equatable {
         self.quality = quality
         self.isGS1 = isGS1
         self.strategy = strategy
+        self.symbologyIdentifier =
+            symbologyIdentifier ?? SymbologyIdentifier.plain(for: symbology, gs1: isGS1)
     }
 }
 
@@ -51,6 +55,9 @@ public final class BarcodeScanner {
 
     public init(symbologies: [Symbology], recycleInterval: Int = 500) throws(BarcodeError) {
         guard !symbologies.isEmpty else { throw BarcodeError("no symbologies enabled") }
+        if let other = symbologies.first(where: \.needsZXing) {
+            throw BarcodeError("zbar cannot read \(other.rawValue); zxing-cpp reads it (ZXingScanner)")
+        }
         self.symbologies = symbologies
         self.recycleInterval = recycleInterval
         guard let image = zbar_image_create() else { throw BarcodeError("zbar could not create an image") }
@@ -67,8 +74,8 @@ public final class BarcodeScanner {
     private static func makeScanner(_ symbologies: [Symbology]) throws(BarcodeError) -> OpaquePointer {
         guard let scanner = zbar_image_scanner_create() else { throw BarcodeError("zbar could not create a scanner") }
         zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_ENABLE, 0)
-        for symbology in symbologies {
-            zbar_image_scanner_set_config(scanner, symbology.zbarType, ZBAR_CFG_ENABLE, 1)
+        for case let type? in symbologies.map(\.zbarType) {
+            zbar_image_scanner_set_config(scanner, type, ZBAR_CFG_ENABLE, 1)
         }
         if symbologies.contains(.qr) {
             zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1)
@@ -104,6 +111,18 @@ public final class BarcodeScanner {
         return collect()
     }
 
+    /// Decodes every enabled symbol but QR codes in the frame's luma plane when `skippingQR` (another engine reads
+    /// them).
+    public func scan(_ frame: Frame, skippingQR: Bool) throws(BarcodeError) -> [DecodedSymbol] {
+        guard skippingQR, symbologies.contains(.qr) else { return try scan(frame) }
+        guard symbologies != [.qr] else { return [] }
+        // Recycled first, so the scanner that QR is turned off on is the one that scans.
+        try recycleIfDue()
+        zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 0)
+        defer { zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1) }
+        return try scan(frame)
+    }
+
     /// Decodes every enabled symbol in a packed grey image; polygons are in the image's pixels.
     public func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
         try recycleIfDue()
@@ -137,7 +156,7 @@ public final class BarcodeScanner {
                 } ?? []
             let text = Payload.text(bytes, symbology: symbology)
             var gtin: String?
-            if [.ean13, .ean8, .upca, .upce].contains(symbology) {
+            if symbology.isRetail {
                 gtin = Payload.gtin13(symbology: symbology, digits: text)
                 if gtin == nil {
                     rejectedCheckDigits += 1

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// Turns decoded bytes into text and retail numbers.
 public enum Payload {
@@ -8,7 +9,9 @@ public enum Payload {
     /// not UTF-8 but are plausible Shift-JIS (see `looksLikeShiftJIS`) are decoded as Shift-JIS.
     public static func text(_ bytes: [UInt8], symbology: Symbology? = nil) -> String {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
-        if symbology == .qr, looksLikeShiftJIS(bytes), let text = String(bytes: bytes, encoding: .shiftJIS) {
+        if symbology == .qr || symbology == .microqr, looksLikeShiftJIS(bytes),
+            let text = String(bytes: bytes, encoding: .shiftJIS)
+        {
             return text
         }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
@@ -43,16 +46,7 @@ public enum Payload {
     }
 
     /// Whether the last digit of `digits` is the GS1 check digit of the others.
-    public static func hasValidCheckDigit(_ digits: String) -> Bool {
-        let values = digits.utf8.map { Int($0) - 48 }
-        guard values.count >= 2, values.allSatisfy({ (0...9).contains($0) }) else { return false }
-        var sum = 0
-        // Weights 3,1,3,... from the rightmost digit before the check digit.
-        for (offset, value) in values.dropLast().reversed().enumerated() {
-            sum += value * (offset % 2 == 0 ? 3 : 1)
-        }
-        return (10 - sum % 10) % 10 == values.last!
-    }
+    public static func hasValidCheckDigit(_ digits: String) -> Bool { GTIN.hasValidCheckDigit(digits) }
 
     /// The GTIN-13 for an EAN/UPC payload, or nil when it is malformed or its check digit is wrong.
     public static func gtin13(symbology: Symbology, digits: String) -> String? {

@@ -137,6 +137,8 @@ struct MirrorPipeline: CameraPipeline {
         let listener = Task { await listen() }
         defer { listener.cancel() }
         var session = MirrorSession(catalog: mirrors.catalog, settings: settings)
+        let productCodes = try MirrorProductCodes(catalog: mirrors.catalog)
+        let started = ContinuousClock.now
         var locators: [any LipLocator] = []
         if let native = nativeLocator() { locators.append(native) }
         if let portraitMesh, let portraitMotion {
@@ -185,7 +187,13 @@ struct MirrorPipeline: CameraPipeline {
                 case .failure(let problem): reporter.logger.warning("device \(descriptor.id): \(problem)")
                 }
             }
-            if let sku = pending.select {
+            var held: String?
+            do {
+                held = try productCodes?.shadeSKU(in: frame, at: ContinuousClock.now - started)
+            } catch {
+                health.lastError = "product code: \(error)"
+            }
+            if let sku = pending.select ?? held {
                 session.pauseCycling()
                 switch session.select(sku, at: frame.captureTime) {
                 case .success(let result?): results.append(result)

@@ -28,10 +28,13 @@ public struct Shade: Sendable, Codable, Equatable {
     public var names: [String: String]
     /// The price as the shop shows it ("24,90 €"), or nil: screens then show none.
     public var price: String?
+    /// The GTIN-13s printed on the product's packaging (EAN-13, or the GTIN of its GS1 DataMatrix): a code held
+    /// up to a mirror selects the shade that lists it. GTIN-14s with a leading 0 are stored as their GTIN-13.
+    public var gtins: [String]
 
     public init(
         sku: String, name: String, brand: String, color: String, finish: Finish, opacity: Double,
-        names: [String: String] = [:], price: String? = nil
+        names: [String: String] = [:], price: String? = nil, gtins: [String] = []
     ) {
         self.sku = sku
         self.name = name
@@ -41,6 +44,7 @@ public struct Shade: Sendable, Codable, Equatable {
         self.opacity = opacity
         self.names = names
         self.price = price
+        self.gtins = gtins
     }
 
     /// The colour as sRGB components 0...255; nil when `color` is not `#RRGGBB`.
@@ -75,15 +79,37 @@ public struct ShadeCatalogError: Error, Sendable, CustomStringConvertible {
 public struct ShadeCatalog: Sendable, Equatable {
     public let shades: [Shade]
     private let index: [String: Int]
+    private let byGTIN: [String: Int]
 
     public init(shades: [Shade]) {
         self.shades = shades
         var index: [String: Int] = [:]
-        for (position, shade) in shades.enumerated() where index[shade.sku] == nil { index[shade.sku] = position }
+        var byGTIN: [String: Int] = [:]
+        for (position, shade) in shades.enumerated() {
+            if index[shade.sku] == nil { index[shade.sku] = position }
+            for gtin in shade.gtins where byGTIN[gtin] == nil { byGTIN[gtin] = position }
+        }
         self.index = index
+        self.byGTIN = byGTIN
     }
 
     public subscript(sku: String) -> Shade? { index[sku].map { shades[$0] } }
+
+    /// The shade whose packaging carries the GTIN (13 digits, or 14 with a leading 0 as in GS1 AI 01).
+    public func shade(gtin: String) -> Shade? {
+        guard let key = Self.gtin13(gtin) else { return nil }
+        return byGTIN[key].map { shades[$0] }
+    }
+
+    /// A GTIN-13 from 13 digits, or from a GTIN-14 whose indicator digit is 0; nil for anything else.
+    static func gtin13(_ text: String) -> String? {
+        guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        switch text.utf8.count {
+        case 13: return text
+        case 14 where text.hasPrefix("0"): return String(text.dropFirst())
+        default: return nil
+        }
+    }
 
     /// Reads and validates a catalog file.
     public static func load(_ url: URL) throws(ShadeCatalogError) -> ShadeCatalog {
@@ -112,12 +138,20 @@ public struct ShadeCatalog: Sendable, Equatable {
         }
         var shades: [Shade] = []
         var seen: Set<String> = []
+        var gtinOwners: [String: String] = [:]
         for (position, entry) in entries.enumerated() {
             let shade = try validate(entry, position: position, file: file)
             guard seen.insert(shade.sku).inserted else {
                 throw ShadeCatalogError(
                     file: file, location: "shade '\(shade.sku)'",
                     problem: "SKU is listed twice (again at shades[\(position)])")
+            }
+            for gtin in shade.gtins {
+                if let owner = gtinOwners.updateValue(shade.sku, forKey: gtin) {
+                    throw ShadeCatalogError(
+                        file: file, location: "shade '\(shade.sku)'",
+                        problem: "GTIN \(gtin) is already listed by shade '\(owner)'")
+                }
             }
             shades.append(shade)
         }
@@ -127,7 +161,7 @@ public struct ShadeCatalog: Sendable, Equatable {
         return ShadeCatalog(shades: shades)
     }
 
-    static let keys: Set<String> = ["sku", "name", "brand", "color", "finish", "opacity", "names", "price"]
+    static let keys: Set<String> = ["sku", "name", "brand", "color", "finish", "opacity", "names", "price", "gtins"]
 
     private static func validate(_ entry: JSONValue, position: Int, file: String) throws(ShadeCatalogError) -> Shade {
         guard case .object(let fields) = entry else {
@@ -183,9 +217,23 @@ public struct ShadeCatalog: Sendable, Equatable {
             }
             price = text
         }
+        var gtins: [String] = []
+        switch fields["gtins"] {
+        case nil: break
+        case .array(let values)?:
+            for (index, value) in values.enumerated() {
+                guard let text = value.stringValue, let gtin = gtin13(text), GTIN.hasValidCheckDigit(gtin) else {
+                    throw fail(
+                        "gtins[\(index)] must be a GTIN-13 (or a GTIN-14 starting with 0) with a valid check digit")
+                }
+                guard !gtins.contains(gtin) else { throw fail("gtins[\(index)] \(gtin) is listed twice") }
+                gtins.append(gtin)
+            }
+        default: throw fail("gtins must be a list of GTIN-13 texts")
+        }
         return Shade(
             sku: sku, name: name, brand: brand, color: color, finish: finish, opacity: opacity, names: names,
-            price: price)
+            price: price, gtins: gtins)
     }
 
     static func isValidSKU(_ sku: String) -> Bool {
@@ -202,6 +250,7 @@ public struct ShadeCatalog: Sendable, Equatable {
                 var fields: [String: JSONValue] = [
                     "sku": .string($0.sku), "name": .string($0.name), "brand": .string($0.brand),
                     "color": .string($0.color), "finish": .string($0.finish.rawValue), "opacity": .double($0.opacity),
+                    "gtins": .array($0.gtins.map { .string($0) }),
                 ]
                 if !$0.names.isEmpty { fields["names"] = .object($0.names.mapValues(JSONValue.string)) }
                 if let price = $0.price { fields["price"] = .string(price) }

@@ -138,39 +138,57 @@ struct NoiseBank {
     func buffer(_ index: Int) -> [Int8] { buffers[index % buffers.count] }
 }
 
-/// zbar's memory over many QR decodes, with the scanner recycled every 500 decodes and without.
+/// The decoders' memory over many decodes: zbar on a QR with its scanner recycled every 500 decodes and never,
+/// or zxing-cpp on a DataMatrix (nothing to recycle: its reader keeps no state between reads).
 struct BenchDecodeMemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-decode-memory", abstract: "RSS before and after many QR decodes (prints JSON).",
+        commandName: "bench-decode-memory", abstract: "RSS before and after many decodes (prints JSON).",
         shouldDisplay: false)
 
-    @Option(help: "An image with one QR code (small images make this quick).") var image: String
+    @Option(help: "An image with one code of --symbology (small images make this quick).") var image: String
     @Option(help: "Decodes per run.") var decodes: Int = 100_000
-    @Option(help: "Recycle interval of the scanner; 0 runs with StoreHub's default and without recycling.")
+    @Option(help: "Recycle interval of the zbar scanner; 0 runs with StoreHub's default and without recycling.")
     var recycle: Int = 0
+    @Option(help: "qr (zbar) or datamatrix (zxing-cpp).") var symbology: String = "qr"
 
     func run() throws {
         let frame = try ImageFile.loadGrey(URL(fileURLWithPath: image))
-        let intervals = recycle > 0 ? [recycle] : [500, Int.max]
         var rows: [JSONValue] = []
-        for interval in intervals {
-            let scanner = try BarcodeScanner(symbologies: [.qr], recycleInterval: interval)
-            // Warm up: first allocations of zbar and the process are not growth.
-            for _ in 0..<1000 { _ = try scanner.scan(frame) }
-            let before = Self.residentKiB()
-            var read = 0
-            for _ in 0..<decodes where try !scanner.scan(frame).isEmpty { read += 1 }
-            let after = Self.residentKiB()
-            rows.append(
-                .object([
-                    "recycleInterval": interval == Int.max ? .string("never") : .int(Int64(interval)),
-                    "decodes": .int(Int64(decodes)), "read": .int(Int64(read)), "rssBeforeKiB": .int(Int64(before)),
-                    "rssAfterKiB": .int(Int64(after)), "growthKiB": .int(Int64(after - before)),
-                ]))
+        switch symbology {
+        case "qr":
+            for interval in recycle > 0 ? [recycle] : [500, Int.max] {
+                let scanner = try BarcodeScanner(symbologies: [.qr], recycleInterval: interval)
+                var row = try measure { try scanner.scan(frame) }
+                row["engine"] = .string("zbar")
+                row["recycleInterval"] = interval == Int.max ? .string("never") : .int(Int64(interval))
+                rows.append(.object(row))
+            }
+        case "datamatrix":
+            let scanner = try ZXingScanner(symbologies: [.datamatrix])
+            var row = try measure { try scanner.scan(frame) }
+            row["engine"] = .string("zxing-cpp")
+            rows.append(.object(row))
+        default:
+            printError("--symbology must be qr or datamatrix")
+            throw ExitCode(64)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
+    }
+
+    /// RSS before and after `decodes` calls of `decode`, after 1,000 warm-up calls (the first allocations of the
+    /// library and the process are not growth).
+    private func measure(_ decode: () throws -> [DecodedSymbol]) throws -> [String: JSONValue] {
+        for _ in 0..<1000 { _ = try decode() }
+        let before = Self.residentKiB()
+        var read = 0
+        for _ in 0..<decodes where try !decode().isEmpty { read += 1 }
+        let after = Self.residentKiB()
+        return [
+            "decodes": .int(Int64(decodes)), "read": .int(Int64(read)), "rssBeforeKiB": .int(Int64(before)),
+            "rssAfterKiB": .int(Int64(after)), "growthKiB": .int(Int64(after - before)),
+        ]
     }
 
     /// Resident set size from /proc/self/statm.

@@ -10,8 +10,9 @@ struct DecodeCommand: ParsableCommand {
         abstract: "Decode barcodes in image files (PNG, JPEG, PGM) with the kiosk pipeline's decoder.",
         discussion: """
             Prints one JSON object per image: file, symbols (symbology, text, bytes as base64, quality, polygon, \
-            strategy, and gtin or gs1 where they apply), loadMs (reading and decoding the image file) and decodeMs \
-            (finding the codes), both measured inside the process.
+            strategy, symbologyIdentifier, and gtin or gs1 where they apply), loadMs (reading and decoding the image \
+            file) and decodeMs (finding the codes), both wall time measured inside the process, and cpuMs (the CPU \
+            time of both).
             """)
 
     @Option(name: .long, help: "Comma-separated symbologies.")
@@ -24,6 +25,9 @@ struct DecodeCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Read only the regions the detector finds, never the whole image.")
     var regionsOnly = false
+
+    @Option(name: .long, help: "The engine that reads QR and 1D codes on the whole image: zbar or zxing.")
+    var firstEngine: String?
 
     @Argument(help: "Image files.")
     var files: [String]
@@ -38,8 +42,15 @@ struct DecodeCommand: ParsableCommand {
             case "none", "": chosen = []
             default: chosen = try DecodeStrategy.parse(strategies.split(separator: ",").map(String.init))
             }
+            let first = try firstEngine.map { name throws(BarcodeError) in
+                guard let engine = FirstEngine(rawValue: name) else {
+                    throw BarcodeError("unknown engine '\(name)' (known: zbar, zxing)")
+                }
+                return engine
+            }
             reader = try BarcodeReader(
-                symbologies: try Symbology.parse(names), strategies: chosen, regionsOnly: regionsOnly)
+                symbologies: try Symbology.parse(names), strategies: chosen, regionsOnly: regionsOnly,
+                firstEngine: first ?? BarcodeReader.defaultFirstEngine)
         } catch {
             printError("\(error)")
             throw ExitCode.usage
@@ -50,6 +61,7 @@ struct DecodeCommand: ParsableCommand {
         for file in files {
             var object: [String: JSONValue] = ["file": .string(file)]
             do {
+                let cpuStart = BenchLiveCommand.threadCPUSeconds()
                 let loadStart = ContinuousClock.now
                 let frame = try ImageFile.loadGrey(URL(fileURLWithPath: file))
                 let decodeStart = ContinuousClock.now
@@ -57,6 +69,8 @@ struct DecodeCommand: ParsableCommand {
                 let end = ContinuousClock.now
                 object["loadMs"] = .double(Self.milliseconds(decodeStart - loadStart))
                 object["decodeMs"] = .double(Self.milliseconds(end - decodeStart))
+                object["cpuMs"] = .double(
+                    ((BenchLiveCommand.threadCPUSeconds() - cpuStart) * 1000).rounded(toPlaces: 3))
                 object["symbols"] = .array(symbols.map(Self.json))
             } catch {
                 object["error"] = .string("\(error)")
@@ -74,6 +88,7 @@ struct DecodeCommand: ParsableCommand {
             "quality": .int(Int64(symbol.quality)),
             "polygon": .array(symbol.polygon.map { .array($0.map { .int(Int64($0)) }) }),
             "strategy": .string(symbol.strategy.rawValue),
+            "symbologyIdentifier": .string(symbol.symbologyIdentifier),
         ]
         if let gtin = symbol.gtin { row["gtin"] = .string(gtin) }
         if symbol.isGS1 {

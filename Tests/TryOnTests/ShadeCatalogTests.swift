@@ -94,3 +94,49 @@ import Testing
         #expect(throws: ShadeCatalogError.self) { try parse(##"[]"##) }
     }
 }
+
+@Suite struct ShadeCatalogGTINTests {
+    func parse(_ shades: String) throws(ShadeCatalogError) -> ShadeCatalog {
+        try ShadeCatalog.parse(Data((#"{"shades": ["# + shades + "]}").utf8), file: "shades.json")
+    }
+
+    func shade(_ sku: String, _ gtins: String) -> String {
+        ##"{"sku": "\##(sku)", "name": "x", "brand": "b", "color": "#112233", "finish": "gloss", "opacity": 1, "gtins": \##(gtins)}"##
+    }
+
+    @Test func aListedGTINFindsItsShadeAlsoAsTheGTIN14OfAGS1DataMatrix() throws {
+        let catalog = try parse(shade("LS-1", #"["4012345671018"]"#) + ", " + shade("LS-2", #"["4012345671025"]"#))
+        #expect(catalog.shade(gtin: "4012345671025")?.sku == "LS-2")
+        #expect(catalog.shade(gtin: "04012345671018")?.sku == "LS-1")
+        #expect(catalog.shade(gtin: "4012345671032") == nil)
+        #expect(catalog.shade(gtin: "14012345671015") == nil)
+    }
+
+    @Test func theShippedCatalogListsAGTINForEveryShade() throws {
+        let catalog = try ShadeCatalog.load(ShadeCatalogTests.assets)
+        for shade in catalog.shades {
+            let gtin = try #require(shade.gtins.first, "\(shade.sku)")
+            #expect(catalog.shade(gtin: gtin) == shade)
+        }
+    }
+
+    @Test(arguments: [
+        (#"["4012345671019"]"#, "gtins[0]"),
+        (#"["401234567101"]"#, "gtins[0]"),
+        (#"["4012345671018", "x"]"#, "gtins[1]"),
+        (#""4012345671018""#, "list"),
+        (#"["4012345671018", "04012345671018"]"#, "twice"),
+    ])
+    func badGTINsAreErrorsNamingTheShadeAndTheEntry(gtins: String, expected: String) {
+        let error = #expect(throws: ShadeCatalogError.self) { try parse(shade("LS-9", gtins)) }
+        #expect(error?.description.contains("shade 'LS-9'") == true)
+        #expect(error?.description.contains(expected) == true)
+    }
+
+    @Test func aGTINListedByTwoShadesIsRefused() {
+        let error = #expect(throws: ShadeCatalogError.self) {
+            try parse(shade("LS-1", #"["4012345671018"]"#) + ", " + shade("LS-2", #"["4012345671018"]"#))
+        }
+        #expect(error?.description.contains("already listed by shade 'LS-1'") == true)
+    }
+}

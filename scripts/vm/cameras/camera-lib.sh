@@ -20,10 +20,10 @@ setup_capture() { # FORMAT
   done
 }
 
-start_hub() { # NAME FORMAT [MORE_CAMERA_FIELDS] [DUPLICATE_WINDOW_SECONDS]
+start_hub() { # NAME FORMAT [MORE_CAMERA_FIELDS] [DUPLICATE_WINDOW_SECONDS] [SYMBOLOGIES (JSON strings)]
   mkdir -p /tmp/$1/devices
   echo "{\"id\":\"kiosk-vivid\",\"kind\":\"kiosk\",\"camera\":{\"type\":\"v4l2\",\"path\":\"/dev/video0\",\
-\"width\":720,\"height\":576,\"fps\":25,\"format\":\"$2\"${3:+,$3}},\"decoder\":{\"symbologies\":[\"qr\",\"ean13\"],\
+\"width\":720,\"height\":576,\"fps\":25,\"format\":\"$2\"${3:+,$3}},\"decoder\":{\"symbologies\":[${5:-\"qr\",\"ean13\"}],\
 \"duplicateWindowSeconds\":${4:-1}}}" >/tmp/$1/devices/kiosk-vivid.json
   launch_hub "$1"
 }

@@ -11,6 +11,8 @@
 #                     the reason, restarts counted, online again and scanning once frames flow, and the
 #                     stall kept as lastError
 #   control-refused   a control the camera lacks: degraded with the control named, scanning anyway
+#   datamatrix-gs1    a kiosk configured for datamatrix reads the GS1 DataMatrix on a box held to the camera
+#                     (zxing-cpp, libZXing in the VM); the scan event carries GTIN, expiry, batch and serial
 # vivid is loaded with a single S-Video input (vm-modules.conf), so after a re-bind the hub can reopen
 # /dev/video0 by itself and only the loop control and the output side need setting up again.
 . /payload/camera-lib.sh
@@ -128,5 +130,29 @@ if setup_output GREY grey && start_hub refused GREY '"controls":{"focus_absolute
   stop_hub
 else
   fail control-refused "set-up failed"
+fi
+# --- datamatrix-gs1: a box with a GS1 DataMatrix held up; the scan's gs1 elements are the box's
+if setup_capture GREY && setup_output GREY dmgrey && start_hub dm GREY "" 1 '"datamatrix"'; then
+  end=$(($(date +%s) + 60))
+  while :; do
+    scans_after 0 >/tmp/dm-scans.json
+    missing=""
+    while read -r ai value; do
+      grep -qF "{\"ai\":\"$ai\",\"value\":\"$value\"}" /tmp/dm-scans.json || missing="$missing $ai=$value"
+    done </payload/dm-expected.txt
+    [ -z "$missing" ] && break
+    [ "$(date +%s)" -ge "$end" ] && break
+    sleep 1
+  done
+  if [ -n "$missing" ]; then
+    fail datamatrix-gs1 "missing:$missing; scans: $(head -c 300 /tmp/dm-scans.json | oneline) $(oneline </tmp/dm/err.log)"
+  elif ! grep -q '"symbology":"datamatrix"' /tmp/dm-scans.json; then
+    fail datamatrix-gs1 "not a datamatrix scan: $(head -c 300 /tmp/dm-scans.json | oneline)"
+  else
+    pass datamatrix-gs1
+  fi
+  stop_hub
+else
+  fail datamatrix-gs1 "set-up failed"
 fi
 exit 0

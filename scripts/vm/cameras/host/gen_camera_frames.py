@@ -4,6 +4,10 @@
 Only codes that zbarimg still reads at this size are expected (expected.txt, one payload a line): the test
 is about capture, not about decoding small codes.
 
+Also frames.dmgrey: a product box with a GS1 DataMatrix (GTIN, expiry, batch, serial; made by Debian's
+zint) held up to the camera, sliding in and then still, and dm-expected.txt with its elements, "AI VALUE"
+a line.
+
 usage: gen_camera_frames.py OUTPUT_DIR REPO
 """
 
@@ -56,7 +60,36 @@ def main() -> None:
                 grey_file.write(luma.tobytes())
                 yuyv_file.write(yuyv.tobytes())
     (out / "expected.txt").write_text("".join(f"{text}\n" for text in expected))
+    box_frames(out)
     print(f"camera payload: {len(frames)} frames with codes, {len(frames) * REPEAT} frames per loop")
+
+
+BOX_ELEMENTS = [("01", "04012345678901"), ("17", "271130"), ("10", "LOT7Q2"), ("21", "SN0042XK")]
+
+
+def box_frames(out: Path) -> None:
+    """A lipstick box (a light card with printed lines) with a GS1 DataMatrix, on a grey counter."""
+    with tempfile.TemporaryDirectory() as scratch:
+        code = Path(scratch) / "dm.png"
+        data = "".join(f"[{ai}]{value}" for ai, value in BOX_ELEMENTS)
+        subprocess.run(["zint", "-b", "71", "--gs1", "--scale=2", "-o", str(code), "-d", data], check=True)
+        matrix = Image.open(code).convert("L")
+    box = Image.new("L", (300, 200), 225)
+    for row in range(5):
+        box.paste(60, (20, 20 + row * 16, 100 + (row * 37) % 40, 26 + row * 16))
+    box.paste(matrix, (300 - matrix.width - 24, 200 - matrix.height - 24))
+    rng = np.random.default_rng(7)
+    frames = []
+    for shift in (240, 160, 80, 0, 0, 0, 0, 0):
+        canvas = Image.new("L", (WIDTH, HEIGHT), 110)
+        canvas.paste(box, (210 + shift, 190))
+        noisy = np.asarray(canvas, np.float32) + rng.normal(0, 3, (HEIGHT, WIDTH))
+        frames.append(np.clip(noisy, 0, 255).astype(np.uint8))
+    with open(out / "frames.dmgrey", "wb") as grey_file:
+        for luma in frames:
+            for _ in range(REPEAT):
+                grey_file.write(luma.tobytes())
+    (out / "dm-expected.txt").write_text("".join(f"{ai} {value}\n" for ai, value in BOX_ELEMENTS))
 
 
 if __name__ == "__main__":
