@@ -124,7 +124,10 @@ class StreamWatcher(threading.Thread):
         sock.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n\r\n".encode())
         data = b""
         while not self.stop:
-            chunk = sock.recv(1 << 20)
+            try:
+                chunk = sock.recv(1 << 20)
+            except socket.timeout:  # the mirror is still opening its camera
+                continue
             if not chunk:
                 break
             data = (data + chunk)[-4:]
