@@ -9,7 +9,7 @@ TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
 	bench bench-bus bench-capture bench-scanners bench-decode bench-facemesh bench-tryon bench-uplink soak format \
-	clean conformance fuzz bench-slow-reader api-contract
+	clean conformance fuzz bench-slow-reader api-contract bench-mirror bench-shop
 
 run: deps media build
 	@BIN=$(BIN) PYTHON=$(PYTHON) scripts/run-demo
@@ -141,6 +141,16 @@ bench-facemesh: deps
 bench-tryon: deps
 	$(SWIFT) build -c release --product storehub-tryon-bench
 	$(PYTHON) scripts/bench/tryon_bench.py --binary .build/release/storehub-tryon-bench
+
+# One mirror in the hub at 1280x720 and 1920x1080, MJPEG and YUYV camera-like frames at 30 fps (NV12 as the
+# baseline), native landmarks on, stream watched: rendered fps, CPU share, capture-to-stream p50/p99 (~4 minutes).
+bench-mirror: deps build-release
+	$(PYTHON) scripts/bench/mirror_bench.py --binary $(RELEASE_BIN) --json test-artifacts/bench-mirror.json
+
+# The whole demo shop at real rates for 60 s (two kiosks and a mirror at 1280x720 30 fps, camera-like frames, ten
+# bus subscribers, the status page), beside the demo store as shipped: CPU, RSS, fps, scan and stream latency.
+bench-shop: deps media build-release
+	$(PYTHON) scripts/bench/shop_bench.py --binary $(RELEASE_BIN) --json test-artifacts/bench-shop.json
 
 clean:
 	rm -rf .build .venv .cache/decode-corpus Assets/demo/media test-artifacts

@@ -117,6 +117,7 @@
       framesDropped: el('dd', { text: '–' }),
       restarts: el('dd', { text: '–' }),
       rates: el('p', { class: 'rates muted', text: '' }),
+      budget: el('p', { class: 'budget muted', hidden: '' }),
       lastError: el('p', { class: 'last-error', hidden: '' }),
       scan: el('p', { class: 'scan' }, 'No scans yet'),
       preview: el('img', { class: 'preview', alt: `Live picture from ${id}`, hidden: '' }),
@@ -135,7 +136,7 @@
       el('dl', { class: 'stats' },
         stat('Delivered', f.framesDelivered), stat('Processed', f.framesProcessed),
         stat('Dropped', f.framesDropped), stat('Restarts', f.restarts)),
-      f.preview, f.stream, f.rates, f.lastError, f.scan,
+      f.preview, f.stream, f.rates, f.budget, f.lastError, f.scan,
       el('div', { class: 'actions' }, f.restart, f.snapshot), f.actionNote);
     c = { root, f, name: null, kind: null, sample: null, streaming: false };
     f.stream.addEventListener('error', () => { c.streaming = false; f.stream.hidden = true; });
@@ -179,6 +180,7 @@
       // While the problem is the current reason it is already shown above.
       f.lastError.hidden = !problem || problem === f.reason.dataset.raw;
     }
+    if (d.frameBudget && typeof d.frameBudget === 'object') showBudget(f.budget, d.frameBudget);
     // Rates come from two readings of the counters, at least five seconds apart.
     if (typeof d.framesDelivered === 'number' && typeof d.framesProcessed === 'number') {
       const now = Date.now();
@@ -195,6 +197,23 @@
         c.sample = { at: now, delivered: d.framesDelivered, processed: d.framesProcessed };
       }
     }
+  }
+
+  // A mirror's frame budget: where its frames went, and milliseconds per stage in the last second.
+  function showBudget(p, b) {
+    const ms = (v) => (typeof v === 'number' ? `${v.toFixed(1)} ms` : '–');
+    const s = b.stageMs || {};
+    p.replaceChildren(
+      el('span', { class: 'budget-frames',
+        text: `Frames in ${count(b.framesIn)}, rendered ${count(b.framesRendered)}, dropped ${count(b.framesDropped)}.` }),
+      ' ',
+      el('span', { class: 'budget-stages',
+        text: `Per frame: capture ${ms(s.capture)}, landmarks ${ms(s.landmarks)}, render ${ms(s.render)}, `
+          + `encode ${ms(s.encode)}.` }),
+      ' ',
+      el('span', { class: 'budget-latency',
+        text: `Capture to stream: p50 ${ms(b.captureToStreamMsP50)}, p99 ${ms(b.captureToStreamMsP99)}.` }));
+    p.hidden = false;
   }
 
   const auth = () => ({ Authorization: `Bearer ${token()}` });

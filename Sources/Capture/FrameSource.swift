@@ -39,12 +39,18 @@ public struct FrameCounters: Sendable, Equatable {
     public var converted: UInt64 = 0
     /// Times a stalled stream was stopped and started again without closing the device.
     public var streamRestarts: UInt64 = 0
+    /// Frames skipped because they could not be decoded (damaged MJPEG); also counted in `dropped`.
+    public var damaged: UInt64 = 0
 
-    public init(delivered: UInt64 = 0, dropped: UInt64 = 0, converted: UInt64 = 0, streamRestarts: UInt64 = 0) {
+    public init(
+        delivered: UInt64 = 0, dropped: UInt64 = 0, converted: UInt64 = 0, streamRestarts: UInt64 = 0,
+        damaged: UInt64 = 0
+    ) {
         self.delivered = delivered
         self.dropped = dropped
         self.converted = converted
         self.streamRestarts = streamRestarts
+        self.damaged = damaged
     }
 }
 

@@ -6,10 +6,12 @@ import Synchronization
 
 /// A V4L2 camera (USB UVC and any other capture device) through libv4l2, with mmap streaming.
 ///
-/// Formats are negotiated in the order the decoder likes them: GREY and NV12 hand zbar their luma plane in
-/// place; YUYV has its luma picked out into a buffer allocated once; MJPEG (what USB 2.0 cameras deliver at
-/// 720p30) is decoded straight to grey with libjpeg-turbo. Only a few buffers are queued, and `next()` always
-/// returns the newest filled one: older ones go straight back to the driver and count as dropped.
+/// For luma output (kiosks), formats are negotiated in the order the decoder likes them: GREY and NV12 hand zbar
+/// their luma plane in place; YUYV has its luma picked out into a buffer allocated once; MJPEG (what USB 2.0
+/// cameras deliver at 720p30) is decoded straight to grey with libjpeg-turbo. For colour output (mirrors): NV12
+/// and YUYV frames are lent in place, MJPEG is decoded to NV12 without RGB into a buffer made at open. Only a few
+/// buffers are queued, and `next()` always returns the newest filled one: older ones go straight back to the
+/// driver and count as dropped.
 public final class V4L2Camera: FrameSource {
     public let path: String
     public let width: Int
@@ -21,9 +23,27 @@ public final class V4L2Camera: FrameSource {
     public let stallTimeout: Duration
     /// Control values by descriptor name (`auto_exposure`, `brightness`), set on every open.
     public let controls: [String: Int]
+    /// What the consumer needs of a frame: luma only, or colour.
+    public let output: Output
     private let state = Mutex(Stream?.none)
     private let counters_ = Mutex(FrameCounters())
     private let queue: DispatchQueue
+
+    /// What the consumer needs of a frame, which decides the formats negotiated and how they are delivered.
+    public enum Output: Sendable {
+        /// GREY or NV12 frames (kiosks: zbar reads the luma plane): GREY, NV12, YU12, YUYV, MJPG, best first.
+        case luma
+        /// NV12 or YUYV frames (mirrors): NV12, YUYV, MJPG, best first.
+        case colour
+
+        /// The fourccs this output takes, best first.
+        public var formats: [String] {
+            switch self {
+            case .luma: ["GREY", "NV12", "YU12", "YUYV", "MJPG"]
+            case .colour: ["NV12", "YUYV", "MJPG"]
+            }
+        }
+    }
 
     /// What was negotiated with the driver, for status and tests.
     public struct Negotiated: Sendable, Equatable {
@@ -37,8 +57,9 @@ public final class V4L2Camera: FrameSource {
 
     public init(
         path: String, width: Int = 1280, height: Int = 720, fps: Double = 30, format: String? = nil,
-        stallTimeout: Duration = .seconds(3), controls: [String: Int] = [:]
+        stallTimeout: Duration = .seconds(3), controls: [String: Int] = [:], output: Output = .luma
     ) {
+        self.output = output
         self.format = format
         self.controls = controls
         self.path = path
@@ -56,13 +77,13 @@ public final class V4L2Camera: FrameSource {
 
     public func open() async throws {
         let (path, width, height, fps, format) = (self.path, self.width, self.height, self.fps, self.format)
-        let controls = self.controls
+        let (controls, output) = (self.controls, self.output)
         let timeoutMs = Int32(
             stallTimeout.components.seconds * 1000 + stallTimeout.components.attoseconds / 1_000_000_000_000_000)
         let stream = try await queue.run { () throws(CaptureError) -> Stream in
             try Stream.open(
                 path: path, width: width, height: height, fps: fps, format: format, controls: controls,
-                timeoutMs: timeoutMs)
+                output: output, timeoutMs: timeoutMs)
         }
         state.withLock { $0 = stream }
     }
@@ -84,6 +105,7 @@ public final class V4L2Camera: FrameSource {
         counters_.withLock { counters in
             counters.delivered += 1
             counters.dropped += delivery.skipped
+            counters.damaged += delivery.damaged
             if delivery.converted { counters.converted += 1 }
         }
         return delivery.frame
@@ -138,20 +160,23 @@ private final class Stream: @unchecked Sendable {
     /// Sent to the queue once per frame: made once, as a block, so that sending it allocates nothing.
     private(set) var serveWaiter: @convention(block) @Sendable () -> Void = {}
 
-    /// A frame handed out by `next`, with how many older ones were skipped for it and whether its pixels were
-    /// copied (YUYV, MJPEG) rather than lent in place.
+    /// A frame handed out by `next`, with how many older ones were skipped for it (damaged ones included, and
+    /// also counted apart) and whether its pixels were copied (YUYV luma, MJPEG) rather than lent in place.
     struct Delivery: Sendable {
         var frame: Frame
         var skipped: UInt64
+        var damaged: UInt64 = 0
         var converted: Bool
     }
 
-    static let preferred: [String] = ["GREY", "NV12", "YU12", "YUYV", "MJPG"]
+    let output: V4L2Camera.Output
 
     init(
         fd: Int32, path: String, negotiated: V4L2Camera.Negotiated, pixelFormat: UInt32,
-        buffers: [UnsafeMutableRawBufferPointer], controlProblems: [String], timeoutMs: Int32
+        buffers: [UnsafeMutableRawBufferPointer], controlProblems: [String], output: V4L2Camera.Output,
+        timeoutMs: Int32
     ) {
+        self.output = output
         self.fd = fd
         self.controlProblems = controlProblems
         self.timeoutMs = timeoutMs
@@ -160,8 +185,18 @@ private final class Stream: @unchecked Sendable {
         self.pixelFormat = pixelFormat
         self.buffers = buffers
         borrowed = buffers.map { FrameBuffer(borrowing: $0) }
-        converted = FrameBuffer(capacity: negotiated.width * negotiated.height)
-        jpeg = negotiated.fourcc == "MJPG" ? try? MJPEGDecoder() : nil
+        let pixels = negotiated.width * negotiated.height
+        switch (output, negotiated.fourcc) {
+        case (.colour, "MJPG"):
+            converted = FrameBuffer(capacity: pixels * 3 / 2)
+            jpeg = try? MJPEGDecoder(colourWidth: negotiated.width, colourHeight: negotiated.height)
+        case (.colour, _):
+            converted = FrameBuffer(capacity: 0)
+            jpeg = nil
+        case (.luma, _):
+            converted = FrameBuffer(capacity: pixels)
+            jpeg = negotiated.fourcc == "MJPG" ? try? MJPEGDecoder() : nil
+        }
         serveWaiter = { [unowned self] in
             guard let continuation = waiter.withLock({ $0.take() }) else { return }
             do {
@@ -174,7 +209,7 @@ private final class Stream: @unchecked Sendable {
 
     static func open(
         path: String, width: Int, height: Int, fps: Double, format pinned: String?, controls: [String: Int],
-        timeoutMs: Int32
+        output: V4L2Camera.Output, timeoutMs: Int32
     ) throws(CaptureError) -> Stream {
         let fd = storehub_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw V4L2.openError(path: path, errno: errno) }
@@ -194,14 +229,20 @@ private final class Stream: @unchecked Sendable {
             throw CaptureError("\(path) does not support streaming I/O", isTransient: false)
         }
         let available = V4L2.formats(fd: fd)
+        let preferred = output.formats
+        if let pinned, !preferred.contains(pinned) {
+            throw CaptureError(
+                "\(path): the configured format \(pinned) cannot be used here; use one of \(preferred.joined(separator: ", "))",
+                isTransient: false)
+        }
         if let pinned, !available.contains(pinned) {
             throw CaptureError(
                 "\(path) does not offer the configured format \(pinned); it has \(available.joined(separator: ", "))",
                 isTransient: false)
         }
-        guard let fourcc = pinned ?? Stream.preferred.first(where: { available.contains($0) }) else {
+        guard let fourcc = pinned ?? preferred.first(where: { available.contains($0) }) else {
             throw CaptureError(
-                "\(path) offers none of the formats StoreHub decodes (\(Stream.preferred.joined(separator: ", "))); it has \(available.joined(separator: ", "))",
+                "\(path) offers none of the formats StoreHub decodes (\(preferred.joined(separator: ", "))); it has \(available.joined(separator: ", "))",
                 isTransient: false)
         }
         var format = v4l2_format()
@@ -212,9 +253,14 @@ private final class Stream: @unchecked Sendable {
         format.fmt.pix.field = V4L2_FIELD_NONE.rawValue
         try V4L2.ioctl(fd, storehub_VIDIOC_S_FMT, &format, "\(path): set format \(fourcc) \(width)x\(height)")
         let negotiatedFourcc = V4L2.name(format.fmt.pix.pixelformat)
-        guard Stream.preferred.contains(negotiatedFourcc) else {
+        guard preferred.contains(negotiatedFourcc) else {
             throw CaptureError(
                 "\(path) answered format \(negotiatedFourcc), which StoreHub does not decode", isTransient: false)
+        }
+        if output == .colour, format.fmt.pix.width % 2 != 0 || format.fmt.pix.height % 2 != 0 {
+            throw CaptureError(
+                "\(path) answered an odd size \(format.fmt.pix.width)x\(format.fmt.pix.height); colour frames need even sizes",
+                isTransient: false)
         }
         var parameters = v4l2_streamparm()
         parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
@@ -259,7 +305,7 @@ private final class Stream: @unchecked Sendable {
         success = true
         return Stream(
             fd: fd, path: path, negotiated: negotiated, pixelFormat: format.fmt.pix.pixelformat, buffers: buffers,
-            controlProblems: controlProblems, timeoutMs: timeoutMs)
+            controlProblems: controlProblems, output: output, timeoutMs: timeoutMs)
     }
 
     /// Waits for a filled buffer and returns the newest as a frame, with how many older ones it skipped.
@@ -318,6 +364,7 @@ private final class Stream: @unchecked Sendable {
             if damagedInARow >= Self.damagedFramesBeforeError { throw error }
             var delivery = try next(timeoutMs: timeoutMs)
             delivery.skipped += skipped + 1
+            delivery.damaged += 1
             return delivery
         }
         index += 1
@@ -348,6 +395,7 @@ private final class Stream: @unchecked Sendable {
         let width = negotiated.width
         let height = negotiated.height
         let stride = max(negotiated.bytesPerLine, negotiated.fourcc == "YUYV" ? width * 2 : width)
+        if output == .colour { return try colourFrame(from: filled, stride: stride, captureTime: captureTime) }
         switch negotiated.fourcc {
         case "GREY", "NV12", "YU12":
             return Frame(
@@ -371,6 +419,27 @@ private final class Stream: @unchecked Sendable {
                 height: height, into: converted, camera: path)
             return Frame(
                 format: .grey, width: width, height: height, bytesPerRow: width, captureTime: captureTime, index: index,
+                buffer: converted)
+        }
+    }
+
+    /// NV12 and YUYV lent in place (the mirror's renderer draws into the driver's buffer, which is queued again
+    /// only after the frame was used); MJPEG decoded to NV12.
+    private func colourFrame(from filled: v4l2_buffer, stride: Int, captureTime: Date) throws(CaptureError) -> Frame {
+        let (width, height) = (negotiated.width, negotiated.height)
+        switch negotiated.fourcc {
+        case "NV12", "YUYV":
+            return Frame(
+                format: negotiated.fourcc == "NV12" ? .nv12 : .yuyv, width: width, height: height,
+                bytesPerRow: stride, captureTime: captureTime, index: index, buffer: borrowed[Int(filled.index)])
+        default:
+            guard let jpeg else { throw CaptureError("libjpeg-turbo could not start", isTransient: false) }
+            let data = buffers[Int(filled.index)]
+            try jpeg.decodeNV12(
+                UnsafeRawBufferPointer(rebasing: data[0..<min(Int(filled.bytesused), data.count)]), width: width,
+                height: height, into: converted, camera: path)
+            return Frame(
+                format: .nv12, width: width, height: height, bytesPerRow: width, captureTime: captureTime, index: index,
                 buffer: converted)
         }
     }

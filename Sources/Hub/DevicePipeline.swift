@@ -172,6 +172,8 @@ struct Health {
     var scansDropped: UInt64 = 0
     var errors: UInt64 = 0
     var lastProblem: String?
+    /// Mirrors: the latest frame budget for the status card.
+    var frameBudget: FrameBudget?
 
     func status(of descriptor: DeviceDescriptor, delivered: UInt64, dropped: UInt64, streamRestarts: UInt64 = 0)
         -> DeviceStatus
@@ -179,6 +181,6 @@ struct Health {
         DeviceStatus(
             device: descriptor.id, kind: descriptor.kind, name: descriptor.name, state: state, reason: reason,
             since: since, framesDelivered: delivered, framesProcessed: processed, framesDropped: dropped,
-            restarts: restarts + streamRestarts, lastError: lastError)
+            restarts: restarts + streamRestarts, lastError: lastError, frameBudget: frameBudget)
     }
 }

@@ -125,6 +125,18 @@ public final class DeviceRegistry: DeviceStatusProvider {
         measures.withLock { $0[device, default: DeviceMeasures()].scanLatency.record(max(0, seconds)) }
     }
 
+    /// Mirrors' frame budgets, by device.
+    private let mirrors = Mutex<[DeviceID: MirrorMeasures]>([:])
+
+    /// A mirror pipeline's latest measures (published about once a second).
+    func updateMirror(_ device: DeviceID, _ measures: MirrorMeasures) {
+        mirrors.withLock { $0[device] = measures }
+    }
+
+    func mirrorMeasures() -> [DeviceID: MirrorMeasures] {
+        mirrors.withLock { $0 }
+    }
+
     func deviceMeasures() -> [DeviceID: DeviceMeasures] {
         measures.withLock { $0 }
     }

@@ -148,7 +148,14 @@ public struct Hub: Sendable {
         case .replay(let path, let fps, let loops, let hold)?:
             let folder = URL(
                 fileURLWithPath: path, relativeTo: URL(fileURLWithPath: descriptor.file).deletingLastPathComponent())
-            source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops, hold: hold)
+            if let camera = descriptor.replayAsCamera {
+                source = replayAsCamera(descriptor.id, camera, fps: fps, hold: hold, output: .luma) {
+                    try CameraReplaySource.folderPictures(
+                        folder: folder.standardizedFileURL, width: camera.width, height: camera.height)
+                }
+            } else {
+                source = ReplaySource(folder: folder.standardizedFileURL, fps: fps, loops: loops, hold: hold)
+            }
         case .v4l2(let path, let width, let height, let fps, let format, let controls, let stallSeconds)?:
             source = V4L2Camera(
                 path: path, width: width, height: height, fps: fps, format: format,

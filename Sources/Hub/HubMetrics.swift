@@ -19,6 +19,7 @@ struct HubMetrics: Sendable {
         out.family("storehub_uptime_seconds", "gauge", "Seconds since the hub started.")
         out.sample("storehub_uptime_seconds", [], Date().timeIntervalSince(started).rounded())
         renderDevices(&out)
+        renderMirrors(&out)
         renderLog(&out)
         uplink?.render(&out)
         renderProcess(&out)

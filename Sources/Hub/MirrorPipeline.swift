@@ -167,6 +167,8 @@ struct MirrorPipeline: CameraPipeline {
         var lastStream: ContinuousClock.Instant?
         var lastCounters = ContinuousClock.now
         var lastHealth = ContinuousClock.now
+        var budget = FrameBudgetRecorder()
+        var lastBudget = ContinuousClock.now
         while !Task.isCancelled {
             guard let frame = try await source.next() else { return }
             guard frame.format != .grey else {
@@ -175,6 +177,7 @@ struct MirrorPipeline: CameraPipeline {
                     isTransient: false)
             }
             health.processed += 1
+            budget.captured(frame)
             let time = frame.captureTime.timeIntervalSince1970
             let pending = control.take()
             var results: [any TryOnEventData] = []
@@ -210,19 +213,25 @@ struct MirrorPipeline: CameraPipeline {
             if renderer?.mask.width != frame.width || renderer?.mask.height != frame.height {
                 renderer = TryOnRenderer(width: frame.width, height: frame.height)
             }
+            let locating = ContinuousClock.now
             let observation = chain.locate(in: frame)
+            let rendering = ContinuousClock.now
+            budget.located(rendering - locating)
             renderer!.split = split
             let outcome = renderer!.render(frame, observation: observation, shade: session.shade, time: time)
             lighting.apply(to: frame)
+            let now = ContinuousClock.now
+            budget.rendered(now - rendering)
             if let ended = session.observe(outcome, at: frame.captureTime) { results.append(ended) }
             if session.id != visit {
                 results += MirrorVisit.changes(from: visit, to: session.id, hub: mirrors, device: descriptor.id)
                 visit = session.id
             }
-            let now = ContinuousClock.now
             if lastStream.map({ now - $0 >= streamInterval }) ?? true, let jpeg = encoder.encode(frame) {
+                budget.encoded(ContinuousClock.now - now)
                 lastStream = now
                 mirrors.publishFrame(descriptor.id, jpeg: jpeg)
+                budget.streamed(frame)
             }
             reporter.registry.offer(frame, device: descriptor.id)
             for _ in 0..<pending.snapshots {
@@ -238,6 +247,11 @@ struct MirrorPipeline: CameraPipeline {
             }
             if !results.isEmpty { try await publish(results) }
             if reporter.registry.takeRestartRequest(descriptor.id) { throw RestartRequested() }
+            if now - lastBudget >= .seconds(1) {
+                lastBudget = now
+                health.frameBudget = budget.summary(source.counters)
+                reporter.registry.updateMirror(descriptor.id, budget.measures)
+            }
             await beat(&health, lastHealth: &lastHealth, lastCounters: &lastCounters)
         }
     }

@@ -7,6 +7,10 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     /// For staff: "Pickup counter kiosk".
     public var name: String
     public var camera: CameraSource?
+    /// Set when a replay camera names a `format` (`MJPG`, `YUYV` or `NV12`): its pictures are played as a USB camera in
+    /// that format delivers them, at `width` x `height`, each frame decoded like a real camera's (load tests and
+    /// benchmarks).
+    public var replayAsCamera: ReplayAsCamera?
     /// A scanner's connection and how its output becomes scans; present exactly for kind `scanner`.
     public var scanner: ScannerSettings?
     public var decoder: DecoderSettings
@@ -28,6 +32,19 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         case v4l2(
             path: String, width: Int, height: Int, fps: Double, format: String?, controls: [String: Int],
             stallSeconds: Double)
+    }
+
+    /// How a replay camera imitates a USB camera: the format it sends and the frame size.
+    public struct ReplayAsCamera: Sendable, Equatable {
+        public var format: String
+        public var width: Int
+        public var height: Int
+
+        public init(format: String, width: Int, height: Int) {
+            self.format = format
+            self.width = width
+            self.height = height
+        }
     }
 
     /// What a kiosk decodes and how it reports it.
@@ -203,6 +220,23 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
                 camera = .replay(
                     path: try cam.decode(String.self, forKey: .path), fps: fps ?? 10,
                     loop: try cam.decodeIfPresent(Bool.self, forKey: .loop) ?? true, hold: hold)
+                if let format = try cam.decodeIfPresent(String.self, forKey: .format) {
+                    guard ["MJPG", "YUYV", "NV12"].contains(format) else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .format, in: cam, debugDescription: "a replay camera plays MJPG, YUYV or NV12")
+                    }
+                    let width = try cam.decodeIfPresent(Int.self, forKey: .width) ?? 1280
+                    let height = try cam.decodeIfPresent(Int.self, forKey: .height) ?? 720
+                    guard (64...4096).contains(width), width % 2 == 0 else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .width, in: cam, debugDescription: "expected an even width, 64 to 4096")
+                    }
+                    guard (64...4096).contains(height), height % 2 == 0 else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .height, in: cam, debugDescription: "expected an even height, 64 to 4096")
+                    }
+                    replayAsCamera = ReplayAsCamera(format: format, width: width, height: height)
+                }
             case "v4l2":
                 let format = try cam.decodeIfPresent(String.self, forKey: .format)
                 if let format, !["GREY", "NV12", "YU12", "YUYV", "MJPG"].contains(format) {

@@ -37,11 +37,14 @@ public struct DeviceStatus: Sendable, Codable, Equatable {
     public var errors: UInt64?
     /// Scanners only: what the last dropped input was, never its content (e.g. "over-long line (300 bytes)").
     public var lastProblem: String?
+    /// Mirrors only: frames in, rendered and dropped, and the time per stage (see `FrameBudget`).
+    public var frameBudget: FrameBudget?
 
     public init(
         device: DeviceID, kind: DeviceKind, name: String, state: DeviceState, reason: String, since: Date,
         framesDelivered: UInt64 = 0, framesProcessed: UInt64 = 0, framesDropped: UInt64 = 0, restarts: UInt64 = 0,
-        lastError: String? = nil, scansDropped: UInt64? = nil, errors: UInt64? = nil, lastProblem: String? = nil
+        lastError: String? = nil, scansDropped: UInt64? = nil, errors: UInt64? = nil, lastProblem: String? = nil,
+        frameBudget: FrameBudget? = nil
     ) {
         self.device = device
         self.kind = kind
@@ -57,6 +60,7 @@ public struct DeviceStatus: Sendable, Codable, Equatable {
         self.scansDropped = scansDropped
         self.errors = errors
         self.lastProblem = lastProblem
+        self.frameBudget = frameBudget
     }
 }
 

@@ -9,9 +9,9 @@ public struct Histogram: Sendable, Equatable {
 
     public let bounds: [Double]
     /// Observations at or below each bound (not cumulative; the text writer sums them).
-    public private(set) var counts: [UInt64]
-    public private(set) var sum: Double = 0
-    public private(set) var count: UInt64 = 0
+    public internal(set) var counts: [UInt64]
+    public internal(set) var sum: Double = 0
+    public internal(set) var count: UInt64 = 0
 
     public init(bounds: [Double] = Histogram.latencyBounds) {
         self.bounds = bounds

@@ -12,7 +12,7 @@ struct StoreHubCommand: AsyncParsableCommand {
             RunCommand.self, DevicesCommand.self, TokenCommand.self, DecodeCommand.self, TryOnCommand.self,
             TailCommand.self, PickupCommand.self,
             DoctorCommand.self, BenchLogCommand.self, BenchCaptureCommand.self, BenchLiveCommand.self,
-            BenchDecodeMemoryCommand.self,
+            BenchDecodeMemoryCommand.self, PixelsCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

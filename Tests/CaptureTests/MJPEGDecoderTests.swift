@@ -28,20 +28,6 @@ import Testing
         return Array(UnsafeBufferPointer(start: output, count: Int(size)))
     }
 
-    /// The same JPEG without its DHT segments, as Motion-JPEG cameras send frames.
-    static func withoutHuffmanTables(_ jpeg: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [0xFF, 0xD8]
-        var position = 2
-        while position + 4 <= jpeg.count, jpeg[position] == 0xFF {
-            let marker = jpeg[position + 1]
-            if marker == 0xDA { break }  // start of scan: the rest is entropy-coded data
-            let length = Int(jpeg[position + 2]) << 8 | Int(jpeg[position + 3])
-            if marker != 0xC4 { out += jpeg[position..<(position + 2 + length)] }
-            position += 2 + length
-        }
-        return out + jpeg[position...]
-    }
-
     func decode(_ jpeg: [UInt8], width: Int, height: Int) throws -> [UInt8] {
         let decoder = try MJPEGDecoder()
         let target = FrameBuffer(capacity: width * height)
@@ -60,7 +46,7 @@ import Testing
 
     @Test func framesWithoutHuffmanTablesDecodeWithTheStandardOnes() throws {
         let jpeg = try Self.demoFrame()
-        let stripped = Self.withoutHuffmanTables(jpeg)
+        let stripped = CameraJPEG.withoutHuffmanTables(jpeg)
         try #require(stripped.count < jpeg.count, "the demo JPEG should carry DHT segments to strip")
         let still = try JPEG.decodeGrey(jpeg, name: "demo")
         #expect(try decode(stripped, width: still.width, height: still.height) == Array(still.lumaPlane!))

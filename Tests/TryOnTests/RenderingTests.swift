@@ -230,16 +230,24 @@ import Testing
         let frame = Frame(
             format: .yuyv, width: width, height: height, bytesPerRow: width * 2, captureTime: Date(), index: 0,
             buffer: buffer)
+        let (before, after, expected) = Self.renderPlum(on: frame)
+        #expect(ColorMath.deltaE2000(ColorMath.lab(after), ColorMath.lab(expected)) <= 5)
+        #expect(ColorMath.deltaE2000(ColorMath.lab(before), ColorMath.lab(expected)) > 10)
+    }
+
+    /// Renders a plum shade at 0.8 opacity on the synthetic face's lips in `frame`: the lips' mean colour before
+    /// and after, and the expected mean (the shade blended over the lips).
+    static func renderPlum(on frame: Frame) -> (before: SIMD3<Double>, after: SIMD3<Double>, expected: SIMD3<Double>) {
         let before = ColorImage.rgb(of: frame)
-        let (outer, inner) = Synthetic.lips(width: width, height: height)
-        let renderer = TryOnRenderer(width: width, height: height)
+        let (outer, inner) = Synthetic.lips(width: frame.width, height: frame.height)
+        let renderer = TryOnRenderer(width: frame.width, height: frame.height)
         let shade = Synthetic.shade(color: "#6E2A45", opacity: 0.8)
         renderer.render(
             frame, observation: LipObservation(outer: outer, inner: inner, confidence: 1, locator: .mesh), shade: shade,
             time: nil)
+        let beforeMean = LipBlenderTests.interiorMean(before, mask: renderer.mask)
         let after = LipBlenderTests.interiorMean(ColorImage.rgb(of: frame), mask: renderer.mask)
-        let expected = LipBlenderTests.interiorMean(before, mask: renderer.mask) * 0.2 + shade.shade.rgb! * 0.8
-        #expect(ColorMath.deltaE2000(ColorMath.lab(after), ColorMath.lab(expected)) <= 5)
+        return (beforeMean, after, beforeMean * 0.2 + shade.shade.rgb! * 0.8)
     }
 }
 
@@ -347,5 +355,28 @@ import Testing
         let copy = ColorImage.copy(frame)
         renderer.render(frame, observation: nil, shade: Synthetic.shade(), time: time + 0.1)
         #expect(memcmp(frame.buffer.bytes.baseAddress!, copy.buffer.bytes.baseAddress!, width * height * 3 / 2) == 0)
+    }
+}
+
+@Suite struct CameraFrameRenderingTests {
+    /// A mirror on an MJPEG camera: the frame arrives as camera-like JPEG bytes (4:2:2, no Huffman tables), is
+    /// decoded to NV12 and recoloured like any NV12 frame.
+    @Test func test_mjpegCameraFrames_areRecolouredAfterDecodingToNV12() throws {
+        let reference = Synthetic.face()
+        let width = reference.width
+        let height = reference.height
+        let jpeg = try #require(CameraJPEG.encode(rgb: ColorImage.rgb(of: reference), width: width, height: height))
+        let decoder = try MJPEGDecoder(colourWidth: width, colourHeight: height)
+        let buffer = FrameBuffer(capacity: width * height * 3 / 2)
+        try jpeg.withUnsafeBytes {
+            try decoder.decodeNV12($0, width: width, height: height, into: buffer, camera: "cam")
+        }
+        let frame = Frame(
+            format: .nv12, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,
+            buffer: buffer)
+        // The decoded frame is the face the camera saw: its lips are where they were drawn.
+        let (before, after, expected) = LipBlenderTests.renderPlum(on: frame)
+        #expect(ColorMath.deltaE2000(ColorMath.lab(after), ColorMath.lab(expected)) <= 5)
+        #expect(ColorMath.deltaE2000(ColorMath.lab(before), ColorMath.lab(expected)) > 10)
     }
 }

@@ -7,9 +7,10 @@ pass() { echo "VMTEST CASE $1 PASS"; }
 fail() { name=$1; shift; echo "VMTEST CASE $name FAIL $*"; }
 oneline() { tr '\n' ' ' | cut -c1-300; }
 
-launch_hub() { # NAME: runs storehub on /tmp/NAME (the caller wrote devices/), an admin TOKEN, waits for /healthz
+launch_hub() { # NAME [MORE_HUB_FIELDS]: runs storehub on /tmp/NAME (the caller wrote devices/), an admin TOKEN,
+  # waits for /healthz
   mkdir -p /tmp/$1/devices
-  echo "{\"hub\":\"vm\",\"listen\":{\"port\":$PORT},\"devices\":\"devices\"}" >/tmp/$1/hub.json
+  echo "{\"hub\":\"vm\",\"listen\":{\"port\":$PORT},\"devices\":\"devices\"${2:+,$2}}" >/tmp/$1/hub.json
   TOKEN=$(storehub token create --role admin --state /tmp/$1/state)
   storehub run --config /tmp/$1/hub.json --state /tmp/$1/state >/tmp/$1/out.log 2>/tmp/$1/err.log &
   HUB_PID=$!

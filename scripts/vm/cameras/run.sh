@@ -13,6 +13,9 @@
 #   control-refused   a control the camera lacks: degraded with the control named, scanning anyway
 #   datamatrix-gs1    a kiosk configured for datamatrix reads the GS1 DataMatrix on a box held to the camera
 #                     (zxing-cpp, libZXing in the VM); the scan event carries GTIN, expiry, batch and serial
+#   mirror-yuyv       a mirror on vivid in YUYV (used in place): native landmarks find the portrait's face (its
+#                     try-on results name the native locator) and the stream shows the shade on the lips
+#   mirror-nv12       the same with NV12
 # vivid is loaded with a single S-Video input (vm-modules.conf), so after a re-bind the hub can reopen
 # /dev/video0 by itself and only the loop control and the output side need setting up again.
 . /payload/camera-lib.sh
@@ -155,4 +158,64 @@ if setup_capture GREY && setup_output GREY dmgrey && start_hub dm GREY "" 1 '"da
 else
   fail datamatrix-gs1 "set-up failed"
 fi
+# --- mirror-yuyv, mirror-nv12: a mirror on the portrait written into vivid's output
+lip_check() { # STREAM_FILE: each lip box moved toward the shade (its distance to it at most 60 % of before)
+  boxes=$(sed -n 's/^BOX \([0-9,]*\) .*/--box \1/p' /payload/mirror-lips.txt | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  storehub pixels "$1" $boxes >/tmp/pixels.json 2>/tmp/pixels.err || { echo "pixels: $(oneline </tmp/pixels.err)"; return 1; }
+  echo "lips in the stream: $(cat /tmp/pixels.json)"
+  awk -v json="$(cat /tmp/pixels.json)" '
+    $1 == "SHADE" { s[1] = $2; s[2] = $3; s[3] = $4 }
+    $1 == "BOX" { n++; b[n, 1] = $3; b[n, 2] = $4; b[n, 3] = $5 }
+    END {
+      m = split(json, parts, "\"r\":"); bad = (n == 0)
+      for (i = 1; i <= n; i++) {
+        if (i + 1 > m) { bad = 1; continue }
+        text = substr(parts[i + 1], 1, index(parts[i + 1], "}") - 1)
+        gsub(/[^0-9,]/, "", text); split(text, a, ",")
+        # Squared RGB distances (busybox awk has no math library): 0.36 is 60 % squared.
+        before = 0; after = 0
+        for (c = 1; c <= 3; c++) { before += (b[i, c] - s[c]) * (b[i, c] - s[c]); after += (a[c] - s[c]) * (a[c] - s[c]) }
+        printf "box %d: squared distance to the shade %d before, %d in the stream\n", i, before, after
+        if (after > 0.36 * before) bad = 1
+      }
+      exit bad
+    }' /payload/mirror-lips.txt
+}
+
+mirror_case() { # NAME FORMAT FRAMES_SUFFIX
+  sku=$(sed -n 's/^SKU //p' /payload/mirror-lips.txt)
+  if ! setup_capture "$2" || ! setup_output "$2" "$3"; then fail "$1" "vivid set-up for $2 failed"; return; fi
+  mkdir -p "/tmp/$1/devices"
+  echo "{\"id\":\"mirror-vivid\",\"kind\":\"mirror\",\"camera\":{\"type\":\"v4l2\",\"path\":\"/dev/video0\",\
+\"width\":720,\"height\":576,\"fps\":25,\"format\":\"$2\"},\"mirror\":{\"defaultShade\":\"$sku\",\
+\"cycleShadesSeconds\":2,\"streamFps\":5}}" >"/tmp/$1/devices/mirror.json"
+  if ! launch_hub "$1" '"shades":"/payload/shades.json","models":"/payload/models"'; then
+    fail "$1" "hub did not start"; stop_hub; return
+  fi
+  # The one-shade catalog cycles to the same shade: each cycle is a try-on result naming the locator in use.
+  end=$(($(date +%s) + 240))
+  until get "events?topic=tryon.result.%3E&limit=100" | grep -q '"locator":"native"'; do
+    if [ "$(date +%s)" -ge "$end" ]; then
+      fail "$1" "no try-on result from the native locator: $(get 'events?topic=tryon.result.%3E&limit=3' | oneline) $(oneline <"/tmp/$1/err.log")"
+      stop_hub; return
+    fi
+    sleep 2
+  done
+  # A frame takes seconds under emulation: record the stream (a new ticket each time) until it holds a JPEG.
+  for attempt in 1 2 3 4; do
+    url=$(wget -q -O - --post-data='' --header "Authorization: Bearer $TOKEN" "$API/mirrors/mirror-vivid/ticket" \
+      | sed -n 's/.*"url":"\([^"]*\)".*/\1/p')
+    rm -f /tmp/stream.bin
+    timeout 20 wget -q -O /tmp/stream.bin "http://127.0.0.1:$PORT$url" 2>/dev/null
+    storehub pixels /tmp/stream.bin >/dev/null 2>&1 && break
+    echo "$1: no whole frame in the stream yet (attempt $attempt)"
+  done
+  echo "$1: $(wc -c </tmp/stream.bin) bytes of stream; budget $(get devices | sed -n 's/.*\("frameBudget":{[^}]*}[^}]*}\).*/\1/p')"
+  if why=$(lip_check /tmp/stream.bin); then echo "$why"; pass "$1"; else fail "$1" "$(echo "$why" | oneline)"; fi
+  stop_hub
+}
+
+mirror_case mirror-yuyv YUYV mirror-yuyv
+mirror_case mirror-nv12 NV12 mirror-nv12
 exit 0
