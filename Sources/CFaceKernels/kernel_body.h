@@ -32,13 +32,15 @@ FK_INLINE VEC FK_NAME(activate)(VEC y, int activation) {
 /// The epilogue for the channels [c, c + FK_W) of pixel `pixel`.
 FK_INLINE VEC FK_NAME(finish)(VEC y, const fk_epilogue *e, ptrdiff_t pixel, ptrdiff_t c) {
     y = FK_NAME(activate)(y, e->activation);
-    if (e->residual && c < e->residual_channels) {
-        VEC r = FK_NAME(load)(e->residual + pixel * e->residual_channels + c);
-        // The residual's last vector may run into its next pixel: those lanes add nothing.
-        if (c + FK_W > e->residual_channels) {
-            for (int i = 0; i < FK_W; i++) r[i] = c + i < e->residual_channels ? r[i] : 0;
+    if (e->residual) {
+        if (c < e->residual_channels) {
+            VEC r = FK_NAME(load)(e->residual + pixel * e->residual_channels + c);
+            // The residual's last vector may run into its next pixel: those lanes add nothing.
+            if (c + FK_W > e->residual_channels) {
+                for (int i = 0; i < FK_W; i++) r[i] = c + i < e->residual_channels ? r[i] : 0;
+            }
+            y += r;
         }
-        y += r;
         y = FK_NAME(activate)(y, e->residual_activation);
     }
     if (e->alpha) {

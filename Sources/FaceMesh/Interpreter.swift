@@ -24,7 +24,7 @@ final class Interpreter {
     private var owned: [UnsafeMutablePointer<Float>] = []
     /// One step per operator, for `runStep` (the operator-by-operator checks).
     private(set) var steps: [Step] = []
-    /// What `run()` executes.
+    /// What `run()` executes: `steps` with chains fused (see `fusedPlan`).
     private var plan: [Step] = []
 
     init(model: TFLiteModel) throws(FaceMeshError) {
@@ -73,7 +73,7 @@ final class Interpreter {
             }
             steps.append(try compile(op, index: index))
         }
-        plan = steps
+        plan = fusedPlan()
     }
 
     deinit { for pointer in owned { pointer.deallocate() } }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import FaceMesh
 
-@Suite("Face kernels on each instruction set", .serialized)
+@Suite("Face kernels: the fused plan and each instruction set", .serialized)
 struct KernelTests {
     /// The models' graph outputs after `run()` on a fixed input (the reference's, or a ramp when set-up made none).
     func outputs(_ stem: String, _ body: (Interpreter) -> Void) throws -> [[Float]]? {
@@ -26,6 +26,18 @@ struct KernelTests {
             }
         }
         return (difference, scale)
+    }
+
+    static func runOperatorByOperator(_ interpreter: Interpreter) {
+        for index in interpreter.model.operators.indices { interpreter.runStep(index) }
+    }
+
+    @Test("the fused plan gives what the operators give one by one", arguments: InterpreterTests.models)
+    func fusedPlanMatchesOperatorByOperator(stem: String) throws {
+        guard let fused = try outputs(stem, { $0.run() }), let single = try outputs(stem, Self.runOperatorByOperator)
+        else { return }
+        let (difference, scale) = largestDifference(fused, single)
+        #expect(difference <= 1e-5 * max(scale, 1), "\(stem): fused and single differ by \(difference)")
     }
 
     @Test(
