@@ -105,36 +105,32 @@ void fk_conv_pack(
     }
 }
 
+/// One copy of the kernels; `sets` is indexed by fk_isa_t.
+typedef struct {
+    void (*conv)(const float *, const fk_window *, const float *, ptrdiff_t, float *, const fk_epilogue *);
+    void (*depthwise)(const float *, const fk_window *, const float *, const float *, float *, const fk_epilogue *);
+    void (*max_pool)(const float *, const fk_window *, float *, int);
+} kernel_set;
+
+static const kernel_set sets[] = {
+    [FK_ISA_PORTABLE] = {portable_conv, portable_depthwise, portable_max_pool},
+#if defined(__x86_64__)
+    [FK_ISA_AVX2_FMA] = {avx2_conv, avx2_depthwise, avx2_max_pool},
+#endif
+};
+
 void fk_conv(
     const float *input, const fk_window *window, const float *packed, ptrdiff_t out_channels, float *output,
     const fk_epilogue *epilogue) {
-#if defined(__x86_64__)
-    if (fk_isa() == FK_ISA_AVX2_FMA) {
-        avx2_conv(input, window, packed, out_channels, output, epilogue);
-        return;
-    }
-#endif
-    portable_conv(input, window, packed, out_channels, output, epilogue);
+    sets[fk_isa()].conv(input, window, packed, out_channels, output, epilogue);
 }
 
 void fk_depthwise(
     const float *input, const fk_window *window, const float *weights, const float *bias, float *output,
     const fk_epilogue *epilogue) {
-#if defined(__x86_64__)
-    if (fk_isa() == FK_ISA_AVX2_FMA) {
-        avx2_depthwise(input, window, weights, bias, output, epilogue);
-        return;
-    }
-#endif
-    portable_depthwise(input, window, weights, bias, output, epilogue);
+    sets[fk_isa()].depthwise(input, window, weights, bias, output, epilogue);
 }
 
 void fk_max_pool(const float *input, const fk_window *window, float *output, int activation) {
-#if defined(__x86_64__)
-    if (fk_isa() == FK_ISA_AVX2_FMA) {
-        avx2_max_pool(input, window, output, activation);
-        return;
-    }
-#endif
-    portable_max_pool(input, window, output, activation);
+    sets[fk_isa()].max_pool(input, window, output, activation);
 }
