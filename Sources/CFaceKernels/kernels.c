@@ -82,8 +82,6 @@ int fk_set_isa(fk_isa_t isa) {
     return 1;
 }
 
-const char *fk_isa_name(fk_isa_t isa) { return isa == FK_ISA_AVX2_FMA ? "avx2+fma" : "portable"; }
-
 size_t fk_conv_packed_count(ptrdiff_t taps, ptrdiff_t in_channels, ptrdiff_t out_channels) {
     return (size_t)((out_channels + 7) / 8 * 8 * (1 + taps * in_channels));
 }

@@ -23,9 +23,6 @@ int fk_isa_supported(fk_isa_t isa);
 /// Makes `isa` the kernel set in use (tests compare the sets); returns 0 and changes nothing when unsupported.
 int fk_set_isa(fk_isa_t isa);
 
-/// A short name of a kernel set ("avx2+fma", "portable").
-const char *fk_isa_name(fk_isa_t isa);
-
 /// What happens to a convolution's sums before they are stored, in this order: bias, `activation` (TFLite's
 /// fused activation code: 0 none, 1 ReLU, 2 ReLU to [-1, 1], 3 ReLU6), then when `residual` is set, its
 /// `residual_channels` channels per pixel (densely stored, at most the output's) are added to the output's first
