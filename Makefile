@@ -130,13 +130,13 @@ bench-decode: deps build-release
 
 # Native face landmarks vs MediaPipe's Python pipeline on the portraits, one core each (scripts/setup-mediapipe makes
 # the reference venv, about 3 minutes the first time).
-# Two builds: the default (any x86-64) and STOREHUB_CPU=haswell (AVX2 + FMA), measured in the same run.
+# One build, as a shop installs it: its face kernels pick AVX2+FMA or portable code at run time; the portable copy
+# is also measured (forced), as a CPU without AVX2 would run it.
 bench-facemesh: deps
 	scripts/setup-mediapipe
 	$(SWIFT) build -c release --product facemesh-bench
-	STOREHUB_CPU=haswell $(SWIFT) build -c release --product facemesh-bench --scratch-path .build-facemesh-avx2
 	.venv-mediapipe/bin/python scripts/bench/facemesh_bench.py --build default=.build/release/facemesh-bench \
-		--build haswell=.build-facemesh-avx2/release/facemesh-bench
+		--kernels portable
 # Try-on renderer vs an equivalent OpenCV pipeline, one core, 1280x720, each step and the whole frame, as ratios.
 bench-tryon: deps
 	$(SWIFT) build -c release --product storehub-tryon-bench

@@ -8,9 +8,7 @@ let swiftSettings: [SwiftSetting] = [
 
 // The face kernels are optimised in debug builds too: unoptimised, a mirror frame's landmarks take seconds, and the
 // demo and the tests run debug builds.
-let faceMeshCPU: [SwiftSetting] =
-    [.unsafeFlags(["-O"], .when(configuration: .debug))]
-    + (Context.environment["STOREHUB_CPU"].map { [.unsafeFlags(["-target-cpu", $0])] } ?? [])
+let faceMeshCPU: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "StoreHub",
@@ -51,10 +49,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Barcode", dependencies: ["HubCore", "CZBar", "CZXing"], swiftSettings: swiftSettings),
-        // Face detector and face mesh models run natively: a TFLite reader, float32 SIMD kernels, the pipeline.
-        // STOREHUB_CPU=haswell (AVX2, FMA) at build time lets its kernels use wider vectors; the default build runs
-        // on any x86-64.
-        .target(name: "FaceMesh", dependencies: ["HubCore"], swiftSettings: swiftSettings + faceMeshCPU),
+        // Face detector and face mesh models run natively: a TFLite reader, float32 kernels, the pipeline. The
+        // convolution kernels are C (CFaceKernels) with one copy per instruction set, chosen at run time: one binary
+        // runs on any x86-64 and uses AVX2+FMA where the CPU has them.
+        .target(
+            name: "CFaceKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        .target(
+            name: "FaceMesh", dependencies: ["HubCore", "CFaceKernels"], swiftSettings: swiftSettings + faceMeshCPU),
         .target(name: "TryOn", dependencies: ["HubCore"], swiftSettings: swiftSettings),
         .target(
             name: "Scanners",

@@ -1,6 +1,9 @@
+import CFaceKernels
+
 /// Float32 NHWC kernels for the operators of the face models.
 ///
-/// Channels are processed eight at a time (`SIMD8<Float>`). Every activation buffer has `Kernels.slack` spare
+/// Convolutions and pooling run on the C kernels (CFaceKernels), which pick AVX2+FMA or portable code at run time;
+/// the element-wise operators below process channels eight at a time (`SIMD8<Float>`). Every activation buffer has `Kernels.slack` spare
 /// floats at its end so a vector load of the last channels of the last pixel stays inside the allocation;
 /// stores of a partial vector write only the lanes that belong to the tensor.
 enum Kernels {
@@ -81,195 +84,61 @@ struct WindowGeometry {
 }
 
 extension WindowGeometry {
-    /// For output row `oy`: the input row of kernel row 0, and the kernel rows that fall inside the input.
-    @inline(__always)
-    func rows(_ oy: Int) -> (origin: Int, taps: Range<Int>) {
-        let origin = oy * strideY - padTop
-        let first = max(0, (-origin + dilationY - 1) / dilationY)
-        let end = min(kernelHeight, (inHeight - origin + dilationY - 1) / dilationY)
-        return (origin, first..<max(first, end))
-    }
-
-    /// For output column `ox`: the input column of kernel column 0, and the kernel columns inside the input.
-    @inline(__always)
-    func columns(_ ox: Int) -> (origin: Int, taps: Range<Int>) {
-        let origin = ox * strideX - padLeft
-        let first = max(0, (-origin + dilationX - 1) / dilationX)
-        let end = min(kernelWidth, (inWidth - origin + dilationX - 1) / dilationX)
-        return (origin, first..<max(first, end))
+    /// The geometry as the C kernels take it.
+    func window(channels: Int) -> fk_window {
+        fk_window(
+            in_height: inHeight, in_width: inWidth, in_channels: channels, out_height: outHeight, out_width: outWidth,
+            kernel_height: kernelHeight, kernel_width: kernelWidth, stride_y: strideY, stride_x: strideX,
+            dilation_y: dilationY, dilation_x: dilationX, pad_top: padTop, pad_left: padLeft)
     }
 }
 
-/// CONV_2D. Weights are repacked at load from OHWI to [kh][kw][in][out rounded up to 8 lanes].
+extension fk_epilogue {
+    /// Only the operator's own fused activation.
+    init(_ activation: FusedActivation) {
+        self.init(
+            activation: Int32(activation.rawValue), residual: nil, residual_channels: 0, residual_activation: 0,
+            alpha: nil)
+    }
+}
+
+/// CONV_2D on the C kernels (CFaceKernels): a register-blocked matrix product of pixels by weights packed at load
+/// into panels of 16 output channels. The epilogue holds what the interpreter fused into it (residual ADD, ReLU,
+/// PReLU).
 struct Convolution {
-    let geometry: WindowGeometry
-    let inChannels: Int
+    var window: fk_window
     let outChannels: Int
-    let paddedOut: Int
-    let weights: UnsafeMutablePointer<Float>
-    let bias: UnsafeMutablePointer<Float>
-    let activation: FusedActivation
-
-    var isPointwise: Bool {
-        geometry.kernelHeight == 1 && geometry.kernelWidth == 1 && geometry.strideX == 1 && geometry.strideY == 1
-            && geometry.padTop == 0 && geometry.padLeft == 0
-    }
+    let packed: UnsafeMutablePointer<Float>
+    var epilogue: fk_epilogue
 
     func run(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        if isPointwise {
-            runPointwise(input, output, pixels: geometry.outHeight * geometry.outWidth)
-        } else {
-            runGeneral(input, output)
-        }
-    }
-
-    /// 1x1 convolution as a matrix product: four pixels by eight output channels held in registers (eight SSE or
-    /// four AVX registers, so the block fits either without spilling).
-    private func runPointwise(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, pixels: Int) {
-        typealias Vec = Kernels.Vec
-        let ic = inChannels
-        let oc = outChannels
-        var block = 0
-        while block < oc {
-            let count = min(oc - block, Kernels.lanes)
-            let b = Kernels.load(bias + block)
-            var p = 0
-            while p + 4 <= pixels {
-                var a0 = b
-                var a1 = b
-                var a2 = b
-                var a3 = b
-                let i0 = input + p * ic
-                let i1 = i0 + ic
-                let i2 = i1 + ic
-                let i3 = i2 + ic
-                var w = UnsafePointer(weights + block)
-                for k in 0..<ic {
-                    let w0 = Kernels.load(w)
-                    a0 += Vec(repeating: i0[k]) * w0
-                    a1 += Vec(repeating: i1[k]) * w0
-                    a2 += Vec(repeating: i2[k]) * w0
-                    a3 += Vec(repeating: i3[k]) * w0
-                    w += paddedOut
-                }
-                let o = output + p * oc + block
-                Kernels.store(Kernels.activate(a0, activation), o, count: count)
-                Kernels.store(Kernels.activate(a1, activation), o + oc, count: count)
-                Kernels.store(Kernels.activate(a2, activation), o + 2 * oc, count: count)
-                Kernels.store(Kernels.activate(a3, activation), o + 3 * oc, count: count)
-                p += 4
-            }
-            while p < pixels {
-                var a0 = b
-                let i0 = input + p * ic
-                var w = UnsafePointer(weights + block)
-                for k in 0..<ic {
-                    a0 += Vec(repeating: i0[k]) * Kernels.load(w)
-                    w += paddedOut
-                }
-                Kernels.store(Kernels.activate(a0, activation), output + p * oc + block, count: count)
-                p += 1
-            }
-            block += Kernels.lanes
-        }
-    }
-
-    /// Any kernel size, stride and padding: per output pixel and block of eight outputs, the taps (kernel position
-    /// x input channel) accumulate in one register.
-    private func runGeneral(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        for oy in 0..<g.outHeight {
-            let (iy0, kyRange) = g.rows(oy)
-            for ox in 0..<g.outWidth {
-                let (ix0, kxRange) = g.columns(ox)
-                let o = output + (oy * g.outWidth + ox) * outChannels
-                var block = 0
-                while block < outChannels {
-                    var acc = Kernels.load(bias + block)
-                    for ky in kyRange {
-                        for kx in kxRange {
-                            let pixel =
-                                input + ((iy0 + ky * g.dilationY) * g.inWidth + ix0 + kx * g.dilationX) * inChannels
-                            var w = UnsafePointer(weights + (ky * g.kernelWidth + kx) * inChannels * paddedOut + block)
-                            for k in 0..<inChannels {
-                                acc += Kernels.Vec(repeating: pixel[k]) * Kernels.load(w)
-                                w += paddedOut
-                            }
-                        }
-                    }
-                    let count = min(outChannels - block, Kernels.lanes)
-                    Kernels.store(Kernels.activate(acc, activation), o + block, count: count)
-                    block += Kernels.lanes
-                }
-            }
+        withUnsafePointer(to: window) { window in
+            withUnsafePointer(to: epilogue) { fk_conv(input, window, packed, outChannels, output, $0) }
         }
     }
 }
 
-/// DEPTHWISE_CONV_2D with depth multiplier 1. Weights [kh][kw][channels rounded up to 8 lanes].
+/// DEPTHWISE_CONV_2D with depth multiplier 1 on the C kernels. Weights [kh][kw][channels rounded up to 8].
 struct DepthwiseConvolution {
-    let geometry: WindowGeometry
-    let channels: Int
+    var window: fk_window
     let weights: UnsafeMutablePointer<Float>
     let bias: UnsafeMutablePointer<Float>
-    let activation: FusedActivation
+    var epilogue: fk_epilogue
 
     func run(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let paddedChannels = Kernels.roundUp(channels)
-        let kw = g.kernelWidth
-        for oy in 0..<g.outHeight {
-            let (iy0, kyRange) = g.rows(oy)
-            for ox in 0..<g.outWidth {
-                let (ix0, kxRange) = g.columns(ox)
-                let o = output + (oy * g.outWidth + ox) * channels
-                var c = 0
-                while c < channels {
-                    var acc = Kernels.load(bias + c)
-                    for ky in kyRange {
-                        let row = input + ((iy0 + ky * g.dilationY) * g.inWidth) * channels + c
-                        let wRow = weights + ky * kw * paddedChannels + c
-                        for kx in kxRange {
-                            acc +=
-                                Kernels.load(row + (ix0 + kx * g.dilationX) * channels)
-                                * Kernels.load(wRow + kx * paddedChannels)
-                        }
-                    }
-                    Kernels.store(Kernels.activate(acc, activation), o + c, count: min(channels - c, Kernels.lanes))
-                    c += Kernels.lanes
-                }
-            }
+        withUnsafePointer(to: window) { window in
+            withUnsafePointer(to: epilogue) { fk_depthwise(input, window, weights, bias, output, $0) }
         }
     }
 }
 
-/// MAX_POOL_2D; padded positions do not take part.
+/// MAX_POOL_2D on the C kernels; padded positions do not take part.
 struct MaxPool {
-    let geometry: WindowGeometry
-    let channels: Int
+    let window: fk_window
     let activation: FusedActivation
 
     func run(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        for oy in 0..<g.outHeight {
-            let iy0 = oy * g.strideY - g.padTop
-            for ox in 0..<g.outWidth {
-                let ix0 = ox * g.strideX - g.padLeft
-                let o = output + (oy * g.outWidth + ox) * channels
-                var c = 0
-                while c < channels {
-                    var best = Kernels.Vec(repeating: -.infinity)
-                    for ky in 0..<g.kernelHeight where iy0 + ky >= 0 && iy0 + ky < g.inHeight {
-                        for kx in 0..<g.kernelWidth where ix0 + kx >= 0 && ix0 + kx < g.inWidth {
-                            best = pointwiseMax(
-                                best, Kernels.load(input + ((iy0 + ky) * g.inWidth + ix0 + kx) * channels + c))
-                        }
-                    }
-                    Kernels.store(Kernels.activate(best, activation), o + c, count: min(channels - c, Kernels.lanes))
-                    c += Kernels.lanes
-                }
-            }
-        }
+        withUnsafePointer(to: window) { fk_max_pool(input, $0, output, Int32(activation.rawValue)) }
     }
 }
 
@@ -315,6 +184,11 @@ struct ZeroPad {
     let inShape: [Int]
     let outShape: [Int]
     let before: [Int]
+
+    /// Whether only channels are added, after the existing ones (a residual widened to a block's output).
+    var padsChannelsAtTheEnd: Bool {
+        before.allSatisfy { $0 == 0 } && inShape.prefix(3) == outShape.prefix(3)
+    }
 
     func run(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         output.update(repeating: 0, count: outShape.reduce(1, *))

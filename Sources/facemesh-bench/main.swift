@@ -1,6 +1,10 @@
 // Times StoreHub's native face pipeline on portraits, one JSON line per image, for scripts/bench/facemesh_bench.py.
 //
 //   facemesh-bench --models DIR [--iterations N] IMAGE.ppm...
+//   facemesh-bench --models DIR [--iterations N] --layers
+//
+// --kernels portable|avx2+fma runs the face models on that copy of the kernels instead of the one chosen at start
+// for this CPU; every JSON line names the set it ran on.
 //
 // Per image: the detector alone, the landmarks in tracking mode (the mirror's steady state), detector and landmarks
 // on every frame (tracking lost each time), and tracking on an NV12 frame made from the image (what a camera
@@ -120,17 +124,30 @@ func main() throws {
     // counting allocations from outside (Tests/Integration/test_facemesh_allocations.py runs them under valgrind).
     var trackOnly: Int?
     var detectEachFrame = false
+    // --layers: each operator's time instead of the pipeline's (no images needed).
+    var layers = false
     while !arguments.isEmpty {
         let argument = arguments.removeFirst()
         switch argument {
         case "--models": models = URL(fileURLWithPath: arguments.removeFirst())
         case "--iterations": iterations = Int(arguments.removeFirst()) ?? iterations
+        case "--layers": layers = true
+        case "--kernels":
+            let name = arguments.removeFirst()
+            guard let set = KernelSet(rawValue: name), KernelSet.use(set) else {
+                throw BenchError("--kernels \(name): not a kernel set this CPU runs (\(KernelSet.allCases))")
+            }
         case "--track-only": trackOnly = Int(arguments.removeFirst())
         case "--detect-only":
             trackOnly = Int(arguments.removeFirst())
             detectEachFrame = true
         default: images.append(URL(fileURLWithPath: argument))
         }
+    }
+    if let models, layers {
+        print("kernels: \(KernelSet.active.rawValue)")
+        print(try LayerProfile.report(modelsDirectory: models, iterations: iterations))
+        return
     }
     guard let models, !images.isEmpty else {
         throw BenchError("usage: facemesh-bench --models DIR [--iterations N] IMAGE.ppm...")
@@ -186,7 +203,7 @@ func main() throws {
             "nv12_landmarks_tracking_ms": frameTracking.wall, "detector_and_landmarks_ms": everyFrame.wall,
             "detector_cpu_ms": detector.cpu, "landmarks_tracking_cpu_ms": tracking.cpu,
             "nv12_landmarks_tracking_cpu_ms": frameTracking.cpu, "detector_and_landmarks_cpu_ms": everyFrame.cpu,
-            "iterations": iterations,
+            "iterations": iterations, "kernels": KernelSet.active.rawValue,
         ]
         let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))

@@ -66,6 +66,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", action="append", default=[], metavar="LABEL=PATH",
                         help="a facemesh-bench binary and a name for its build (repeatable)")
+    parser.add_argument("--kernels", action="append", default=[], metavar="SET",
+                        help="also run each build on this kernel set (portable, avx2+fma) instead of the one it "
+                             "picks for this CPU at start (repeatable)")
     parser.add_argument("--cache", type=Path, default=REPO / ".cache")
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -79,13 +82,16 @@ def main() -> None:
     for label, binary in builds:
         if not Path(binary).exists():
             sys.exit(f"facemesh_bench: {binary} is missing; build it with swift build -c release")
-        command = ["taskset", "-c", "0", binary, "--models", str(args.cache / "models"),
-                   "--iterations", str(args.iterations)] + [str(p) for p in images]
-        ours = {}
-        for line in subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines():
-            figures = json.loads(line)
-            ours[figures["image"]] = figures
-        results[label] = ours
+        for kernels in [None] + args.kernels:
+            command = ["taskset", "-c", "0", binary, "--models", str(args.cache / "models"),
+                       "--iterations", str(args.iterations)] + [str(p) for p in images]
+            if kernels:
+                command[4:4] = ["--kernels", kernels]
+            ours = {}
+            for line in subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines():
+                figures = json.loads(line)
+                ours[figures["image"]] = figures
+            results[f"{label}, kernels {kernels} (forced)" if kernels else label] = ours
 
     os.sched_setaffinity(0, {0})
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -97,7 +103,8 @@ def main() -> None:
 
 
 def report(build: str, ours: dict, theirs: dict) -> None:
-    print(f"\nStoreHub build: {build}")
+    kernels = sorted({f.get("kernels", "?") for f in ours.values()})
+    print(f"\nStoreHub build: {build}; face kernels in use: {', '.join(kernels)}")
     rows = [("detector", "detector"), ("landmarks, tracking", "landmarks_tracking"),
             ("detector+landmarks", "detector_and_landmarks")]
     print(f"{'image':<14} {'stage':<22} {'StoreHub ms':>12} {'MediaPipe ms':>13} {'ratio':>6}"
