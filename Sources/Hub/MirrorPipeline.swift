@@ -263,9 +263,13 @@ struct MirrorPipeline: CameraPipeline {
             let event = CloudEvent(
                 source: source, type: EventType.tryOnResult, subject: "tryon.result.\(descriptor.id)",
                 data: result.json(device: descriptor.id))
-            let insight = InsightFact.tryOn(
-                device: descriptor.id.rawValue, session: result.session, sku: result.shade.sku,
-                dwellSeconds: result.dwellSeconds, picture: result.kind == .snapshot)
+            // Shades tried and pictures taken count in the insights; visits, bag additions and member links do not.
+            let insight = (result as? TryOnResult).flatMap { result -> InsightFact? in
+                guard result.kind != .wishlist else { return nil }
+                return InsightFact.tryOn(
+                    device: descriptor.id.rawValue, session: result.session, sku: result.shade.sku,
+                    dwellSeconds: result.dwellSeconds, picture: result.kind == .snapshot)
+            }
             drafts.append(EventDraft(topic: event.subject, body: try event.encoded(), insight: insight))
         }
         _ = try await reporter.log.append(drafts)

@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import HubCore
 import Server
+import StoreHubTestSupport
 import Testing
 
 /// What the lowest-rights tokens tried in the review: fake topics, other owners' consumers, floods.

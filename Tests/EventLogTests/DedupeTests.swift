@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Synchronization
 import Testing
 
@@ -10,8 +11,8 @@ import Testing
     }
 
     @Test func aRepeatedIDIsAnsweredWithTheFirstSequenceAndNotStoredAgain() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let first = try await log.append(keyed("order-1"))
         let again = try await log.append(keyed("order-1"))
@@ -21,8 +22,8 @@ import Testing
     }
 
     @Test func idsAreScopedToTheirToken() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let mine = try await log.append(keyed("same", scope: "token-a"))
         let theirs = try await log.append(keyed("same", scope: "token-b"))
@@ -30,8 +31,8 @@ import Testing
     }
 
     @Test func repeatsInOneCommitAreCaughtAndReachNoListener() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let heard = Mutex<[UInt64]>([])
         log.onCommit(live: { events in heard.withLock { $0 += events.map(\.sequence) } }) { _ in }
@@ -42,23 +43,23 @@ import Testing
     }
 
     @Test func theFirstSequenceIsRememberedAcrossReopening() async throws {
-        let database = try TemporaryDatabase()
+        let database = try TemporaryFolder("storehub-log")
         let first: UInt64
         do {
-            let log = try EventLog(path: database.path)
+            let log = try EventLog(path: database.databasePath)
             first = try await log.append(keyed("restart")).sequence
             log.close()
         }
-        let reopened = try EventLog(path: database.path)
+        let reopened = try EventLog(path: database.databasePath)
         defer { reopened.close() }
         let again = try await reopened.append(keyed("restart"))
         #expect(again.duplicate && again.sequence == first)
     }
 
     @Test func anIDPastTheWindowIsANewEvent() async throws {
-        let database = try TemporaryDatabase()
+        let database = try TemporaryFolder("storehub-log")
         // 3.6 s: long enough for two appends, short enough to wait out.
-        let log = try EventLog(path: database.path, settings: .init(dedupeWindowHours: 0.001))
+        let log = try EventLog(path: database.databasePath, settings: .init(dedupeWindowHours: 0.001))
         defer { log.close() }
         let first = try await log.append(keyed("late"))
         try await Task.sleep(for: .seconds(4))

@@ -1,13 +1,14 @@
 import EventLog
 import Foundation
 import HubCore
+import StoreHubTestSupport
 import Testing
 
 /// What bounds the log: text stored whole, size enforced as it grows, retained topics capped, a probe that writes.
 @Suite struct EventLogLimitsTests {
     @Test func textIsBoundWithItsByteLengthSoANulDoesNotCutIt() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         // Below the bus's edge, which refuses such a topic: the log itself must not turn it into another one.
         let topic = "device.status.mirror-1\u{0}.dev1"
@@ -24,8 +25,8 @@ import Testing
     }
 
     @Test func retainedTopicsAreCappedAndTheCappedOnesStillLogged() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path, settings: .init(maxRetainedTopics: 2))
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath, settings: .init(maxRetainedTopics: 2))
         defer { log.close() }
         _ = try await log.append([draft("device.status.a", "1"), draft("device.status.b", "1")])
         let third = try await log.append(draft("device.status.c", "1"))
@@ -37,21 +38,21 @@ import Testing
     }
 
     @Test func retainedStatusesSurviveReopening() async throws {
-        let database = try TemporaryDatabase()
+        let database = try TemporaryFolder("storehub-log")
         do {
-            let log = try EventLog(path: database.path)
+            let log = try EventLog(path: database.databasePath)
             _ = try await log.append([draft("device.status.a", "1"), draft("device.status.a", "2")])
             log.close()
         }
-        let log = try EventLog(path: database.path)
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         #expect(log.retainedEvents().map(\.sequence) == [2])
     }
 
     @Test func sizeIsEnforcedAtCommitTimeNotOnlyByThePeriodicPass() async throws {
-        let database = try TemporaryDatabase()
+        let database = try TemporaryFolder("storehub-log")
         let limit = 1 << 20
-        let log = try EventLog(path: database.path, settings: .init(maxBytes: limit))
+        let log = try EventLog(path: database.databasePath, settings: .init(maxBytes: limit))
         defer { log.close() }
         let body = Array(#"{"pad":"\#(String(repeating: "x", count: 32 << 10))"}"#.utf8)
         for _ in 0..<96 {
@@ -65,24 +66,24 @@ import Testing
     }
 
     @Test func theProbeWritesARowSoThatAFullDiskFailsIt() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         let outcome: Result<Void, any Error> = await withCheckedContinuation { continuation in
             log.probe { continuation.resume(returning: $0) }
         }
         #expect(throws: Never.self) { try outcome.get() }
-        let reader = try SQLiteConnection(path: database.path, readOnly: true)
+        let reader = try SQLiteConnection(path: database.databasePath, readOnly: true)
         #expect(try reader.scalar("SELECT value FROM meta WHERE key = 'probe'") != nil)
     }
 
     @Test func aCommitThatFailsRefusesItsAppendsAndTheNextCommitAcceptsAgain() async throws {
-        let database = try TemporaryDatabase()
-        let log = try EventLog(path: database.path)
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
         defer { log.close() }
         _ = try await log.append(draft("scan.k", "before"))
         // Another process holds the write lock longer than the writer's busy timeout (5 s): the commit fails.
-        let blocker = try SQLiteConnection(path: database.path)
+        let blocker = try SQLiteConnection(path: database.databasePath)
         try blocker.execute("BEGIN IMMEDIATE")
         await #expect(throws: (any Error).self) { try await log.append(draft("scan.k", "refused")) }
         try blocker.execute("ROLLBACK")

@@ -8,7 +8,7 @@ struct KernelTests {
     /// The models' graph outputs after `run()` on a fixed input (the reference's, or a ramp when set-up made none).
     func outputs(_ stem: String, _ body: (Interpreter) -> Void) throws -> [[Float]]? {
         let url = ReferenceFiles.models.appendingPathComponent("\(stem).tflite")
-        guard ReferenceFiles.available([url]) else { return nil }
+        guard ReferenceFiles.present([url]) else { return nil }
         let interpreter = try Interpreter(model: try TFLiteModel(contentsOf: url))
         let input = interpreter.input
         for i in input.indices { input[i] = Float(i % 97) / 48 - 1 }
