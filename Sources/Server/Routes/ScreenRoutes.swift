@@ -145,7 +145,7 @@ final class ScreenPairings: Sendable {
         }
     }
 
-    /// A code as staff may type it ("k7m-x2q", "K7M X2Q") in the form codes are issued.
+    /// A code as staff may type it ("k7m-x3q", "K7M X3Q") in the form codes are issued.
     static func normalize(_ text: String) -> String? {
         let letters = text.uppercased().unicodeScalars.filter { $0 != "-" && $0 != " " }
         guard letters.count == 6, letters.allSatisfy({ alphabet.contains(Character($0)) }) else { return nil }
@@ -325,13 +325,16 @@ struct ScreenRoutes: Sendable {
         let screens = self.screens
         let scheme = self.scheme
         router.get("/api/v1/snapshots/:file/share") { request, context -> Response in
-            let principal = try server.authorizer.principal(request, context)
+            // Roles first, then the id's grammar, then the lookup: a token that may not share learns nothing of
+            // which ids exist.
+            let principal = try server.authorizer.principal(
+                request, context, roles: [.admin, .staff, .service, .screen])
             // Named as GET /api/v1/snapshots/:file names it: the router needs one name per path segment.
-            let id = context.parameters.get("file") ?? ""
+            let id = try PathValue.hexID("file", suffix: "", of: context)
             guard let info = mirrors.snapshotInfo(id) else {
                 throw HTTPError(.notFound, message: "no such snapshot (unknown, deleted or expired)")
             }
-            guard [.admin, .staff].contains(principal.role) || MirrorRoutes.mayRead(principal, info) else {
+            guard MirrorRoutes.mayRead(principal, info) else {
                 throw HTTPError(
                     .forbidden, message: "a \(principal.description) may share only its own mirror's pictures")
             }
@@ -346,16 +349,13 @@ struct ScreenRoutes: Sendable {
                 ]))
         }
         router.delete("/api/v1/snapshots/:file") { request, context -> Response in
-            let principal = try server.authorizer.principal(request, context)
+            let principal = try server.authorizer.principal(request, context, roles: [.admin, .staff, .screen])
             // Named as GET /api/v1/snapshots/:file names it: the router needs one name per path segment.
-            let id = context.parameters.get("file") ?? ""
+            let id = try PathValue.hexID("file", suffix: "", of: context)
             guard let info = mirrors.snapshotInfo(id) else {
                 throw HTTPError(.notFound, message: "no such snapshot (unknown, deleted or expired)")
             }
-            guard
-                [.admin, .staff].contains(principal.role)
-                    || (principal.role == .screen && info.device != nil && principal.device == info.device)
-            else {
+            guard principal.role != .screen || (info.device != nil && principal.device == info.device) else {
                 throw HTTPError(
                     .forbidden, message: "a \(principal.description) may delete only its own mirror's pictures")
             }
