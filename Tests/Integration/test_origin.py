@@ -55,6 +55,8 @@ def test_a_configured_origin_may_use_the_bus(hub_factory, tmp_path):
     config["devices"] = str(REPO / "Devices/demo/devices")
     config["statusPage"] = str(REPO / "Assets/status")
     config["shades"] = str(REPO / "Assets/shades.json")
+    config["screens"] = str(REPO / "Assets/screens")
+    config["models"] = str(REPO / ".cache/models")
     config["listen"]["allowedOrigins"] = ["https://kiosk.example"]
     path = tmp_path / "hub.json"
     path.write_text(json.dumps(config))
