@@ -22,11 +22,14 @@ public struct ScreenDirectory: Sendable {
         public var name: String
         /// The first is the default.
         public var languages: [String]
+        /// Kiosks: seconds the screen waits for a service's answer to a scan before its own fallback.
+        public var answerTimeoutSeconds: Double
 
-        public init(kind: DeviceKind, name: String, languages: [String]) {
+        public init(kind: DeviceKind, name: String, languages: [String], answerTimeoutSeconds: Double = 4) {
             self.kind = kind
             self.name = name
             self.languages = languages
+            self.answerTimeoutSeconds = answerTimeoutSeconds
         }
     }
 
@@ -190,11 +193,12 @@ struct ScreenRoutes: Sendable {
         }
         router.get("/screens/:kind/:id/settings.json") { _, context -> Response in
             let (device, screen) = try Self.screen(context, screens)
-            return Response.json(
-                .object([
-                    "device": .string(device.rawValue), "kind": .string(screen.kind.rawValue),
-                    "languages": .array(screen.languages.map(JSONValue.string)),
-                ]))
+            var settings: [String: JSONValue] = [
+                "device": .string(device.rawValue), "kind": .string(screen.kind.rawValue),
+                "languages": .array(screen.languages.map(JSONValue.string)),
+            ]
+            if screen.kind == .kiosk { settings["answerTimeoutSeconds"] = .double(screen.answerTimeoutSeconds) }
+            return Response.json(.object(settings))
         }
         router.get("/assets/screens/:file") { _, context -> Response in
             try Self.file(context.parameters.get("file") ?? "", in: screens.folder, missing: "no such file")
