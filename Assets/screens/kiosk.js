@@ -100,6 +100,26 @@
     $('answer-items').hidden = items.length === 0;
     $('answer-qr').replaceChildren();
     $('answer-qr').hidden = true;
+    if (typeof message.qr === 'string' && message.qr) drawQR(message.qr, current);
+  }
+
+  // The hub draws the QR code as SVG; shown as an image, so nothing in it can run.
+  async function drawQR(text, shown) {
+    let drawn;
+    try {
+      drawn = await S.fetchJSON('/api/v1/screens/self/qr', {
+        method: 'POST', headers: { ...S.auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ text }),
+      });
+    } catch {
+      return; // the hub is unreachable: the answer stands without its code
+    }
+    if (current !== shown || drawn.status !== 200 || typeof drawn.body?.svg !== 'string') return;
+    const image = document.createElement('img');
+    image.alt = '';
+    image.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(drawn.body.svg)}`;
+    image.dataset.text = text;
+    $('answer-qr').replaceChildren(image);
+    $('answer-qr').hidden = false;
   }
 
   function onScan(event) {

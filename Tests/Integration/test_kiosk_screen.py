@@ -7,6 +7,8 @@ test-artifacts/kiosk-screen/."""
 import collections
 import json
 import os
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -295,6 +297,28 @@ def test_with_the_service_stopped_the_kiosk_falls_back_and_staff_see_it(shop, br
     wait(browser, lambda d: str(sequence_valid) in kiosk(d)["answered"], "the late answer to the valid code")
     late = [a for a in kiosk(browser)["shown"] if a["answers"] == sequence_valid]
     assert len(late) == 1 and late[0]["state"] == "ok", late
+
+
+def test_an_answer_with_a_qr_code_shows_the_code_the_hub_drew(shop, browser):
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        pytest.fail("zbarimg missing: scripts/install-deps installs zbar-tools")
+    shop = shop()
+    shop.open_screen(browser)
+    link = "https://shop.example/receipt/ORD-5000?locker=7"
+    status, body, _ = request(shop.hub, "POST", "api/v1/events", shop.service_token, {
+        "topic": f"display.{KIOSK}", "type": "shop.receipt", "id": "receipt-1",
+        "data": {"state": "info", "title": {"en": "Your receipt", "fr": "Votre reçu"}, "qr": link, "ttlSeconds": 60}})
+    assert status == 201, body
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#answer-qr img") and d.execute_script(
+        "return document.querySelector('#answer-qr img').naturalWidth > 0"), "the answer's QR code")
+    assert text(browser, "answer-title") == "Your receipt"
+    shot = SHOTS / "answer-qr.png"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(shot))
+    decoded = subprocess.run([zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(shot)],
+                             capture_output=True, text=True, timeout=30)
+    assert decoded.stdout.strip() == link, f"zbarimg read {decoded.stdout!r} ({decoded.stderr})"
 
 
 def test_an_order_collected_while_the_service_answered_is_already_collected_offline(shop, browser):

@@ -220,6 +220,15 @@ def test_a_kiosk_screen_reads_its_scans_answers_and_status_only(store):
     status, _, _ = request(hub, "POST", "api/v1/events", screen["token"],
                            {"topic": f"scan.{KIOSK}", "type": "it", "data": {"text": "x"}})
     assert status == 403, "nor make scans"
+    # The hub draws an answer's QR code for a screen, and for nobody else.
+    status, drawn, _ = request(hub, "POST", "api/v1/screens/self/qr", screen["token"],
+                               {"text": "https://shop.example/r/ORD-1001"})
+    assert status == 200 and drawn["svg"].startswith("<svg"), drawn
+    assert request(hub, "POST", "api/v1/screens/self/qr", None, {"text": "x"})[0] == 401
+    assert request(hub, "POST", "api/v1/screens/self/qr", staff, {"text": "x"})[0] == 403
+    for body in ({"text": ""}, {"text": "x" * 513}, {"text": "x", "size": 4}, {"text": 7}, {}):
+        status, answer, _ = request(hub, "POST", "api/v1/screens/self/qr", screen["token"], body)
+        assert status == 400 and "text" in answer["error"]["message"], (body, status, answer)
 
     async def bus():
         client = await open_bus(hub, screen["token"])

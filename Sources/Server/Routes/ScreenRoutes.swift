@@ -319,6 +319,22 @@ struct ScreenRoutes: Sendable {
                     "name": .string(screen.name), "languages": .array(screen.languages.map(JSONValue.string)),
                 ]))
         }
+        // A kiosk's answers may carry `qr` (a receipt link, a locker code): the hub draws it, as it draws the
+        // mirror's share codes, so the page needs no QR encoder of its own.
+        router.post("/api/v1/screens/self/qr") { request, context -> Response in
+            _ = try server.authorizer.principal(request, context, roles: [.screen])
+            let fields = try await Self.jsonBody(request)
+            guard fields.keys.allSatisfy({ $0 == "text" }), let text = fields["text"]?.stringValue,
+                (1...QRCodeSVG.maxBytes).contains(text.utf8.count), !text.utf8.contains(0)
+            else {
+                throw HTTPError(
+                    .badRequest, message: "text: expected 1 to \(QRCodeSVG.maxBytes) bytes of text, and no other field")
+            }
+            guard let svg = QRCodeSVG.svg(for: text) else {
+                throw HTTPError(.badRequest, message: "text: cannot be drawn as a QR code")
+            }
+            return Response.json(.object(["svg": .string(svg)]))
+        }
         if let mirrors { addShareRoutes(to: router, mirrors) }
         return router
     }
