@@ -32,9 +32,9 @@ public struct ScreenSettings: Sendable, Decodable, Equatable {
         guard Self.answerTimeoutRange.contains(answerTimeoutSeconds) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .answerTimeoutSeconds, in: c,
-                debugDescription:
-                    "expected \(Self.answerTimeoutRange.lowerBound) to \(Self.answerTimeoutRange.upperBound) seconds, found \(answerTimeoutSeconds)"
-            )
+                debugDescription: String(
+                    format: "expected %g to %g seconds, found %g", Self.answerTimeoutRange.lowerBound,
+                    Self.answerTimeoutRange.upperBound, answerTimeoutSeconds))
         }
         if let memberPattern, memberPattern.isEmpty || (try? NSRegularExpression(pattern: memberPattern)) == nil {
             throw DecodingError.dataCorruptedError(
