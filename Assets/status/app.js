@@ -120,6 +120,7 @@
       budget: el('p', { class: 'budget muted', hidden: '' }),
       lastError: el('p', { class: 'last-error', hidden: '' }),
       scan: el('p', { class: 'scan' }, 'No scans yet'),
+      unanswered: el('p', { class: 'unanswered', hidden: '' }),
       preview: el('img', { class: 'preview', alt: `Live picture from ${id}`, hidden: '' }),
       stream: el('img', { class: 'preview stream', alt: `Live mirror stream from ${id}`, hidden: '' }),
       restart: el('button', { type: 'button', class: 'action', text: 'Restart' }),
@@ -136,7 +137,7 @@
       el('dl', { class: 'stats' },
         stat('Delivered', f.framesDelivered), stat('Processed', f.framesProcessed),
         stat('Dropped', f.framesDropped), stat('Restarts', f.restarts)),
-      f.preview, f.stream, f.rates, f.budget, f.lastError, f.scan,
+      f.preview, f.stream, f.rates, f.budget, f.lastError, f.scan, f.unanswered,
       el('div', { class: 'actions' }, f.restart, f.snapshot), f.actionNote);
     c = { root, f, name: null, kind: null, sample: null, streaming: false };
     f.stream.addEventListener('error', () => { c.streaming = false; f.stream.hidden = true; });
@@ -412,6 +413,13 @@
       waitingScans.delete(ev.sequence);
       addFeed(null, 'unanswered', `${device}: scan ${ev.sequence} got no answer within ${seconds} s${pickup}; ` +
         'the customer was asked to come to the counter. Is the order service running?', device);
+      // The card keeps it until the device's scans are answered again (the feed scrolls on).
+      const c = card(device);
+      c.unansweredSequence = ev.sequence;
+      c.f.unanswered.replaceChildren(el('span', { class: 'label', text: 'Customer sent to the counter:' }), ' ',
+        `scan ${ev.sequence} at ${new Date().toLocaleTimeString()} got no answer${pickup}`);
+      c.f.unanswered.dataset.sequence = String(ev.sequence);
+      c.f.unanswered.hidden = false;
     }, seconds * 1000));
     while (waitingScans.size > 500) {
       const [oldest, timer] = waitingScans.entries().next().value;
@@ -428,6 +436,11 @@
       if (Number.isInteger(raw.answers)) {
         answeredScans.add(raw.answers);
         if (answeredScans.size > 500) answeredScans.delete(answeredScans.values().next().value);
+      }
+      const c = cards.get(device);
+      if (c && Number.isInteger(raw.answers) && raw.answers > (c.unansweredSequence ?? Infinity)) {
+        c.unansweredSequence = undefined;
+        c.f.unanswered.hidden = true;
       }
       if (Number.isInteger(raw.answers) && waitingScans.has(raw.answers)) {
         clearTimeout(waitingScans.get(raw.answers));

@@ -67,7 +67,8 @@ def frame(path, text=None):
 def start_hub(binary, folder):
     out = open(folder / "hub.stdout", "wb")
     process = subprocess.Popen([str(binary), "run", "--config", str(folder / "hub.json"), "--state",
-                                str(folder / "state"), "--port", "0"], stdout=out, stderr=open(folder / "hub.stderr", "wb"))
+                                str(folder / "state"), "--port", "0"],
+                               stdout=out, stderr=open(folder / "hub.stderr", "wb"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         for line in (folder / "hub.stdout").read_text(errors="replace").splitlines():
