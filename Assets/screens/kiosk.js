@@ -17,10 +17,10 @@
   const scans = new Map();      // scan sequence -> {data, timer, answered}
   const answersSeen = new Set(); // display event sequences already handled
 
-  // For tests and the latency measurement: when each state was put on screen (epoch milliseconds, at the
-  // animation frame that paints it), and every answer shown, in order.
+  // For tests and the latency measurement: when each scan arrived, when each state was put on screen (epoch
+  // milliseconds, at the animation frame that paints it), and every answer shown, in order.
   const record = {
-    view: null, feedback: {}, answered: {}, fallback: {}, shown: [], tones: 0,
+    view: null, scanned: {}, feedback: {}, answered: {}, fallback: {}, shown: [], tones: 0,
     clock: () => performance.timeOrigin + performance.now(),
   };
   window.storehubKiosk = record;
@@ -132,6 +132,7 @@
       clearTimeout(scans.get(oldest).timer);
       scans.delete(oldest);
     }
+    record.scanned[sequence] = record.clock();
     tone();
     current = { kind: 'checking', sequence };
     display('checking');

@@ -253,7 +253,6 @@ def test_a_known_code_shows_the_orders_answer_an_unknown_or_forged_one_the_refus
     assert text(browser, "answer-title") == "This code is not valid"
     assert browser.find_element(By.ID, "answer").get_attribute("data-state") == "error"
     browser.save_screenshot(str(SHOTS / "answer-forged.png"))
-    assert not kiosk(browser)["fallback"], "every scan was answered in time: no fallback"
     # The answer goes back to idle after its ttlSeconds (the service says 8).
     wait(browser, lambda d: kiosk(d)["view"] == "idle", "idle again after the answer's time", timeout=8 + WAIT)
 
@@ -269,9 +268,10 @@ def test_with_the_service_stopped_the_kiosk_falls_back_and_staff_see_it(shop, br
     # A plain (unsigned) code: nothing the hub can vouch for.
     sequence = scan_and_answer(browser, shop, "PICKUP:ORD-5001", "a plain code", answered=False)
     state = kiosk(browser)
-    elapsed = state["fallback"][str(sequence)] - state["feedback"][str(sequence)]
-    assert elapsed >= TIMEOUT * 1000 - 50, f"the fallback came after {elapsed:.0f} ms, before the timeout"
-    print(f"\nfallback {elapsed:.0f} ms after the feedback (answerTimeoutSeconds {TIMEOUT})")
+    # Never before the timeout (a lower bound only: how much later depends on the machine's load).
+    elapsed = state["fallback"][str(sequence)] - state["scanned"][str(sequence)]
+    assert elapsed >= TIMEOUT * 1000 - 1, f"the fallback came {elapsed:.0f} ms after the scan, before the timeout"
+    print(f"\nfallback {elapsed:.0f} ms after the scan arrived (answerTimeoutSeconds {TIMEOUT})")
     assert text(browser, "answer-title") == I18N["en"]["kiosk.fallback.title"]
     assert text(browser, "answer-body") == I18N["en"]["kiosk.fallback.body"]
     browser.save_screenshot(str(SHOTS / "fallback-counter.png"))

@@ -229,6 +229,10 @@ def main():
         print(f"{label:34} {len(values):>4} {p50:8.1f} {p99:8.1f} {max(values):8.1f}  {verdict}")
         figures[name] = {"n": len(values), "p50": p50, "p99": p99, "max": max(values),
                          "mean": statistics.fmean(values)}
+    slowest = sorted((row for row in rows if row["answer"] == row["answer"]), key=lambda row: -row["answer"])[:3]
+    order = {row["sequence"]: index for index, row in enumerate(rows)}
+    print("slowest answers: " + ", ".join(f"scan #{order[row['sequence']] + 1} {row['answer']:.0f} ms "
+                                          f"(feedback {row['feedback']:.0f} ms)" for row in slowest))
     missing = sum(1 for row in rows if row["answer"] != row["answer"])
     if missing:
         print(f"{missing} scan(s) got no answer on screen")
