@@ -16,6 +16,7 @@
   let audio = null;
   const scans = new Map();      // scan sequence -> {data, timer, answered}
   const answersSeen = new Set(); // display event sequences already handled
+  const scansAnswered = new Set(); // scan sequences whose answer was shown (also for scans this page never saw)
 
   // For tests and the latency measurement: when each scan arrived, when each state was put on screen (epoch
   // milliseconds, at the animation frame that paints it), and every answer shown, in order.
@@ -131,6 +132,7 @@
       const [oldest] = scans.keys();
       clearTimeout(scans.get(oldest).timer);
       scans.delete(oldest);
+      ['scanned', 'feedback', 'answered', 'fallback'].forEach((name) => { delete record[name][oldest]; });
     }
     record.scanned[sequence] = record.clock();
     tone();
@@ -140,14 +142,21 @@
     scan.timer = setTimeout(() => unanswered(sequence), timeoutMs);
   }
 
+  // Keeps a set of sequences bounded: a kiosk runs for weeks.
+  function remember(set, value) {
+    set.add(value);
+    if (set.size > REMEMBERED_SCANS) set.delete(set.values().next().value);
+  }
+
   function onAnswer(event) {
     if (answersSeen.has(event.sequence)) return;
-    answersSeen.add(event.sequence);
+    remember(answersSeen, event.sequence);
     const message = event.data || {};
     const sequence = Number.isInteger(message.answers) ? message.answers : null;
     if (sequence !== null) {
+      if (scansAnswered.has(sequence)) return; // one answer per scan on screen
+      remember(scansAnswered, sequence);
       const scan = scans.get(sequence);
-      if (scan?.answered) return; // one answer per scan on screen
       if (scan) {
         scan.answered = true;
         clearTimeout(scan.timer);
@@ -157,6 +166,7 @@
     display('answer', ['ok', 'warning', 'error', 'info'].includes(message.state) ? message.state : 'info');
     renderAnswer();
     record.shown.push({ answers: sequence, event: event.sequence, state: message.state });
+    if (record.shown.length > REMEMBERED_SCANS) record.shown.shift();
     if (sequence !== null) painted(record.answered, sequence);
     later(Number.isFinite(message.ttlSeconds) ? message.ttlSeconds : DEFAULT_TTL);
   }
