@@ -16,7 +16,7 @@
     feed: $('feed'), conn: $('connection'), logout: $('logout'),
     feedDevice: $('feed-device'), consumers: $('consumers'), noConsumers: $('no-consumers'),
   };
-  const FEED_KINDS = ['scan', 'tryon', 'status', 'answer', 'note'];
+  const FEED_KINDS = ['scan', 'tryon', 'status', 'answer', 'note', 'unanswered'];
 
   const cards = new Map(); // device id -> { root, f: field elements, name, kind }
   // Bumped on every sign-in and sign-out so that replies and timers of an old session do nothing.
@@ -120,6 +120,7 @@
       budget: el('p', { class: 'budget muted', hidden: '' }),
       lastError: el('p', { class: 'last-error', hidden: '' }),
       scan: el('p', { class: 'scan' }, 'No scans yet'),
+      unanswered: el('p', { class: 'unanswered', hidden: '' }),
       preview: el('img', { class: 'preview', alt: `Live picture from ${id}`, hidden: '' }),
       stream: el('img', { class: 'preview stream', alt: `Live mirror stream from ${id}`, hidden: '' }),
       restart: el('button', { type: 'button', class: 'action', text: 'Restart' }),
@@ -136,7 +137,7 @@
       el('dl', { class: 'stats' },
         stat('Delivered', f.framesDelivered), stat('Processed', f.framesProcessed),
         stat('Dropped', f.framesDropped), stat('Restarts', f.restarts)),
-      f.preview, f.stream, f.rates, f.budget, f.lastError, f.scan,
+      f.preview, f.stream, f.rates, f.budget, f.lastError, f.scan, f.unanswered,
       el('div', { class: 'actions' }, f.restart, f.snapshot), f.actionNote);
     c = { root, f, name: null, kind: null, sample: null, streaming: false };
     f.stream.addEventListener('error', () => { c.streaming = false; f.stream.hidden = true; });
@@ -382,11 +383,69 @@
     return '';
   }
 
+  // Kiosk scans that no service answered within the kiosk's answer timeout: the kiosk's screen then sends the
+  // customer to the counter, and staff see it here. The timeout is the screen's own (its settings.json); a kiosk
+  // without a screen is not watched.
+  const kioskTimeouts = new Map(); // device -> seconds, or null when it has no kiosk screen
+  const waitingScans = new Map();  // scan sequence -> timer
+  const answeredScans = new Set(); // answers seen (one may come before the timeout above is known)
+  async function kioskTimeout(device) {
+    if (!kioskTimeouts.has(device)) {
+      kioskTimeouts.set(device, null);
+      try {
+        const res = await fetch(`/screens/kiosk/${encodeURIComponent(device)}/settings.json`, { cache: 'no-store' });
+        const settings = res.ok ? await res.json() : null;
+        const seconds = Number(settings && settings.answerTimeoutSeconds);
+        kioskTimeouts.set(device, Number.isFinite(seconds) && seconds > 0 ? seconds : null);
+      } catch {
+        kioskTimeouts.delete(device);
+      }
+    }
+    return kioskTimeouts.get(device);
+  }
+  async function watchScan(ev, device) {
+    const seconds = await kioskTimeout(device);
+    if (!seconds || !Number.isInteger(ev.sequence) || waitingScans.has(ev.sequence)) return;
+    if (answeredScans.has(ev.sequence)) return;
+    const pickup = ev.data.pickup && typeof ev.data.pickup === 'object'
+      ? (ev.data.pickup.valid ? ' (signed code: valid)' : ` (signed code: ${ev.data.pickup.reason})`) : '';
+    waitingScans.set(ev.sequence, setTimeout(() => {
+      waitingScans.delete(ev.sequence);
+      addFeed(null, 'unanswered', `${device}: scan ${ev.sequence} got no answer within ${seconds} s${pickup}; ` +
+        'the customer was asked to come to the counter. Is the order service running?', device);
+      // The card keeps it until the device's scans are answered again (the feed scrolls on).
+      const c = card(device);
+      c.unansweredSequence = ev.sequence;
+      c.f.unanswered.replaceChildren(el('span', { class: 'label', text: 'Customer sent to the counter:' }), ' ',
+        `scan ${ev.sequence} at ${new Date().toLocaleTimeString()} got no answer${pickup}`);
+      c.f.unanswered.dataset.sequence = String(ev.sequence);
+      c.f.unanswered.hidden = false;
+    }, seconds * 1000));
+    while (waitingScans.size > 500) {
+      const [oldest, timer] = waitingScans.entries().next().value;
+      clearTimeout(timer);
+      waitingScans.delete(oldest);
+    }
+  }
+
   function onEvent(ev) {
     const raw = ev && ev.data;
     const device = ev ? subjectDevice(ev) : '';
     if (!raw || typeof raw !== 'object' || !device) return;
     if (String(ev.subject).startsWith('display.')) {
+      if (Number.isInteger(raw.answers)) {
+        answeredScans.add(raw.answers);
+        if (answeredScans.size > 500) answeredScans.delete(answeredScans.values().next().value);
+      }
+      const c = cards.get(device);
+      if (c && Number.isInteger(raw.answers) && raw.answers > (c.unansweredSequence ?? Infinity)) {
+        c.unansweredSequence = undefined;
+        c.f.unanswered.hidden = true;
+      }
+      if (Number.isInteger(raw.answers) && waitingScans.has(raw.answers)) {
+        clearTimeout(waitingScans.get(raw.answers));
+        waitingScans.delete(raw.answers);
+      }
       // A service's answer on a kiosk's screen: staff see what the customer was told.
       const scan = Number.isInteger(raw.answers) ? ` to scan ${raw.answers}` : '';
       addFeed(ev.time, 'answer', `${device} answer${scan}: ${raw.state} – ${plainText(raw.title)}`, device);
@@ -405,6 +464,7 @@
       addFeed(ev.time, 'tryon', `${d.device} ${what} ${d.shadeName || ''} (${d.sku})`, d.device);
     } else if (ev.type === 'storehub.scan') {
       setScan(d.device, { symbology: d.symbology, text: d.text, time: ev.time });
+      watchScan(ev, d.device);
       addFeed(ev.time, 'scan', `${d.device} scanned ${d.symbology || '?'} ${mask(d.text)}`, d.device);
     }
   }

@@ -21,7 +21,9 @@ extension Hub {
                         problem: "no strings for '\(language)' (\(file) is missing)")
                 }
             }
-            screens[descriptor.id] = .init(kind: descriptor.kind, name: descriptor.name, languages: languages)
+            screens[descriptor.id] = .init(
+                kind: descriptor.kind, name: descriptor.name, languages: languages,
+                answerTimeoutSeconds: descriptor.screen?.answerTimeoutSeconds ?? ScreenSettings().answerTimeoutSeconds)
         }
         return ScreenDirectory(folder: folder.path, devices: screens, share: config.share)
     }

@@ -269,6 +269,15 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
                 forKey: .screen, in: c, debugDescription: "only kiosks and mirrors have a screen")
         }
         if kind != .scanner { screen = screen ?? ScreenSettings() }
+        if kind == .mirror, c.contains(.screen),
+            try c.nestedContainer(keyedBy: ScreenSettings.CodingKeys.self, forKey: .screen).contains(
+                .answerTimeoutSeconds)
+        {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [CodingKeys.screen, ScreenSettings.CodingKeys.answerTimeoutSeconds],
+                    debugDescription: "only a kiosk's screen waits for answers to scans; remove it from a mirror"))
+        }
         if kind == .mirror {
             mirror = mirror ?? MirrorSettings()
             if camera == nil {

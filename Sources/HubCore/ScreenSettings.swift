@@ -7,19 +7,35 @@ public struct ScreenSettings: Sendable, Decodable, Equatable {
     /// Mirrors: a regular expression a member QR code's text matches. Such a code held up to the mirror links the
     /// visit to that shopper's account (later try-on results carry it as `member`); nil: no linking.
     public var memberPattern: String?
+    /// Kiosks: how long the screen waits for the order service's answer to a scan before it tells the customer to
+    /// ask at the counter (and, for a signed pickup code, what the hub's own verdict says).
+    public var answerTimeoutSeconds: Double
 
-    public init(languages: [String] = ["en"], memberPattern: String? = nil) {
+    /// The range `answerTimeoutSeconds` must be in: long enough for a service across the shop's network, short
+    /// enough that a customer is not left waiting in front of a screen that says nothing.
+    public static let answerTimeoutRange: ClosedRange<Double> = 0.5...30
+
+    public init(languages: [String] = ["en"], memberPattern: String? = nil, answerTimeoutSeconds: Double = 4) {
         self.languages = languages
         self.memberPattern = memberPattern
+        self.answerTimeoutSeconds = answerTimeoutSeconds
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case languages, memberPattern }
+    enum CodingKeys: String, CodingKey, CaseIterable { case languages, memberPattern, answerTimeoutSeconds }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         languages = try c.decodeIfPresent([String].self, forKey: .languages) ?? ["en"]
         memberPattern = try c.decodeIfPresent(String.self, forKey: .memberPattern)
+        answerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .answerTimeoutSeconds) ?? 4
+        guard Self.answerTimeoutRange.contains(answerTimeoutSeconds) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .answerTimeoutSeconds, in: c,
+                debugDescription: String(
+                    format: "expected %g to %g seconds, found %g", Self.answerTimeoutRange.lowerBound,
+                    Self.answerTimeoutRange.upperBound, answerTimeoutSeconds))
+        }
         if let memberPattern, memberPattern.isEmpty || (try? NSRegularExpression(pattern: memberPattern)) == nil {
             throw DecodingError.dataCorruptedError(
                 forKey: .memberPattern, in: c, debugDescription: "'\(memberPattern)' is not a valid regular expression")

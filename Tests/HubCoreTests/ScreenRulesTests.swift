@@ -43,6 +43,19 @@ import Testing
         #expect(!kioskScreen.mayPublish("scan.kiosk-1"))
     }
 
+    @Test func aKioskScreenReadsNoOtherKiosksTopicsNoWildcardsAndPublishesNoStatus() {
+        for other in [
+            "display.kiosk-2", "device.status.kiosk-2", "display.*", "display.>", "device.status.>", "scan.*",
+            "device.status.*", "mirror.command.kiosk-1", "device.command.kiosk-1", "tryon.>", ">",
+        ] {
+            #expect(!kioskScreen.maySubscribe(pattern(other)), "\(other)")
+        }
+        for topic in ["device.status.kiosk-1", "device.command.kiosk-1", "display.kiosk-2", "scan.kiosk-2"] {
+            #expect(!kioskScreen.mayPublish(topic), "\(topic)")
+        }
+        #expect(kioskScreen.description == "screen token for kiosk-1")
+    }
+
     @Test func aScreenWithoutItsDeviceOrKindMayDoNothing() {
         let orphan = Principal(tokenID: "0000000c", role: .screen, device: mirror)
         #expect(!orphan.maySubscribe(pattern("tryon.result.mirror-1")))
@@ -123,6 +136,48 @@ import Testing
         for bad in [#"{"languages": []}"#, #"{"languages": ["en", "en"]}"#, #"{"languages": ["../etc"]}"#] {
             let text = #"{"id": "k", "kind": "kiosk", "camera": {"type": "replay", "path": "x"}, "screen": \#(bad)}"#
             #expect(throws: (any Error).self) { try JSONDecoder().decode(DeviceDescriptor.self, from: Data(text.utf8)) }
+        }
+    }
+
+    @Test func aKioskWaitsFourSecondsForAnAnswerUnlessItsDescriptorSaysOtherwise() throws {
+        func descriptor(_ kind: String, _ screen: String) throws -> DeviceDescriptor {
+            let camera = #"{"type": "replay", "path": "x"}"#
+            let text = #"{"id": "k", "kind": "\#(kind)", "camera": \#(camera), "screen": \#(screen)}"#
+            return try JSONDecoder().decode(DeviceDescriptor.self, from: Data(text.utf8))
+        }
+        #expect(try descriptor("kiosk", "{}").screen?.answerTimeoutSeconds == 4)
+        #expect(try descriptor("kiosk", #"{"answerTimeoutSeconds": 2.5}"#).screen?.answerTimeoutSeconds == 2.5)
+        #expect(try descriptor("kiosk", #"{"answerTimeoutSeconds": 30}"#).screen?.answerTimeoutSeconds == 30)
+        for bad in ["0", "0.4", "31", "-1", #""4""#, "true"] {
+            #expect(throws: (any Error).self, "\(bad)") {
+                try descriptor("kiosk", #"{"answerTimeoutSeconds": \#(bad)}"#)
+            }
+        }
+        #expect(try descriptor("mirror", "{}").screen?.languages == ["en"])
+        do {
+            _ = try descriptor("mirror", #"{"answerTimeoutSeconds": 4}"#)
+            Issue.record("a mirror took an answer timeout")
+        } catch {
+            #expect("\(error)".contains("only a kiosk"), "\(error)")
+        }
+    }
+
+    @Test func anOutOfRangeAnswerTimeoutIsAConfigErrorNamingTheKeyAndTheRange() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "screen-timeout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text =
+            #"{"id": "k", "kind": "kiosk", "camera": {"type": "replay", "path": "x"}, "#
+            + #""screen": {"answerTimeoutSeconds": 90}}"#
+        try Data(text.utf8).write(to: folder.appendingPathComponent("k.json"))
+        do {
+            _ = try DeviceDirectory.load(folder)
+            Issue.record("a 90 s answer timeout was accepted")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("answerTimeoutSeconds"), "\(message)")
+            #expect(message.contains("0.5 to 30"), "\(message)")
         }
     }
 

@@ -201,16 +201,47 @@ def test_a_kiosk_screen_reads_its_scans_answers_and_status_only(store):
     assert screen["kind"] == "kiosk"
     assert request(hub, "POST", f"api/v1/mirrors/{MIRROR}/ticket", screen["token"])[0] == 403
     assert request(hub, "GET", "api/v1/screens/self", screen["token"])[1]["languages"] == ["fr", "en"]
+    # Allowed over REST: its own topics and the catalog. Refused: everything else a staff or service token has.
+    for topic in (f"scan.{KIOSK}", f"display.{KIOSK}", f"device.status.{KIOSK}"):
+        assert request(hub, "GET", f"api/v1/events?topic={topic}", screen["token"])[0] == 200, topic
+    assert request(hub, "GET", "api/v1/shades", screen["token"])[0] == 200
+    for method, path in (("GET", "api/v1/devices"), ("GET", "api/v1/hub"), ("GET", "metrics"),
+                         ("GET", f"api/v1/devices/{KIOSK}/preview.jpg"), ("POST", f"api/v1/devices/{KIOSK}/snapshot"),
+                         ("POST", f"api/v1/devices/{KIOSK}/restart"), ("GET", "api/v1/screens"),
+                         ("GET", "api/v1/events?topic=display.>"), ("GET", "api/v1/events?topic=scan.*"),
+                         ("GET", f"api/v1/events?topic=tryon.result.{MIRROR}"),
+                         ("GET", f"api/v1/events?topic=device.status.{MIRROR}"),
+                         ("GET", f"api/v1/events?topic=mirror.command.{MIRROR}"), ("GET", "api/v1/insights")):
+        status, body, _ = request(hub, method, path, screen["token"])
+        assert status in (403, 404), f"{method} {path} answered {status} to a kiosk screen: {body}"
+    status, _, _ = request(hub, "POST", "api/v1/events", screen["token"],
+                           {"topic": f"display.{KIOSK}", "type": "it", "data": {"state": "ok", "title": "Ready"}})
+    assert status == 403, "a kiosk screen may not answer itself over REST"
+    status, _, _ = request(hub, "POST", "api/v1/events", screen["token"],
+                           {"topic": f"scan.{KIOSK}", "type": "it", "data": {"text": "x"}})
+    assert status == 403, "nor make scans"
+    # The hub draws an answer's QR code for a screen, and for nobody else.
+    status, drawn, _ = request(hub, "POST", "api/v1/screens/self/qr", screen["token"],
+                               {"text": "https://shop.example/r/ORD-1001"})
+    assert status == 200 and drawn["svg"].startswith("<svg"), drawn
+    assert request(hub, "POST", "api/v1/screens/self/qr", None, {"text": "x"})[0] == 401
+    assert request(hub, "POST", "api/v1/screens/self/qr", staff, {"text": "x"})[0] == 403
+    for body in ({"text": ""}, {"text": "x" * 513}, {"text": "x", "size": 4}, {"text": 7}, {}):
+        status, answer, _ = request(hub, "POST", "api/v1/screens/self/qr", screen["token"], body)
+        assert status == 400 and "text" in answer["error"]["message"], (body, status, answer)
 
     async def bus():
         client = await open_bus(hub, screen["token"])
         for index, topic in enumerate((f"scan.{KIOSK}", f"display.{KIOSK}", f"device.status.{KIOSK}")):
             await client.subscribe(f"ok{index}", topic)
-        for index, topic in enumerate((f"tryon.result.{MIRROR}", f"tryon.result.{KIOSK}", "scan.>", f"scan.{MIRROR}")):
+        for index, topic in enumerate((f"tryon.result.{MIRROR}", f"tryon.result.{KIOSK}", "scan.>", f"scan.{MIRROR}",
+                                       "display.>", "display.*", f"display.{MIRROR}", "device.status.>",
+                                       f"device.status.{MIRROR}", f"mirror.command.{KIOSK}", ">")):
             await client.send(op="subscribe", id=f"x{index}", topic=topic)
             reply = await client.until(lambda m: m.get("id") == f"x{index}" or m["op"] == "error", 5, topic)
             assert reply["op"] == "error" and reply["code"] == "forbidden", (topic, reply)
-        for index, topic in enumerate((f"mirror.command.{KIOSK}", f"mirror.command.{MIRROR}", f"display.{KIOSK}")):
+        for index, topic in enumerate((f"mirror.command.{KIOSK}", f"mirror.command.{MIRROR}", f"display.{KIOSK}",
+                                       f"scan.{KIOSK}", f"device.status.{KIOSK}")):
             await client.send(op="publish", topic=topic, type="it", data={"end": True}, ref=f"k{index}")
             reply = await client.until(lambda m: m.get("ref") == f"k{index}", 5, topic)
             assert reply["op"] == "error" and reply["code"] == "forbidden", (topic, reply)
@@ -257,10 +288,17 @@ def test_pages_and_files_are_served_without_a_token_and_nothing_outside_the_fold
     status, settings, _ = request(hub, "GET", f"screens/mirror/{MIRROR}/settings.json")
     assert settings == {"device": MIRROR, "kind": "mirror", "languages": LANGUAGES}
     assert request(hub, "GET", f"screens/kiosk/{MIRROR}")[0] == 404, "a mirror has no kiosk page"
+    status, page, headers = request(hub, "GET", f"screens/kiosk/{KIOSK}")
+    assert status == 200 and b"kiosk.js" in page and "default-src 'self'" in headers["Content-Security-Policy"]
+    status, settings, _ = request(hub, "GET", f"screens/kiosk/{KIOSK}/settings.json")
+    assert settings == {"device": KIOSK, "kind": "kiosk", "languages": ["fr", "en"], "answerTimeoutSeconds": 4}
+    assert request(hub, "GET", f"screens/mirror/{KIOSK}")[0] == 404, "a kiosk has no mirror page"
+    for name in ("kiosk.js", "screen.js", "screen.css"):
+        assert request(hub, "GET", f"assets/screens/{name}")[0] == 200, name
     assert request(hub, "GET", "screens/mirror/nope")[0] in (400, 404)
     for language in LANGUAGES:
         status, strings, _ = request(hub, "GET", f"assets/screens/i18n/{language}.json")
-        assert status == 200 and strings["mirror.picture"], language
+        assert status == 200 and strings["mirror.picture"] and strings["kiosk.idle.step"], language
     for bad in ("assets/screens/..%2Fshades.json", "assets/screens/i18n/..%2F..%2Fshades.json",
                 "assets/screens/.hidden.js", "assets/screens/mirror.html.bak", "assets/screens/i18n/xx.json"):
         assert request(hub, "GET", bad)[0] == 404, bad

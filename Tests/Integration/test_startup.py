@@ -56,6 +56,8 @@ DEVICE_MISTAKES = {
     "unknown-strategy": ("decoder", "strategies", ["inverted", "sharpen"], "decoder.strategies[1]",
                          "unknown decode strategy 'sharpen'"),
     "cpu-share-out-of-range": ("decoder", "maxCpuShare", 2, "decoder.maxCpuShare", "share of one core"),
+    "answer-timeout-out-of-range": ("screen", "answerTimeoutSeconds", 45, "screen.answerTimeoutSeconds",
+                                    "expected 0.5 to 30 seconds"),
 }
 
 

@@ -22,11 +22,14 @@ public struct ScreenDirectory: Sendable {
         public var name: String
         /// The first is the default.
         public var languages: [String]
+        /// Kiosks: seconds the screen waits for a service's answer to a scan before its own fallback.
+        public var answerTimeoutSeconds: Double
 
-        public init(kind: DeviceKind, name: String, languages: [String]) {
+        public init(kind: DeviceKind, name: String, languages: [String], answerTimeoutSeconds: Double = 4) {
             self.kind = kind
             self.name = name
             self.languages = languages
+            self.answerTimeoutSeconds = answerTimeoutSeconds
         }
     }
 
@@ -190,11 +193,12 @@ struct ScreenRoutes: Sendable {
         }
         router.get("/screens/:kind/:id/settings.json") { _, context -> Response in
             let (device, screen) = try Self.screen(context, screens)
-            return Response.json(
-                .object([
-                    "device": .string(device.rawValue), "kind": .string(screen.kind.rawValue),
-                    "languages": .array(screen.languages.map(JSONValue.string)),
-                ]))
+            var settings: [String: JSONValue] = [
+                "device": .string(device.rawValue), "kind": .string(screen.kind.rawValue),
+                "languages": .array(screen.languages.map(JSONValue.string)),
+            ]
+            if screen.kind == .kiosk { settings["answerTimeoutSeconds"] = .double(screen.answerTimeoutSeconds) }
+            return Response.json(.object(settings))
         }
         router.get("/assets/screens/:file") { _, context -> Response in
             try Self.file(context.parameters.get("file") ?? "", in: screens.folder, missing: "no such file")
@@ -314,6 +318,22 @@ struct ScreenRoutes: Sendable {
                     "device": .string(device.rawValue), "kind": .string(screen.kind.rawValue),
                     "name": .string(screen.name), "languages": .array(screen.languages.map(JSONValue.string)),
                 ]))
+        }
+        // A kiosk's answers may carry `qr` (a receipt link, a locker code): the hub draws it, as it draws the
+        // mirror's share codes, so the page needs no QR encoder of its own.
+        router.post("/api/v1/screens/self/qr") { request, context -> Response in
+            _ = try server.authorizer.principal(request, context, roles: [.screen])
+            let fields = try await Self.jsonBody(request)
+            guard fields.keys.allSatisfy({ $0 == "text" }), let text = fields["text"]?.stringValue,
+                (1...QRCodeSVG.maxBytes).contains(text.utf8.count), !text.utf8.contains(0)
+            else {
+                throw HTTPError(
+                    .badRequest, message: "text: expected 1 to \(QRCodeSVG.maxBytes) bytes of text, and no other field")
+            }
+            guard let svg = QRCodeSVG.svg(for: text) else {
+                throw HTTPError(.badRequest, message: "text: cannot be drawn as a QR code")
+            }
+            return Response.json(.object(["svg": .string(svg)]))
         }
         if let mirrors { addShareRoutes(to: router, mirrors) }
         return router
