@@ -40,7 +40,11 @@ struct PickupCommand: ParsableCommand {
         @Option(name: .long, help: "The key id the hub knows the public key by.")
         var keyId: String
 
-        @Option(name: .long, help: "The private key (base64url), as keygen printed it; or set STOREHUB_PICKUP_KEY.")
+        @Option(
+            name: .long,
+            help:
+                "The private key as keygen printed it, given as --private-key=KEY (a key may start with -); or set STOREHUB_PICKUP_KEY."
+        )
         var privateKey: String?
 
         @Option(

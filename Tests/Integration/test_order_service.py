@@ -59,7 +59,7 @@ def wait_for(predicate, what, timeout=WAIT):
 def test_killed_mid_stream_and_restarted_the_service_answers_every_scan_exactly_once(
         hub_factory, tmp_path, scanner):
     key = json.loads(pickup("keygen", "--id", "shop-1"))
-    sign = ["sign", "--key-id", "shop-1", "--private-key", key["privateKey"]]
+    sign = ["sign", "--key-id", "shop-1", f"--private-key={key['privateKey']}"]
     orders = [{"id": f"ORD-{3000 + n}", "customer": f"Customer {n}", "items": [f"Item {n}"]} for n in range(8)]
     for order in orders:
         order["code"] = pickup(*sign, "--order", order["id"])

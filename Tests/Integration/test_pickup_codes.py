@@ -52,13 +52,13 @@ def test_each_signed_code_gets_its_verdict_in_the_scan_event(hub_factory, tmp_pa
     stranger = json.loads(pickup("keygen", "--id", "shop-1"))
     hub = start(hub_factory, tmp_path, scanner, [shop["hubConfig"]])
     codes = {
-        "valid": pickup("sign", "--order", "ORD-1001", "--key-id", "shop-1", "--private-key", shop["privateKey"]),
-        "expired": pickup("sign", "--order", "ORD-1002", "--key-id", "shop-1", "--private-key", shop["privateKey"],
+        "valid": pickup("sign", "--order", "ORD-1001", "--key-id", "shop-1", f"--private-key={shop['privateKey']}"),
+        "expired": pickup("sign", "--order", "ORD-1002", "--key-id", "shop-1", f"--private-key={shop['privateKey']}",
                           "--expires-in=-60"),
-        "forged": pickup("sign", "--order", "ORD-1001", "--key-id", "shop-1", "--private-key",
-                         stranger["privateKey"]),
-        "unknownKey": pickup("sign", "--order", "ORD-1001", "--key-id", "old-key", "--private-key",
-                             shop["privateKey"]),
+        "forged": pickup("sign", "--order", "ORD-1001", "--key-id", "shop-1",
+                         f"--private-key={stranger['privateKey']}"),
+        "unknownKey": pickup("sign", "--order", "ORD-1001", "--key-id", "old-key",
+                             f"--private-key={shop['privateKey']}"),
     }
     codes["malformed"] = codes["valid"][:-10]
 
@@ -86,7 +86,7 @@ def test_an_order_answered_ok_is_already_collected_on_its_next_scan_even_after_a
     hub = start(hub_factory, tmp_path, scanner, [shop["hubConfig"]])
     service = subprocess.run([str(BINARY), "token", "create", "--role", "service", "--state", str(hub.state_dir)],
                              capture_output=True, text=True, check=True).stdout.strip()
-    sign = ["sign", "--key-id", "shop-1", "--private-key", shop["privateKey"]]
+    sign = ["sign", "--key-id", "shop-1", f"--private-key={shop['privateKey']}"]
     first_code = pickup(*sign, "--order", "ORD-2001")
     second_code = pickup(*sign, "--order", "ORD-2001")  # the same order, a fresh nonce
     refused_code = pickup(*sign, "--order", "ORD-2002")
@@ -126,7 +126,7 @@ def test_an_order_answered_ok_is_already_collected_on_its_next_scan_even_after_a
 def test_a_hub_without_pickup_keys_checks_no_codes(hub_factory, tmp_path, scanner):
     shop = json.loads(pickup("keygen", "--id", "shop-1"))
     hub = start(hub_factory, tmp_path, scanner, None)
-    code = pickup("sign", "--order", "ORD-1", "--key-id", "shop-1", "--private-key", shop["privateKey"])
+    code = pickup("sign", "--order", "ORD-1", "--key-id", "shop-1", f"--private-key={shop['privateKey']}")
 
     async def scenario():
         client = await open_bus(hub, hub.admin_token)
