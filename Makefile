@@ -9,7 +9,7 @@ TESTKIT := .build/debug/storehub-testkit
 
 .PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
 	bench bench-bus bench-capture bench-scanners bench-decode bench-facemesh bench-tryon bench-uplink soak format \
-	clean conformance fuzz bench-slow-reader api-contract bench-mirror bench-shop
+	clean conformance fuzz bench-slow-reader api-contract bench-mirror bench-shop bench-insights bench-kiosk
 
 run: deps media build
 	@BIN=$(BIN) PYTHON=$(PYTHON) scripts/run-demo
@@ -151,6 +151,16 @@ bench-mirror: deps build-release
 # bus subscribers, the status page), beside the demo store as shipped: CPU, RSS, fps, scan and stream latency.
 bench-shop: deps media build-release
 	$(PYTHON) scripts/bench/shop_bench.py --binary $(RELEASE_BIN) --json test-artifacts/bench-shop.json
+
+# GET /api/v1/insights over a log of 1,000,000 events (goal: at most 200 ms), beside the same counts read from the
+# events' JSON (about 3 minutes, most of it filling the database).
+bench-insights: deps build-release
+	$(PYTHON) scripts/bench/insights_bench.py --binary $(RELEASE_BIN)
+
+# A pickup kiosk's screen in headless Chromium with the example order service: capture to feedback and to the
+# order's answer on screen, p50/p99 (goals 150 ms and 400 ms; about 2 minutes).
+bench-kiosk: deps media build-release
+	$(PYTHON) scripts/bench/kiosk_latency.py --binary $(RELEASE_BIN) --scans 60
 
 clean:
 	rm -rf .build .venv .cache/decode-corpus Assets/demo/media test-artifacts

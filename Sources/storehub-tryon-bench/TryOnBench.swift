@@ -6,8 +6,11 @@ import TryOn
 
 /// `storehub-tryon-bench`: times the mirror's per-frame work without the locator, step by step, on one still (prints JSON):
 /// `convert` (NV12 chroma into the JPEG encoder's planes), `mask` (raster and feather), `blend`, `encode`
-/// (libjpeg-turbo), and `frame` (the whole mirror frame: render with smoothing and fading, then JPEG). Times
-/// are the thread's CPU time in milliseconds, medians.
+/// (libjpeg-turbo), and `frame` (the whole mirror frame: render with smoothing and fading, then JPEG). Then the
+/// mirror screen's renderer: `render` (the renderer alone, shade everywhere, neutral light), `light` (the
+/// lighting transform alone, whole frame), `renderSplitLight` (the renderer with the before/after line in the
+/// middle of the frame and the evening preset: what a mirror does per frame before JPEG) and `frameSplitLight`
+/// (that, then JPEG). Times are the thread's CPU time in milliseconds, medians.
 ///
 /// Its own small executable (HubCore, Capture, TryOn, no network stack), so `make bench-tryon` needs only
 /// those in a release build.
@@ -43,6 +46,10 @@ struct TryOnBench: ParsableCommand {
         let mask = LipMask(width: still.width, height: still.height)
         let blender = LipBlender()
         let renderer = TryOnRenderer(width: still.width, height: still.height)
+        let splitRenderer = TryOnRenderer(width: still.width, height: still.height)
+        splitRenderer.split = 0.5
+        let lighting = LightingTransform()
+        lighting.set(.evening)
         var mouthWidth: Float = 0
         var center = SIMD2<Float>(0, 0)
         let xs = observation.outer.map(\.x)
@@ -50,7 +57,13 @@ struct TryOnBench: ParsableCommand {
         for point in observation.outer { center += point / Float(observation.outer.count) }
         let feather = min(max(Int((mouthWidth * renderer.featherShare).rounded()), 1), 8)
         let anchor = LipBlender.Anchor(center: center, width: mouthWidth)
-        var steps: [String: [Double]] = ["convert": [], "mask": [], "blend": [], "encode": [], "frame": []]
+        var steps: [String: [Double]] = [
+            "convert": [], "mask": [], "blend": [], "encode": [], "frame": [], "render": [], "light": [],
+            "renderSplitLight": [], "frameSplitLight": [],
+        ]
+        func restore() {
+            frame.buffer.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: still.buffer.bytes[0..<size]))
+        }
         // CPU time of this thread, not wall time: on a shared machine other processes' turns are not counted.
         func now() -> Double {
             var spec = timespec()
@@ -60,7 +73,7 @@ struct TryOnBench: ParsableCommand {
         func ms(_ milliseconds: Double) -> Double { milliseconds }
         var bytes = 0
         for index in 0..<(frames + 10) {
-            frame.buffer.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: still.buffer.bytes[0..<size]))
+            restore()
             let t0 = now()
             mask.rasterize(outer: observation.outer, inner: observation.inner, feather: feather)
             let t1 = now()
@@ -70,17 +83,34 @@ struct TryOnBench: ParsableCommand {
             let t3 = now()
             bytes = encoder.compressPlanes { $0.count } ?? 0
             let t4 = now()
-            frame.buffer.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: still.buffer.bytes[0..<size]))
+            restore()
             let t5 = now()
             renderer.render(frame, observation: observation, shade: prepared, time: Double(index) / 30)
             _ = encoder.encode(frame) { $0.count }
             let t6 = now()
+            restore()
+            let r0 = now()
+            renderer.render(frame, observation: observation, shade: prepared, time: Double(index) / 30)
+            let r1 = now()
+            lighting.apply(to: frame)
+            let r2 = now()
+            restore()
+            let s0 = now()
+            splitRenderer.render(frame, observation: observation, shade: prepared, time: Double(index) / 30)
+            lighting.apply(to: frame)
+            let s1 = now()
+            _ = encoder.encode(frame) { $0.count }
+            let s2 = now()
             guard index >= 10 else { continue }  // warm-up
             steps["mask"]!.append(ms(t1 - t0))
             steps["blend"]!.append(ms(t2 - t1))
             steps["convert"]!.append(ms(t3 - t2))
             steps["encode"]!.append(ms(t4 - t3))
             steps["frame"]!.append(ms(t6 - t5))
+            steps["render"]!.append(ms(r1 - r0))
+            steps["light"]!.append(ms(r2 - r1))
+            steps["renderSplitLight"]!.append(ms(s1 - s0))
+            steps["frameSplitLight"]!.append(ms(s2 - s0))
         }
         var result: [String: JSONValue] = [
             "width": .int(Int64(still.width)), "height": .int(Int64(still.height)), "frames": .int(Int64(frames)),
