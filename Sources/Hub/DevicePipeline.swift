@@ -36,12 +36,15 @@ extension DevicePipeline {
     func run() async {
         var health = Health()
         var backoff = Backoff()
+        // The device's work runs on its own thread (see DeviceThread); opening, reporting and waiting do not.
+        let thread = DeviceThread()
+        defer { thread.stop() }
         while !Task.isCancelled {
             await report(.starting, "opening \(target)", &health)
             do {
                 await reportOpened(try await open(), &health)
                 backoff.reset()
-                try await work(&health)
+                try await withTaskExecutorPreference(thread) { try await work(&health) }
                 if Task.isCancelled { break }
                 await report(.offline, endedReason, &health)
             } catch is CancellationError {
