@@ -335,6 +335,12 @@ private final class Stream: @unchecked Sendable {
         var newest: v4l2_buffer?
         var skipped: UInt64 = 0
         while true {
+            // Another buffer only when poll says one is there: libv4l2 logs every DQBUF that fails, EAGAIN
+            // included, which would be a line on stderr per frame.
+            if newest != nil {
+                var more = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard Glibc.poll(&more, 1, 0) > 0, more.revents & Int16(POLLIN) != 0 else { break }
+            }
             var buffer = v4l2_buffer()
             buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
             buffer.memory = V4L2_MEMORY_MMAP.rawValue
