@@ -15,15 +15,22 @@ launch_hub() { # NAME [MORE_HUB_FIELDS]: runs storehub on /tmp/NAME (the caller 
   storehub run --config /tmp/$1/hub.json --state /tmp/$1/state >/tmp/$1/out.log 2>/tmp/$1/err.log &
   HUB_PID=$!
   i=0
-  until wget -q -O /dev/null http://127.0.0.1:$PORT/healthz 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 150 ] && { echo "hub did not start: $(oneline </tmp/$1/err.log)"; return 1; }
+  until timeout 5 wget -q -O /dev/null http://127.0.0.1:$PORT/healthz 2>/dev/null; do
+    if ! kill -0 "$HUB_PID" 2>/dev/null; then
+      wait "$HUB_PID"; echo "hub exited with status $? before answering: $(oneline </tmp/$1/err.log)"; return 1
+    fi
+    i=$((i + 1))
+    if [ $i -gt 150 ]; then
+      echo "hub did not answer /healthz: $(timeout 5 wget -O - http://127.0.0.1:$PORT/healthz 2>&1 | oneline); $(oneline </tmp/$1/err.log)"
+      return 1
+    fi
     sleep 0.2
   done
 }
 
-get() { wget -q -O - --header "Authorization: Bearer $TOKEN" "$API/$1" 2>/dev/null; }
+get() { timeout 15 wget -q -O - --header "Authorization: Bearer $TOKEN" "$API/$1" 2>/dev/null; }
 
-last_sequence() { wget -q -O - http://127.0.0.1:$PORT/healthz | sed -n 's/.*"lastSequence":\([0-9]*\).*/\1/p'; }
+last_sequence() { timeout 15 wget -q -O - http://127.0.0.1:$PORT/healthz | sed -n 's/.*"lastSequence":\([0-9]*\).*/\1/p'; }
 
 halt_hub() { # SIGTERM, and SIGKILL if it has not stopped within 15 s (a hang is reported, not waited out);
   # HUB_EXIT is its exit status

@@ -204,7 +204,7 @@ mirror_case() { # NAME FORMAT FRAMES_SUFFIX
   done
   # A frame takes seconds under emulation: record the stream (a new ticket each time) until it holds a JPEG.
   for attempt in 1 2 3 4; do
-    url=$(wget -q -O - --post-data='' --header "Authorization: Bearer $TOKEN" "$API/mirrors/mirror-vivid/ticket" \
+    url=$(timeout 15 wget -q -O - --post-data='' --header "Authorization: Bearer $TOKEN" "$API/mirrors/mirror-vivid/ticket" \
       | sed -n 's/.*"url":"\([^"]*\)".*/\1/p')
     rm -f /tmp/stream.bin
     timeout 20 wget -q -O /tmp/stream.bin "http://127.0.0.1:$PORT$url" 2>/dev/null
