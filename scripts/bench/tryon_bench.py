@@ -196,11 +196,11 @@ def main():
 
     print(f"try-on, {WIDTH}x{HEIGHT}, one core (CPU {args.cpu}), thread CPU time, median of {args.frames} frames, "
           f"OpenCV {cv2.__version__}")
-    print(f"{'step':<10}{'StoreHub ms':>14}{'OpenCV ms':>12}{'OpenCV/StoreHub':>18}")
+    print(f"{'step':<18}{'StoreHub ms':>14}{'OpenCV ms':>12}{'OpenCV/StoreHub':>18}")
     for name in ("convert", "mask", "blend", "encode", "frame", "render", "light", "renderSplitLight",
                  "frameSplitLight"):
         mine = ours[name + "Ms"]
-        print(f"{name:<10}{mine:>14.3f}{theirs[name]:>12.3f}{theirs[name] / max(mine, 1e-6):>17.1f}x")
+        print(f"{name:<18}{mine:>14.3f}{theirs[name]:>12.3f}{theirs[name] / max(mine, 1e-6):>17.1f}x")
     mask_blend = ours["maskMs"] + ours["blendMs"]
     print(f"BENCH tryon mask+blend {mask_blend:.3f} ms (goal <= 2), frame without locator {ours['frameMs']:.3f} ms "
           f"(goal <= 8), OpenCV frame {theirs['frame']:.3f} ms; JPEG {ours['jpegBytes']} B vs {jpeg_bytes} B")
