@@ -227,7 +227,12 @@ struct MirrorPipeline: CameraPipeline {
                 results += MirrorVisit.changes(from: visit, to: session.id, hub: mirrors, device: descriptor.id)
                 visit = session.id
             }
-            if lastStream.map({ now - $0 >= streamInterval }) ?? true, let jpeg = encoder.encode(frame) {
+            // A frame that shows a new shade, split line or light goes to the stream at once, not at the stream's
+            // next turn: the shopper who tapped is waiting for it.
+            let lookChanged = pending.select != nil || pending.split != nil || pending.lighting != nil
+            if lookChanged || lastStream.map({ now - $0 >= streamInterval }) ?? true,
+                let jpeg = encoder.encode(frame)
+            {
                 budget.encoded(ContinuousClock.now - now)
                 lastStream = now
                 mirrors.publishFrame(descriptor.id, jpeg: jpeg)
