@@ -216,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "HubTests",
             dependencies: [
-                "Hub", "Bus", "EventLog", "HubCore", "StoreHubTestSupport",
+                "Hub", "Bus", "EventLog", "HubCore", "StoreHubTestSupport", "TryOn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

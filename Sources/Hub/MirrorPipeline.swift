@@ -400,11 +400,16 @@ struct MirrorSession {
         return try? select(next.sku, at: time).get()
     }
 
-    /// Notes whether a face is there; returns the last session's result when this face starts a new one.
+    /// Notes whether a face is there. A visit whose face has been gone for `absence` ends then, whether or not
+    /// anyone comes next (her picture and choice leave the screen), and its last result is returned.
     mutating func observe(_ outcome: TryOnRenderer.Outcome, at time: Date) -> TryOnResult? {
-        guard outcome.strength > 0 || outcome.confidence >= 0.5 else { return nil }
+        let face = outcome.strength > 0 || outcome.confidence >= 0.5
         var ended: TryOnResult?
-        if let last = lastFace, time.timeIntervalSince(last) > Self.absence { ended = end(at: last) }
+        if let last = lastFace, time.timeIntervalSince(last) > Self.absence {
+            lastFace = nil
+            if id != nil { ended = end(at: last) }
+        }
+        guard face else { return ended }
         lastFace = time
         lastLocator = outcome.locator
         _ = ensureSession(at: time)
