@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kiosk_latency import percentile, start_hub  # the same hub launch as the kiosk benchmark
+
 REPO = Path(__file__).resolve().parents[2]
 MIRROR = "mirror-bench"
 PORTRAIT = REPO / ".cache" / "faces" / "grace_hopper.jpg"
@@ -82,23 +84,6 @@ def run(binary, *args):
     return subprocess.run([str(binary), *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def start_hub(binary, folder):
-    out = open(folder / "hub.stdout", "wb")
-    process = subprocess.Popen([str(binary), "run", "--config", str(folder / "hub.json"), "--state",
-                                str(folder / "state"), "--port", "0"],
-                               stdout=out, stderr=open(folder / "hub.stderr", "wb"))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        for line in (folder / "hub.stdout").read_text(errors="replace").splitlines():
-            if line.startswith("Status page: "):
-                return process, line.split(": ", 1)[1].strip()
-        if process.poll() is not None:
-            raise SystemExit(f"the hub exited: {(folder / 'hub.stderr').read_text(errors='replace')[-2000:]}")
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the hub did not start within 120 s")
-
-
 def stop(process):
     process.send_signal(signal.SIGTERM)
     try:
@@ -106,11 +91,6 @@ def stop(process):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
 def lip_box():

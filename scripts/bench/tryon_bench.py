@@ -104,13 +104,16 @@ def opencv_pipeline(nv12, landmarks, shade_rgb, opacity, frames):
     lut = evening_lut()
     split_column = WIDTH // 2 - x0  # the line in the middle of the frame, in the region's columns
 
-    def render(bgr, split):
+    def make_mask(split):
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillPoly(mask, [outer_fixed], 255, cv2.LINE_AA, shift)
         cv2.fillPoly(mask, [inner_fixed], 0, cv2.LINE_AA, shift)
         mask = cv2.GaussianBlur(mask, (ksize, ksize), 0)
         if split:
             mask[:, max(0, split_column):] = 0
+        return mask
+
+    def blend(bgr, mask):
         roi = bgr[y0:y1, x0:x1]
         ycc = cv2.cvtColor(roi, cv2.COLOR_BGR2YCrCb).astype(np.float32)
         alpha = (mask.astype(np.float32) * (opacity / 255.0))[..., None]
@@ -123,26 +126,16 @@ def opencv_pipeline(nv12, landmarks, shade_rgb, opacity, frames):
         blended = ycc + alpha * (shaded - ycc)
         bgr[y0:y1, x0:x1] = cv2.cvtColor(np.clip(blended, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2BGR)
 
+    def render(bgr, split):
+        blend(bgr, make_mask(split))
+
     for index in range(frames + 10):
         t0 = time.thread_time()
         bgr = cv2.cvtColor(nv12, cv2.COLOR_YUV2BGR_NV12)
         t1 = time.thread_time()
-        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(mask, [outer_fixed], 255, cv2.LINE_AA, shift)
-        cv2.fillPoly(mask, [inner_fixed], 0, cv2.LINE_AA, shift)
-        mask = cv2.GaussianBlur(mask, (ksize, ksize), 0)
+        mask = make_mask(False)
         t2 = time.thread_time()
-        roi = bgr[y0:y1, x0:x1]
-        ycc = cv2.cvtColor(roi, cv2.COLOR_BGR2YCrCb).astype(np.float32)
-        alpha = (mask.astype(np.float32) * (opacity / 255.0))[..., None]
-        weights = alpha[..., 0]
-        mean_y = float((ycc[..., 0] * weights).sum() / max(weights.sum(), 1e-6))
-        shaded = np.empty_like(ycc)
-        shaded[..., 0] = ycc[..., 0] + (target[0] - mean_y)
-        shaded[..., 1] = target[1]
-        shaded[..., 2] = target[2]
-        blended = ycc + alpha * (shaded - ycc)
-        bgr[y0:y1, x0:x1] = cv2.cvtColor(np.clip(blended, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2BGR)
+        blend(bgr, mask)
         t3 = time.thread_time()
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
         t4 = time.thread_time()
