@@ -12,6 +12,7 @@ import subprocess
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -62,8 +63,11 @@ def store(hub_factory, tmp_path):
 
 
 def wait(driver, condition, what, timeout=WAIT):
+    # The live feed and the cards are redrawn as events arrive: an element found in one poll may be gone when the
+    # condition reads it, and the next poll looks again.
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+        return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d))
     except Exception:
         driver.save_screenshot(str(SHOTS / "failure.png"))
         raise AssertionError(f"{what} within {timeout} s (screenshot: test-artifacts/status-page/failure.png)")
