@@ -13,6 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from conftest import BINARY, READY_PREFIX, READY_TIMEOUT, REPO, fetch_events, wait_for_line
+from stream_pixels import SAMPLE, TAP_LATENCY, lips_of
 from test_screen_tokens import KIOSK, LANGUAGES, MIRROR, PORTRAIT, FIXTURE, request, token, write_store
 from test_status_page import browser, sign_in  # noqa: F401 (the browser fixture)
 
@@ -22,15 +23,11 @@ SHOTS = REPO / "test-artifacts" / "mirror-screen"
 WAIT = 30
 I18N = {lang: json.loads((REPO / "Assets/screens/i18n" / f"{lang}.json").read_text()) for lang in LANGUAGES}
 CATALOG = json.loads((REPO / "Assets/shades.json").read_text())["shades"]
-# The reference mesh's lips in the portrait's pixels (the replay is still, so the frame's pixels): corners 61 and
-# 291, top of the upper lip 0, bottom of the lower lip 17.
 _MESH = json.loads(FIXTURE.read_text())["landmarks"] if FIXTURE.exists() else None
 
 
 def lip_box():
-    left, right = _MESH[61][0], _MESH[291][0]
-    top, bottom = _MESH[0][1], _MESH[17][1]
-    return int(left + 4), int(top - 2), int(right - 4), int(bottom + 2)
+    return lips_of(_MESH)
 
 
 def wait(driver, condition, what, timeout=WAIT):
@@ -58,50 +55,6 @@ def message(driver):
     return box.get_attribute("data-key") if box.is_displayed() else None
 
 
-# The mean colour of a rectangle of the stream's current frame, in frame pixels (the <img> is same-origin, so a
-# canvas may read it).
-SAMPLE = """
-const [x0, y0, x1, y1] = arguments;
-const img = document.getElementById('stream');
-if (!img.naturalWidth) return null;
-const canvas = window.__sampler || (window.__sampler = document.createElement('canvas'));
-canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
-ctx.drawImage(img, 0, 0);
-const data = ctx.getImageData(x0, y0, x1 - x0, y1 - y0).data;
-let r = 0, g = 0, b = 0;
-for (let i = 0; i < data.length; i += 4) { r += data[i]; g += data[i + 1]; b += data[i + 2]; }
-const n = data.length / 4;
-return [r / n, g / n, b / n, img.naturalWidth, img.naturalHeight];
-"""
-
-# Taps a shade and resolves with the milliseconds until the lip region's colour has moved most of the way from
-# `before` toward a steady new value, sampling on every animation frame.
-TAP_LATENCY = """
-const [sku, box, before, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
-const img = document.getElementById('stream');
-const canvas = document.createElement('canvas');
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
-const sample = () => {
-  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-  ctx.drawImage(img, 0, 0);
-  const d = ctx.getImageData(box[0], box[1], box[2] - box[0], box[3] - box[1]).data;
-  let r = 0, g = 0, b = 0;
-  for (let i = 0; i < d.length; i += 4) { r += d[i]; g += d[i + 1]; b += d[i + 2]; }
-  const n = d.length / 4;
-  return [r / n, g / n, b / n];
-};
-const start = performance.now();
-document.querySelector(`#carousel .shade[data-sku="${sku}"]`).click();
-const tick = () => {
-  const now = sample();
-  const moved = Math.hypot(now[0] - before[0], now[1] - before[1], now[2] - before[2]);
-  if (moved > 6) { done(performance.now() - start); return; }
-  if (performance.now() - start > 10000) { done(-1); return; }
-  requestAnimationFrame(tick);
-};
-requestAnimationFrame(tick);
-"""
 
 
 def start_store(hub_factory, tmp_path, **kwargs):

@@ -29,56 +29,14 @@ from pathlib import Path
 from kiosk_latency import percentile, start_hub  # the same hub launch as the kiosk benchmark
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "Tests" / "Integration"))
+from stream_pixels import SAMPLE, TAP_LATENCY, lips_of  # noqa: E402 (the browser test's page scripts)
+
 MIRROR = "mirror-bench"
 PORTRAIT = REPO / ".cache" / "faces" / "grace_hopper.jpg"
 MESH = REPO / "Tests" / "Fixtures" / "faces" / "grace_hopper.json"
 SHADES = ("LS-105", "LS-106")  # a light nude and a dark berry: far apart on the lips
 GOAL_P99 = 150.0
-
-# Clicks a shade and resolves with the milliseconds until the lip region's mean colour has moved from `before`.
-TAP = """
-const [sku, box, before, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
-const img = document.getElementById('stream');
-const canvas = document.createElement('canvas');
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
-const sample = () => {
-  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-  ctx.drawImage(img, 0, 0);
-  const d = ctx.getImageData(box[0], box[1], box[2] - box[0], box[3] - box[1]).data;
-  let r = 0, g = 0, b = 0;
-  for (let i = 0; i < d.length; i += 4) { r += d[i]; g += d[i + 1]; b += d[i + 2]; }
-  const n = d.length / 4;
-  return [r / n, g / n, b / n];
-};
-const start = performance.now();
-document.querySelector(`#carousel .shade[data-sku="${sku}"]`).click();
-const tick = () => {
-  const now = sample();
-  if (Math.hypot(now[0] - before[0], now[1] - before[1], now[2] - before[2]) > 6) {
-    done(performance.now() - start);
-    return;
-  }
-  if (performance.now() - start > 10000) { done(-1); return; }
-  requestAnimationFrame(tick);
-};
-requestAnimationFrame(tick);
-"""
-
-SAMPLE = """
-const [x0, y0, x1, y1] = arguments;
-const img = document.getElementById('stream');
-if (!img || !img.naturalWidth) return null;
-const canvas = document.createElement('canvas');
-canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
-ctx.drawImage(img, 0, 0);
-const d = ctx.getImageData(x0, y0, x1 - x0, y1 - y0).data;
-let r = 0, g = 0, b = 0;
-for (let i = 0; i < d.length; i += 4) { r += d[i]; g += d[i + 1]; b += d[i + 2]; }
-const n = d.length / 4;
-return [r / n, g / n, b / n];
-"""
-
 
 def run(binary, *args):
     return subprocess.run([str(binary), *args], capture_output=True, text=True, check=True).stdout.strip()
@@ -91,13 +49,6 @@ def stop(process):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def lip_box():
-    mesh = json.loads(MESH.read_text())["landmarks"]
-    left, right = mesh[61][0], mesh[291][0]
-    top, bottom = mesh[0][1], mesh[17][1]
-    return [int(left + 4), int(top - 2), int(right - 4), int(bottom + 2)]
 
 
 def measure(binary, driver, camera_fps, stream_fps, taps):
@@ -121,7 +72,7 @@ def measure(binary, driver, camera_fps, stream_fps, taps):
         driver.execute_script("localStorage.setItem(arguments[0], arguments[1])", f"storehub.screen.mirror.{MIRROR}",
                               screen)
         driver.get(f"{url}screens/mirror/{MIRROR}")
-        box = lip_box()
+        box = list(lips_of(json.loads(MESH.read_text())["landmarks"]))
         deadline = time.monotonic() + 60
         while driver.execute_script(SAMPLE, *box) is None:
             if time.monotonic() > deadline:
@@ -132,7 +83,7 @@ def measure(binary, driver, camera_fps, stream_fps, taps):
         for index in range(taps + 2):
             time.sleep(1.0)  # the image settles on the last shade
             before = driver.execute_script(SAMPLE, *box)
-            ms = driver.execute_async_script(TAP, SHADES[index % 2], box, before)
+            ms = driver.execute_async_script(TAP_LATENCY, SHADES[index % 2], box, before[:3])
             if ms < 0:
                 raise SystemExit("the lips did not change within 10 s of a tap")
             if index >= 2:  # the first two taps warm the page up
