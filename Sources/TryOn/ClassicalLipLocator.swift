@@ -53,27 +53,45 @@ public final class ClassicalLipLocator: LipLocator {
     }
 
     public func locate(in frame: Frame) -> LipObservation? {
-        guard frame.format != .grey else { return nil }
+        guard frame.format != .grey, let region = searchRegion(in: frame) else { return nil }
+        reserve(region.width * region.height, columns: region.width)
+        let response = mouthMap(frame, region)
+        guard response.peak > 0 else { return nil }
+        let threshold = max(
+            strongLevel(response.peak, count: region.width * region.height) * levelShare, 2 * response.mean)
+        let blob = largestBlob(above: threshold, width: region.width, height: region.height)
+        guard blob.size >= 8 else { return nil }
+        guard let contour = contour(of: blob, region) else { return nil }
+        // Confidence: how much the blob stands out from the region, capped low.
+        let contrast = (contour.response / Float(blob.size)) / max(response.mean, 1e-9)
+        let confidence = min(maxConfidence, maxConfidence * min(1, (contrast - 1) / 4))
+        return LipObservation(outer: contour.outer, inner: [], confidence: max(0.05, confidence), locator: .classical)
+    }
+
+    /// Where the mouth is looked for, in chroma samples (half the frame's resolution): the lower third of the face
+    /// guide, around its middle. Nil when that is too small to search.
+    private func searchRegion(in frame: Frame) -> (x: Int, y: Int, width: Int, height: Int)? {
         let fallback = (
             x: Float(frame.width) * 0.3, y: Float(frame.height) * 0.15, width: Float(frame.width) * 0.4,
             height: Float(frame.height) * 0.7
         )
         let guide = faceGuide ?? fallback
-        // The mouth lies in the lower third of a face, around its middle.
         let x0 = max(0, Int((guide.x + guide.width * 0.25) / 2))
         let x1 = min(frame.width / 2, Int((guide.x + guide.width * 0.75) / 2))
         let y0 = max(0, Int((guide.y + guide.height * 0.65) / 2))
         let y1 = min(frame.height / 2, Int((guide.y + guide.height * 0.92) / 2))
-        let w = x1 - x0
-        let h = y1 - y0
-        guard w >= 4, h >= 4 else { return nil }
-        reserve(w * h, columns: w)
+        guard x1 - x0 >= 4, y1 - y0 >= 4 else { return nil }
+        return (x0, y0, x1 - x0, y1 - y0)
+    }
+
+    /// Fills `map` with the mouth map over the region's chroma samples, Cr² (Cr² − η Cr/Cb)² with η from the
+    /// region's means, and returns its peak and mean.
+    private func mouthMap(_ frame: Frame, _ region: (x: Int, y: Int, width: Int, height: Int)) -> (
+        peak: Float, mean: Float
+    ) {
+        let (x0, y0, w, h) = region
         let base = frame.buffer.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let stride = frame.bytesPerRow
-
-        // Mouth map over chroma samples: Cr² (Cr² − η Cr/Cb)², with η from the region's means.
-        var meanSquare: Float = 0
-        var meanRatio: Float = 0
         func chroma(_ cx: Int, _ cy: Int) -> (Float, Float) {
             if frame.format == .nv12 {
                 let pointer = base + stride * frame.height + cy * stride + 2 * cx
@@ -82,6 +100,9 @@ public final class ClassicalLipLocator: LipLocator {
             let pointer = base + (2 * cy) * stride + 4 * cx
             return (Float(pointer[1]), Float(pointer[3]))
         }
+        // First pass: Cr² into `map`, Cr/Cb parked in `labels` as bits, and both means.
+        var meanSquare: Float = 0
+        var meanRatio: Float = 0
         for y in 0..<h {
             for x in 0..<w {
                 let (cb, cr) = chroma(x0 + x, y0 + y)
@@ -107,20 +128,25 @@ public final class ClassicalLipLocator: LipLocator {
             peak = max(peak, value)
             mean += value
         }
-        mean /= count
-        guard peak > 0 else { return nil }
-        // Threshold: a share of the strong responses' level (the value `peakShare` of the region exceeds, found by
-        // bisection), so the whole lip passes however much of the region it fills.
+        return (peak, mean / count)
+    }
+
+    /// The strong responses' level: the mouth-map value that `peakShare` of the region exceeds, found by bisection,
+    /// so the whole lip passes however much of the region it fills.
+    private func strongLevel(_ peak: Float, count: Int) -> Float {
         var low: Float = 0
         var high = peak
         for _ in 0..<24 {
             let middle = (low + high) / 2
             var above = 0
-            for index in 0..<(w * h) where map[index] > middle { above += 1 }
-            if Float(above) > peakShare * count { low = middle } else { high = middle }
+            for index in 0..<count where map[index] > middle { above += 1 }
+            if Float(above) > peakShare * Float(count) { low = middle } else { high = middle }
         }
-        let threshold = max(high * levelShare, 2 * mean)
-        // Largest 4-connected blob of candidates.
+        return high
+    }
+
+    /// Labels the 4-connected blobs of map values above `threshold` and returns the largest one's label and size.
+    private func largestBlob(above threshold: Float, width w: Int, height h: Int) -> (label: Int32, size: Int) {
         for index in 0..<(w * h) { labels[index] = map[index] > threshold ? -1 : 0 }
         var best: Int32 = 0
         var bestSize = 0
@@ -152,22 +178,29 @@ public final class ClassicalLipLocator: LipLocator {
             }
             next += 1
         }
-        guard bestSize >= 8 else { return nil }
-        // Column extents of the blob make the contour: the upper edge left to right, the lower edge back.
+        return (best, bestSize)
+    }
+
+    /// The blob's outer contour in frame pixels, from its column extents: the upper edge left to right, the lower
+    /// edge back; and the blob's summed response. Nil when the blob is too narrow.
+    private func contour(of blob: (label: Int32, size: Int), _ region: (x: Int, y: Int, width: Int, height: Int)) -> (
+        outer: [SIMD2<Float>], response: Float
+    )? {
+        let (x0, y0, w, h) = region
         var first = w
         var last = -1
-        var blobResponse: Float = 0
+        var response: Float = 0
         for x in 0..<w {
             columnTop[x] = -1
             columnBottom[x] = -1
         }
         for y in 0..<h {
-            for x in 0..<w where labels[y * w + x] == best {
+            for x in 0..<w where labels[y * w + x] == blob.label {
                 if columnTop[x] < 0 { columnTop[x] = Int32(y) }
                 columnBottom[x] = Int32(y)
                 first = min(first, x)
                 last = max(last, x)
-                blobResponse += map[y * w + x]
+                response += map[y * w + x]
             }
         }
         guard last - first >= 2 else { return nil }
@@ -182,10 +215,6 @@ public final class ClassicalLipLocator: LipLocator {
             lower.append(SIMD2(px, Float(2 * (y0 + Int(columnBottom[x]) + 1))))
         }
         guard upper.count >= 3 else { return nil }
-        let outer = upper + lower.reversed()
-        // Confidence: how much the blob stands out from the region, capped low.
-        let contrast = (blobResponse / Float(bestSize)) / max(mean, 1e-9)
-        let confidence = min(maxConfidence, maxConfidence * min(1, (contrast - 1) / 4))
-        return LipObservation(outer: outer, inner: [], confidence: max(0.05, confidence), locator: .classical)
+        return (upper + lower.reversed(), response)
     }
 }
