@@ -19,14 +19,6 @@ public struct FaceLandmarks: Sendable, Equatable {
         self.score = score
         self.region = region
     }
-
-    /// Distance between the outer eye corners (landmarks 33 and 263), the scale error figures refer to.
-    public var interOcularDistance: Float {
-        guard points.count == FaceLandmarker.landmarkCount else { return 0 }
-        let a = points[FaceLandmarker.rightEyeOuterCorner]
-        let b = points[FaceLandmarker.leftEyeOuterCorner]
-        return ((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot()
-    }
 }
 
 /// Finds a face and its 468 mesh landmarks in camera frames, with MediaPipe's face detector and face mesh models

@@ -179,12 +179,4 @@ public struct RotatedRect: Sendable, Equatable {
         self.height = height
         self.rotation = rotation
     }
-
-    /// The image position of a point given in the rectangle's own unit square (0...1 across, 0...1 down).
-    func imagePoint(_ u: Float, _ v: Float) -> SIMD2<Float> {
-        let dx = (u - 0.5) * width
-        let dy = (v - 0.5) * height
-        return SIMD2(
-            centerX + cos(rotation) * dx - sin(rotation) * dy, centerY + sin(rotation) * dx + cos(rotation) * dy)
-    }
 }

@@ -140,13 +140,4 @@ public final class DeviceRegistry: DeviceStatusProvider {
     func deviceMeasures() -> [DeviceID: DeviceMeasures] {
         measures.withLock { $0 }
     }
-
-    func updateCounters(_ device: DeviceID, _ body: (inout DeviceStatus) -> Void) {
-        entries.withLock { entries in
-            if var entry = entries[device] {
-                body(&entry.status)
-                entries[device] = entry
-            }
-        }
-    }
 }
