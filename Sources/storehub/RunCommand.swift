@@ -32,34 +32,45 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "storehub")
-        let demo = config == nil
+        let (configURL, hubConfig, devices) = try loadConfig()
+        let stateURL = URL(
+            fileURLWithPath: stateOptions.state ?? hubConfig.stateDirectory.map {
+                URL(fileURLWithPath: $0, relativeTo: configURL.deletingLastPathComponent()).path
+            } ?? ".storehub")
+        let hub = try openHub(hubConfig, configURL: configURL, devices: devices, stateURL: stateURL, logger: logger)
+        try announce(hub, hubConfig, configURL: configURL, devices: devices, stateURL: stateURL, logger: logger)
+        try await serve(hub, listen: hubConfig.listen)
+    }
+
+    /// The hub config (the demo store's without --config) with --host and --port applied, and its devices.
+    /// A config that cannot be read stops the command with EX_CONFIG and says what to fix.
+    private func loadConfig() throws -> (URL, HubConfig, [DeviceDescriptor]) {
         guard let configURL = config.map({ URL(fileURLWithPath: $0) }) ?? Self.findDemoConfig() else {
             printError(
                 "no --config given and the demo store (Devices/demo/hub.json) was not found; run from the StoreHub checkout"
             )
             throw ExitCode.config
         }
-        var hubConfig: HubConfig
-        let devices: [DeviceDescriptor]
         do {
-            hubConfig = try ConfigFile.load(
+            var hubConfig = try ConfigFile.load(
                 HubConfig.self, from: configURL, displayPath: config ?? Self.relative(configURL))
             if let host { hubConfig.listen.host = host }
             if let port { hubConfig.listen.port = port }
             let folder = URL(fileURLWithPath: hubConfig.devices, relativeTo: configURL.deletingLastPathComponent())
-            devices = try DeviceDirectory.load(folder.standardizedFileURL)
+            return (configURL, hubConfig, try DeviceDirectory.load(folder.standardizedFileURL))
         } catch {
             printError("config error: \(error)")
             printError("the hub did not start; fix the file above and run again")
             throw ExitCode.config
         }
-        let stateURL = URL(
-            fileURLWithPath: stateOptions.state ?? hubConfig.stateDirectory.map {
-                URL(fileURLWithPath: $0, relativeTo: configURL.deletingLastPathComponent()).path
-            } ?? ".storehub")
-        let hub: Hub
+    }
+
+    /// Opens the hub on its state directory; each kind of failure gets its own exit code and line.
+    private func openHub(
+        _ hubConfig: HubConfig, configURL: URL, devices: [DeviceDescriptor], stateURL: URL, logger: Logger
+    ) throws -> Hub {
         do {
-            hub = try Hub(
+            return try Hub(
                 config: hubConfig, configDirectory: configURL.deletingLastPathComponent(), devices: devices,
                 stateDirectory: stateURL, logger: logger)
         } catch let error as ConfigError {
@@ -72,6 +83,13 @@ struct RunCommand: AsyncParsableCommand {
             printError("cannot open the state in \(stateURL.path): \(error)")
             throw ExitCode.cannotCreate
         }
+    }
+
+    /// Refuses a LAN address without tokens, makes the first-run admin token (and the demo's staff token) and
+    /// prints them once, and names the TLS certificate in use.
+    private func announce(
+        _ hub: Hub, _ hubConfig: HubConfig, configURL: URL, devices: [DeviceDescriptor], stateURL: URL, logger: Logger
+    ) throws {
         if !hubConfig.listen.isLoopback && hub.tokens.count == 0 {
             printError(
                 "refusing to listen on \(hubConfig.listen.host) without tokens: anyone on the network could connect. "
@@ -82,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
             let admin = try hub.tokens.create(role: .admin, label: "first-run-admin")
             say("Admin token, shown only this once: \(admin.token)")
         }
-        if demo {
+        if config == nil {
             try hub.tokens.revoke(label: "demo-session")
             let staff = try hub.tokens.create(role: .staff, label: "demo-session")
             say(
@@ -96,8 +114,13 @@ struct RunCommand: AsyncParsableCommand {
             say("TLS certificate SHA-256 fingerprint: \(identity.fingerprint)")
             logger.notice("TLS certificate \(identity.certificatePath), SHA-256 fingerprint \(identity.fingerprint)")
         }
-        let host = hubConfig.listen.host
-        let port = hubConfig.listen.port
+    }
+
+    /// Runs the hub until it is stopped; prints the status page's address once it listens. A port in use or an
+    /// address this box does not have is EX_UNAVAILABLE with what to change.
+    private func serve(_ hub: Hub, listen: HubConfig.Listen) async throws {
+        let host = listen.host
+        let port = listen.port
         let scheme = hub.tlsIdentity == nil ? "http" : "https"
         do {
             try await hub.run { port in
