@@ -7,14 +7,14 @@ BIN := .build/debug/storehub
 RELEASE_BIN := .build/release/storehub
 TESTKIT := .build/debug/storehub-testkit
 
-.PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint \
+.PHONY: run test deps media build build-tests build-release build-static install uninstall deb unit integration vm lint kernels \
 	bench bench-bus bench-capture bench-scanners bench-decode bench-facemesh bench-tryon bench-uplink soak format \
 	clean conformance fuzz bench-slow-reader api-contract bench-mirror bench-shop bench-insights bench-kiosk
 
 run: deps media build
 	@BIN=$(BIN) PYTHON=$(PYTHON) scripts/run-demo
 
-test: deps media lint unit integration api-contract conformance fuzz vm
+test: deps media lint kernels unit integration api-contract conformance fuzz vm
 
 deps:
 	@scripts/install-deps
@@ -54,6 +54,10 @@ conformance: build-tests
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz --seconds $(FUZZ_SECONDS)
+
+# The face kernels against a reference, on this CPU's instruction sets and on arm64's NEON under qemu (seconds).
+kernels: deps
+	scripts/check-kernels
 
 # The kernel's own drivers in a qemu VM (scripts/vm-test): vivid for cameras, uinput for scanners.
 vm: build-tests
