@@ -3,7 +3,9 @@ import Foundation
 import Hub
 import HubCore
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import Server
 
 struct RunCommand: AsyncParsableCommand {
@@ -72,6 +74,8 @@ struct RunCommand: AsyncParsableCommand {
             printError("cannot open the state in \(stateURL.path): \(error)")
             throw ExitCode.cannotCreate
         }
+        // What the process's libraries report through swift-metrics joins the hub's own figures in GET /metrics.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: hub.prometheus))
         if !hubConfig.listen.isLoopback && hub.tokens.count == 0 {
             printError(
                 "refusing to listen on \(hubConfig.listen.host) without tokens: anyone on the network could connect. "
