@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Foundation
 import HubCore
@@ -29,6 +30,8 @@ public final class EventLog: Sendable {
     private let retainedCache: Mutex<[String: StoredEvent]>
     private let listener = Mutex<CommitListener?>(nil)
     private let commitStats = Mutex(CommitStats())
+    /// Each commit's wall time for /metrics, recorded while the commit is counted in `commitStats`.
+    private let commitTimer: CoreMetrics.Timer?
     private let checkpointer: Checkpointer
 
     private struct WriterQueue {
@@ -80,12 +83,15 @@ public final class EventLog: Sendable {
     }
 
     /// Opens (creating if needed) the log at `path`.
-    public init(path: String, settings: HubConfig.LogSettings = .init(), logger: Logger = Logger(label: "storehub.log"))
-        throws(SQLiteError)
-    {
+    /// Opens (or creates) the log at `path`. `commitTimer` is given every commit's wall time as it is counted.
+    public init(
+        path: String, settings: HubConfig.LogSettings = .init(), logger: Logger = Logger(label: "storehub.log"),
+        commitTimer: CoreMetrics.Timer? = nil
+    ) throws(SQLiteError) {
         self.path = path
         self.settings = settings
         self.logger = logger
+        self.commitTimer = commitTimer
         let writer = try SQLiteConnection(path: path)
         try writer.execute(
             """
@@ -244,6 +250,12 @@ public final class EventLog: Sendable {
     }
 
     public var stats: CommitStats { commitStats.withLock { $0 } }
+
+    /// Runs `body` with the writer's counters while no commit can be counted: what `body` reads of `commitTimer`
+    /// then agrees with `stats.commits`.
+    public func withStats<Result>(_ body: (CommitStats) -> Result) -> Result {
+        commitStats.withLock { body($0) }
+    }
 
     /// Bytes the log takes on disk: the database and its write-ahead log.
     public var sizeOnDisk: UInt64 {
@@ -459,8 +471,10 @@ public final class EventLog: Sendable {
             }
             return closing
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let nanoseconds = DispatchTime.now().uptimeNanoseconds - started
+        let seconds = Double(nanoseconds) / 1e9
         commitStats.withLock { stats in
+            commitTimer?.recordNanoseconds(Int64(clamping: nanoseconds))
             stats.commits += 1
             stats.events += UInt64(accepted.count)
             if stats.recentDurations.count >= 4096 { stats.recentDurations.removeFirst(1024) }

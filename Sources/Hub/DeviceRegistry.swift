@@ -1,20 +1,21 @@
 import Capture
 import Foundation
 import HubCore
+import Prometheus
 import Server
 import Synchronization
 
 /// The latest state of every device, for the REST API and the status page.
 public final class DeviceRegistry: DeviceStatusProvider {
     private let entries = Mutex<[DeviceID: DeviceSummary]>([:])
-    /// Counters and latencies for /metrics, by device.
+    /// Scan counts for /metrics, by device; their latencies go to `prometheus` under the same lock.
     private let measures = Mutex<[DeviceID: DeviceMeasures]>([:])
+    /// The hub's metrics registry: scan latencies and mirror frame times are recorded in it as they happen.
+    let prometheus: PrometheusCollectorRegistry
 
     /// What /metrics shows of a device beyond its status.
     struct DeviceMeasures: Sendable {
         var scans: UInt64 = 0
-        /// From the frame's capture (or the scanner's last byte) to the scan's commit in the log, seconds.
-        var scanLatency = Histogram()
     }
 
     /// Staff requests to devices and what the cameras show, by device.
@@ -32,7 +33,9 @@ public final class DeviceRegistry: DeviceStatusProvider {
     /// How often a camera's thumbnail is refreshed.
     static let previewInterval: Duration = .seconds(1)
 
-    public init() {}
+    public init(prometheus: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.prometheus = prometheus
+    }
 
     // MARK: staff actions and pictures
 
@@ -120,9 +123,11 @@ public final class DeviceRegistry: DeviceStatusProvider {
         measures.withLock { $0[scan.device, default: DeviceMeasures()].scans += 1 }
     }
 
-    /// Records how long a scan took from capture to commit.
+    /// Records how long a scan took from capture (or the scanner's last byte) to commit.
     func recordLatency(_ device: DeviceID, seconds: Double) {
-        measures.withLock { $0[device, default: DeviceMeasures()].scanLatency.record(max(0, seconds)) }
+        let latency = prometheus.histogram(
+            .deviceScanLatency, [("device", device.rawValue)], buckets: HubCore.Histogram.latencyBounds)
+        measures.withLock { _ in latency.record(max(0, seconds)) }
     }
 
     /// Mirrors' frame budgets, by device.
@@ -137,7 +142,8 @@ public final class DeviceRegistry: DeviceStatusProvider {
         mirrors.withLock { $0 }
     }
 
-    func deviceMeasures() -> [DeviceID: DeviceMeasures] {
-        measures.withLock { $0 }
+    /// Runs `body` with the scan counts while no scan or latency can be recorded.
+    func withDeviceMeasures<Result>(_ body: ([DeviceID: DeviceMeasures]) -> Result) -> Result {
+        measures.withLock { body($0) }
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 import HubCore
 import Logging
 import Pickup
+import Prometheus
 import Scanners
 import Server
 import ServiceLifecycle
@@ -20,7 +21,10 @@ public struct Hub: Sendable {
     public let log: EventLog
     public let tokens: TokenStore
     let bus: Bus
-    let registry = DeviceRegistry()
+    let registry: DeviceRegistry
+    /// The hub's metrics, which GET /metrics exports; a library that reports through swift-metrics reaches it when
+    /// the process bootstraps `PrometheusMetricsFactory(registry: prometheus)`.
+    public let prometheus = PrometheusCollectorRegistry()
     let pipelines: [any DevicePipeline]
     let server: HubServer
     let mirrors: MirrorHub?
@@ -39,7 +43,9 @@ public struct Hub: Sendable {
         self.logger = logger
         try StateDirectory.create(at: stateDirectory)
         let databasePath = stateDirectory.appendingPathComponent("hub.sqlite").path
-        log = try EventLog(path: databasePath, settings: config.log, logger: logger)
+        registry = DeviceRegistry(prometheus: prometheus)
+        log = try EventLog(
+            path: databasePath, settings: config.log, logger: logger, commitTimer: HubMetrics.commitTimer(prometheus))
         tokens = try TokenStore(path: databasePath)
         bus = Bus(log: log, settings: config.bus, hubID: config.hub, authenticator: tokens, logger: logger)
         let mirrors = try Self.mirrorHub(
@@ -80,7 +86,8 @@ public struct Hub: Sendable {
                 admitCommand: { [bus] bytes in bus.admitPublish(by: Uplink.commandPrincipal, bytes: bytes) })
         }
         self.uplink = uplink
-        let metrics = HubMetrics(registry: registry, log: log, bus: bus, started: Date(), uplink: uplink)
+        let metrics = HubMetrics(
+            prometheus: prometheus, registry: registry, log: log, bus: bus, started: Date(), uplink: uplink)
         var server = HubServer(
             listen: config.listen, bus: bus, tokens: tokens, devices: registry, statusPage: statusPage,
             metrics: metrics, mirrors: mirrors, logger: logger)

@@ -1,6 +1,7 @@
 import Capture
 import Foundation
 import HubCore
+import Prometheus
 
 /// Where a mirror's frames go and how long each stage takes: the counts and histograms /metrics shows.
 struct MirrorMeasures: Sendable {
@@ -8,50 +9,83 @@ struct MirrorMeasures: Sendable {
     var framesRendered: UInt64 = 0
     var framesDropped: UInt64 = 0
     /// From the capture timestamp until the pipeline has the frame (driver queue, MJPEG decode), seconds.
-    var capture = Histogram(bounds: Histogram.stageBounds)
-    var landmarks = Histogram(bounds: Histogram.stageBounds)
-    var render = Histogram(bounds: Histogram.stageBounds)
+    var capture = HubCore.Histogram(bounds: HubCore.Histogram.stageBounds)
+    var landmarks = HubCore.Histogram(bounds: HubCore.Histogram.stageBounds)
+    var render = HubCore.Histogram(bounds: HubCore.Histogram.stageBounds)
     /// Only frames sent to the stream are encoded.
-    var encode = Histogram(bounds: Histogram.stageBounds)
+    var encode = HubCore.Histogram(bounds: HubCore.Histogram.stageBounds)
     /// From the capture timestamp to the JPEG handed to the stream, seconds.
-    var captureToStream = Histogram(bounds: Histogram.stageBounds)
+    var captureToStream = HubCore.Histogram(bounds: HubCore.Histogram.stageBounds)
+}
 
-    /// The stages by their `stage` label, in pipeline order.
-    var stages: [(String, Histogram)] {
-        [("capture", capture), ("landmarks", landmarks), ("render", render), ("encode", encode)]
+/// A mirror's histograms in GET /metrics, recorded per frame (the registry's histograms take a lock each; the
+/// pipeline's own `MirrorMeasures` keep the windows of its status card).
+struct MirrorMetrics: Sendable {
+    let capture: ValueHistogram
+    let landmarks: ValueHistogram
+    let render: ValueHistogram
+    let encode: ValueHistogram
+    let captureToStream: ValueHistogram
+
+    init(_ prometheus: PrometheusCollectorRegistry, device: DeviceID) {
+        func stage(_ name: String) -> ValueHistogram {
+            prometheus.histogram(
+                .mirrorStage, [("device", device.rawValue), ("stage", name)], buckets: HubCore.Histogram.stageBounds)
+        }
+        capture = stage("capture")
+        landmarks = stage("landmarks")
+        render = stage("render")
+        encode = stage("encode")
+        captureToStream = prometheus.histogram(
+            .mirrorCaptureToStream, [("device", device.rawValue)], buckets: HubCore.Histogram.stageBounds)
     }
 }
 
 /// A mirror pipeline's own copy of its measures, written per frame without a lock, and published to the
-/// registry once a second with the summary for its status card.
+/// registry once a second with the summary for its status card; `metrics` get every frame's times as they come.
 struct FrameBudgetRecorder {
     private(set) var measures = MirrorMeasures()
     /// The measures at the last summary: the card shows what happened since.
     private var windowStart = MirrorMeasures()
+    let metrics: MirrorMetrics?
+
+    init(metrics: MirrorMetrics? = nil) { self.metrics = metrics }
 
     /// The pipeline has `frame` now, decoded.
     mutating func captured(_ frame: Frame) {
-        measures.capture.record(max(0, Date().timeIntervalSince(frame.captureTime)))
+        let seconds = max(0, Date().timeIntervalSince(frame.captureTime))
+        measures.capture.record(seconds)
+        metrics?.capture.record(seconds)
     }
 
-    mutating func located(_ duration: Duration) { measures.landmarks.record(duration.seconds) }
+    mutating func located(_ duration: Duration) {
+        measures.landmarks.record(duration.seconds)
+        metrics?.landmarks.record(duration.seconds)
+    }
 
     mutating func rendered(_ duration: Duration) {
         measures.framesRendered += 1
         measures.render.record(duration.seconds)
+        metrics?.render.record(duration.seconds)
     }
-    mutating func encoded(_ duration: Duration) { measures.encode.record(duration.seconds) }
+
+    mutating func encoded(_ duration: Duration) {
+        measures.encode.record(duration.seconds)
+        metrics?.encode.record(duration.seconds)
+    }
 
     /// The frame's JPEG was handed to the stream now.
     mutating func streamed(_ frame: Frame) {
-        measures.captureToStream.record(max(0, Date().timeIntervalSince(frame.captureTime)))
+        let seconds = max(0, Date().timeIntervalSince(frame.captureTime))
+        measures.captureToStream.record(seconds)
+        metrics?.captureToStream.record(seconds)
     }
 
     /// Takes the source's counters, and returns the card's summary of the interval since the last call.
     mutating func summary(_ counters: FrameCounters) -> FrameBudget {
         measures.framesIn = counters.delivered + counters.dropped
         measures.framesDropped = counters.dropped
-        func meanMs(_ now: Histogram, _ then: Histogram) -> Double {
+        func meanMs(_ now: HubCore.Histogram, _ then: HubCore.Histogram) -> Double {
             guard let window = now.since(then), window.count > 0 else { return 0 }
             return (window.sum / Double(window.count) * 1e4).rounded() / 10
         }
@@ -77,40 +111,31 @@ extension Duration {
 }
 
 extension HubMetrics {
-    /// Each mirror's frame budget: counters, per-stage histograms and capture-to-stream latency.
-    func renderMirrors(_ out: inout PrometheusText) {
-        let mirrors = registry.mirrorMeasures().sorted { $0.key < $1.key }
-        guard !mirrors.isEmpty else { return }
-        let counters: [(String, String, KeyPath<MirrorMeasures, UInt64>)] = [
-            ("storehub_mirror_frames_in_total", "Frames a mirror's camera delivered or skipped.", \.framesIn),
-            ("storehub_mirror_frames_rendered_total", "Frames a mirror rendered.", \.framesRendered),
-            (
-                "storehub_mirror_frames_dropped_total", "Frames a mirror skipped (pipeline busy, or damaged MJPEG).",
-                \.framesDropped
-            ),
+    /// Each mirror's frame counters, as its pipeline published them last.
+    func showMirrors() {
+        let counters: [(MetricFamily, KeyPath<MirrorMeasures, UInt64>)] = [
+            (.mirrorFramesIn, \.framesIn), (.mirrorFramesRendered, \.framesRendered),
+            (.mirrorFramesDropped, \.framesDropped),
         ]
-        for (name, help, path) in counters {
-            out.family(name, "counter", help)
-            for (device, measures) in mirrors {
-                out.sample(name, [("device", device.rawValue)], Double(measures[keyPath: path]))
+        for (device, measures) in registry.mirrorMeasures() {
+            for (family, path) in counters {
+                prometheus.show(family, [("device", device.rawValue)], total: measures[keyPath: path])
             }
-        }
-        out.family(
-            "storehub_mirror_stage_seconds", "histogram",
-            "Time per frame of each mirror stage: capture (capture timestamp to decoded frame), landmarks, render, "
-                + "encode (streamed frames).")
-        for (device, measures) in mirrors {
-            for (stage, histogram) in measures.stages {
-                out.histogram(
-                    "storehub_mirror_stage_seconds", [("device", device.rawValue), ("stage", stage)], histogram)
-            }
-        }
-        out.family(
-            "storehub_mirror_capture_to_stream_seconds", "histogram",
-            "From a frame's capture timestamp to its JPEG handed to the mirror's stream.")
-        for (device, measures) in mirrors {
-            out.histogram(
-                "storehub_mirror_capture_to_stream_seconds", [("device", device.rawValue)], measures.captureToStream)
         }
     }
+}
+
+extension MetricFamily {
+    static let mirrorFramesIn = MetricFamily(
+        "storehub_mirror_frames_in_total", "Frames a mirror's camera delivered or skipped.")
+    static let mirrorFramesRendered = MetricFamily("storehub_mirror_frames_rendered_total", "Frames a mirror rendered.")
+    static let mirrorFramesDropped = MetricFamily(
+        "storehub_mirror_frames_dropped_total", "Frames a mirror skipped (pipeline busy, or damaged MJPEG).")
+    static let mirrorStage = MetricFamily(
+        "storehub_mirror_stage_seconds",
+        "Time per frame of each mirror stage: capture (capture timestamp to decoded frame), landmarks, render, "
+            + "encode (streamed frames).")
+    static let mirrorCaptureToStream = MetricFamily(
+        "storehub_mirror_capture_to_stream_seconds",
+        "From a frame's capture timestamp to its JPEG handed to the mirror's stream.")
 }

@@ -167,7 +167,7 @@ struct MirrorPipeline: CameraPipeline {
         var lastStream: ContinuousClock.Instant?
         var lastCounters = ContinuousClock.now
         var lastHealth = ContinuousClock.now
-        var budget = FrameBudgetRecorder()
+        var budget = FrameBudgetRecorder(metrics: MirrorMetrics(reporter.registry.prometheus, device: descriptor.id))
         var lastBudget = ContinuousClock.now
         while !Task.isCancelled {
             guard let frame = try await source.next() else { return }

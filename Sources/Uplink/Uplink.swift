@@ -696,36 +696,34 @@ public final class Uplink: Sendable, Service {
         ])
     }
 
-    /// The uplink's families in GET /metrics.
-    public func render(_ out: inout PrometheusText) {
+    /// The uplink's figures for GET /metrics, read now.
+    public func metrics() -> UplinkMetrics {
         let health = self.health.withLock { $0 }
-        let inFlight = forwarding.withLock { $0.pending.count }
-        out.family("storehub_uplink_connected", "gauge", "1 while the uplink has a broker connection.")
-        out.sample("storehub_uplink_connected", [], health.connected ? 1 : 0)
-        out.family("storehub_uplink_backlog_events", "gauge", "Events in the log the broker has not acknowledged.")
-        out.sample("storehub_uplink_backlog_events", [], Double(backlog))
-        out.family("storehub_uplink_in_flight", "gauge", "PUBLISH packets sent and waiting for their PUBACK.")
-        out.sample("storehub_uplink_in_flight", [], Double(inFlight))
-        out.family("storehub_uplink_acknowledged_total", "counter", "Events the broker acknowledged (PUBACK).")
-        out.sample("storehub_uplink_acknowledged_total", [], Double(health.acknowledged))
-        out.family(
-            "storehub_uplink_last_puback_timestamp_seconds", "gauge", "When the last PUBACK arrived; 0 for never.")
-        out.sample(
-            "storehub_uplink_last_puback_timestamp_seconds", [], health.lastPuback?.timeIntervalSince1970 ?? 0)
-        out.family("storehub_uplink_connects_total", "counter", "Successful broker connections.")
-        out.sample("storehub_uplink_connects_total", [], Double(health.connects))
-        out.family("storehub_uplink_commands_total", "counter", "Commands from the broker, by outcome.")
-        out.sample("storehub_uplink_commands_total", [("outcome", "accepted")], Double(health.commandsAccepted))
-        out.sample("storehub_uplink_commands_total", [("outcome", "rejected")], Double(health.commandsRejected))
-        out.family(
-            "storehub_uplink_lost_events_total", "counter",
-            "Events removed by log retention before the broker acknowledged them.")
-        out.sample("storehub_uplink_lost_events_total", [], Double(health.lostToRetention))
-        out.family(
-            "storehub_uplink_dead_letters_total", "counter",
-            "Events set aside because the broker refused them repeatedly (or their topic cannot go up).")
-        out.sample("storehub_uplink_dead_letters_total", [], Double(forwarding.withLock { $0.deadLetterCount }))
+        let (inFlight, deadLetters) = forwarding.withLock { ($0.pending.count, $0.deadLetterCount) }
+        return UplinkMetrics(
+            connected: health.connected, backlog: backlog, inFlight: inFlight, acknowledged: health.acknowledged,
+            lastPuback: health.lastPuback, connects: health.connects, commandsAccepted: health.commandsAccepted,
+            commandsRejected: health.commandsRejected, lostToRetention: health.lostToRetention,
+            deadLetters: deadLetters)
     }
+}
+
+/// What GET /metrics shows of the uplink; the hub's metrics export it.
+public struct UplinkMetrics: Sendable {
+    public var connected: Bool
+    /// Events in the log the broker has not acknowledged.
+    public var backlog: UInt64
+    /// PUBLISH packets sent and waiting for their PUBACK.
+    public var inFlight: Int
+    public var acknowledged: UInt64
+    /// When the last PUBACK arrived; nil for never.
+    public var lastPuback: Date?
+    public var connects: UInt64
+    public var commandsAccepted: UInt64
+    public var commandsRejected: UInt64
+    /// Events removed by log retention before the broker acknowledged them.
+    public var lostToRetention: UInt64
+    public var deadLetters: UInt64
 }
 
 /// Why a broker connection ended.

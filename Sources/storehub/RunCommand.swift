@@ -3,7 +3,9 @@ import Foundation
 import Hub
 import HubCore
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import Server
 
 struct RunCommand: AsyncParsableCommand {
@@ -38,6 +40,8 @@ struct RunCommand: AsyncParsableCommand {
                 URL(fileURLWithPath: $0, relativeTo: configURL.deletingLastPathComponent()).path
             } ?? ".storehub")
         let hub = try openHub(hubConfig, configURL: configURL, devices: devices, stateURL: stateURL, logger: logger)
+        // What the process's libraries report through swift-metrics joins the hub's own figures in GET /metrics.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: hub.prometheus))
         try announce(hub, hubConfig, configURL: configURL, devices: devices, stateURL: stateURL, logger: logger)
         try await serve(hub, listen: hubConfig.listen)
     }
