@@ -1,5 +1,6 @@
 import CV4L2
 import Foundation
+import HubCore
 
 /// The small set of V4L2 helpers every camera call needs.
 enum V4L2 {
@@ -7,13 +8,20 @@ enum V4L2 {
     static func ioctl<T>(
         _ fd: Int32, _ request: UInt, _ argument: inout T, _ what: @autoclosure () -> String
     ) throws(CaptureError) {
-        while true {
-            let result = withUnsafeMutableBytes(of: &argument) { storehub_v4l2_ioctl(fd, request, $0.baseAddress) }
-            if result >= 0 { return }
-            let code = errno
-            if code == EINTR { continue }
+        do throws(SystemCallError) {
+            try call(fd, request, &argument)
+        } catch {
+            let code = error.errno
             let transient = code == ENODEV || code == EIO || code == EBUSY || code == ENXIO
-            throw CaptureError("\(what()): \(String(cString: strerror(code)))", isTransient: transient)
+            throw CaptureError("\(what()): \(error.reason)", isTransient: transient)
+        }
+    }
+
+    /// ioctl through libv4l2, retrying EINTR, for callers that read the errno themselves (end of an enumeration,
+    /// an empty queue).
+    static func call<T>(_ fd: Int32, _ request: UInt, _ argument: inout T) throws(SystemCallError) {
+        _ = try SystemCall.run("v4l2_ioctl") {
+            withUnsafeMutableBytes(of: &argument) { storehub_v4l2_ioctl(fd, request, $0.baseAddress) }
         }
     }
 
@@ -44,7 +52,7 @@ enum V4L2 {
         var names: [String] = []
         var description = v4l2_fmtdesc()
         description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FMT, &description) >= 0 {
+        while (try? call(fd, storehub_VIDIOC_ENUM_FMT, &description)) != nil {
             names.append(name(description.pixelformat))
             description.index += 1
         }

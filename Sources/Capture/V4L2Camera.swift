@@ -266,7 +266,7 @@ private final class Stream: @unchecked Sendable {
         parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1000, denominator: UInt32((fps * 1000).rounded()))
         // Not every driver lets the rate be set (vivid's loopback input does not); the camera's rate then stands.
-        _ = storehub_v4l2_ioctl(fd, storehub_VIDIOC_S_PARM, &parameters)
+        _ = try? V4L2.call(fd, storehub_VIDIOC_S_PARM, &parameters)
         let controlProblems = V4L2Controls.apply(controls, fd: fd, path: path)
 
         var request = v4l2_requestbuffers()
@@ -322,14 +322,13 @@ private final class Stream: @unchecked Sendable {
             self.lent = nil
         }
         var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        var ready: Int32
-        repeat { ready = Glibc.poll(&poll, 1, timeoutMs) } while ready < 0 && errno == EINTR
+        let ready = try? SystemCall.run("poll") { Glibc.poll(&poll, 1, timeoutMs) }
         if ready == 0 {
             try restartStream()
             throw CaptureError(
                 "\(path): no frame for \(timeoutMs) ms; the stream was restarted", isTransient: true, isStall: true)
         }
-        if ready < 0 || poll.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+        if ready == nil || poll.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
             throw CaptureError("\(path): the camera went away (unplugged or driver reset)", isTransient: true)
         }
         var newest: v4l2_buffer?
@@ -344,12 +343,16 @@ private final class Stream: @unchecked Sendable {
             var buffer = v4l2_buffer()
             buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
             buffer.memory = V4L2_MEMORY_MMAP.rawValue
-            if storehub_v4l2_ioctl(fd, storehub_VIDIOC_DQBUF, &buffer) < 0 {
-                let code = errno
-                if code == EAGAIN { break }
-                if code == EINTR { continue }
-                throw V4L2.streamError(path: path, errno: code)
+            let dequeued: Int32?
+            do throws(SystemCallError) {
+                // The descriptor is non-blocking: nil (EAGAIN) means no more filled buffers.
+                dequeued = try SystemCall.runNonBlocking("v4l2_ioctl") {
+                    storehub_v4l2_ioctl(fd, storehub_VIDIOC_DQBUF, &buffer)
+                }
+            } catch {
+                throw V4L2.streamError(path: path, errno: error.errno)
             }
+            if dequeued == nil { break }
             if var older = newest {
                 skipped += 1
                 try V4L2.ioctl(fd, storehub_VIDIOC_QBUF, &older, "\(path): queue buffer")
@@ -452,7 +455,7 @@ private final class Stream: @unchecked Sendable {
 
     func close() {
         var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
-        _ = storehub_v4l2_ioctl(fd, storehub_VIDIOC_STREAMOFF, &type)
+        _ = try? V4L2.call(fd, storehub_VIDIOC_STREAMOFF, &type)
         for buffer in buffers { _ = v4l2_munmap(buffer.baseAddress, buffer.count) }
         buffers = []
         _ = storehub_v4l2_close(fd)

@@ -1,5 +1,6 @@
 import CV4L2
 import Foundation
+import HubCore
 
 /// What a V4L2 device says about itself, for `storehub devices`.
 public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
@@ -44,7 +45,7 @@ public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
         var description = v4l2_fmtdesc()
         description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         while caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0,
-            storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FMT, &description) >= 0
+            (try? V4L2.call(fd, storehub_VIDIOC_ENUM_FMT, &description)) != nil
         {
             formats.append(
                 Format(
@@ -62,7 +63,7 @@ public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
         var sizes: [Size] = []
         var size = v4l2_frmsizeenum()
         size.pixel_format = pixelFormat
-        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FRAMESIZES, &size) >= 0, sizes.count < 64 {
+        while (try? V4L2.call(fd, storehub_VIDIOC_ENUM_FRAMESIZES, &size)) != nil, sizes.count < 64 {
             if size.type == V4L2_FRMSIZE_TYPE_DISCRETE.rawValue {
                 let width = size.discrete.width
                 let height = size.discrete.height
@@ -84,7 +85,7 @@ public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
         interval.pixel_format = pixelFormat
         interval.width = width
         interval.height = height
-        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FRAMEINTERVALS, &interval) >= 0, rates.count < 32 {
+        while (try? V4L2.call(fd, storehub_VIDIOC_ENUM_FRAMEINTERVALS, &interval)) != nil, rates.count < 32 {
             if interval.type == V4L2_FRMIVAL_TYPE_DISCRETE.rawValue, interval.discrete.numerator > 0 {
                 let fps = Double(interval.discrete.denominator) / Double(interval.discrete.numerator)
                 rates.append((fps * 1000).rounded() / 1000)
