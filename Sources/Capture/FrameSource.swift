@@ -55,7 +55,7 @@ public struct FrameCounters: Sendable, Equatable {
 }
 
 /// A capture failure: what happened, and whether retrying may help (an unplugged camera) or not (bad files).
-public struct CaptureError: Error, Sendable, CustomStringConvertible {
+public struct CaptureError: DeviceFailure, Sendable {
     public var message: String
     /// True when the device may come back by itself; the supervisor retries with backoff.
     public var isTransient: Bool

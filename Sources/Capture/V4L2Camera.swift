@@ -266,7 +266,7 @@ private final class Stream: @unchecked Sendable {
         parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1000, denominator: UInt32((fps * 1000).rounded()))
         // Not every driver lets the rate be set (vivid's loopback input does not); the camera's rate then stands.
-        _ = storehub_v4l2_ioctl(fd, storehub_VIDIOC_S_PARM, &parameters)
+        _ = try? V4L2.call(fd, storehub_VIDIOC_S_PARM, &parameters)
         let controlProblems = V4L2Controls.apply(controls, fd: fd, path: path)
 
         var request = v4l2_requestbuffers()
@@ -322,14 +322,13 @@ private final class Stream: @unchecked Sendable {
             self.lent = nil
         }
         var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        var ready: Int32
-        repeat { ready = Glibc.poll(&poll, 1, timeoutMs) } while ready < 0 && errno == EINTR
+        let ready = try? SystemCall.run("poll") { Glibc.poll(&poll, 1, timeoutMs) }
         if ready == 0 {
             try restartStream()
             throw CaptureError(
                 "\(path): no frame for \(timeoutMs) ms; the stream was restarted", isTransient: true, isStall: true)
         }
-        if ready < 0 || poll.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+        if ready == nil || poll.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
             throw CaptureError("\(path): the camera went away (unplugged or driver reset)", isTransient: true)
         }
         var newest: v4l2_buffer?
@@ -344,12 +343,16 @@ private final class Stream: @unchecked Sendable {
             var buffer = v4l2_buffer()
             buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
             buffer.memory = V4L2_MEMORY_MMAP.rawValue
-            if storehub_v4l2_ioctl(fd, storehub_VIDIOC_DQBUF, &buffer) < 0 {
-                let code = errno
-                if code == EAGAIN { break }
-                if code == EINTR { continue }
-                throw V4L2.streamError(path: path, errno: code)
+            let dequeued: Int32?
+            do throws(SystemCallError) {
+                // The descriptor is non-blocking: nil (EAGAIN) means no more filled buffers.
+                dequeued = try SystemCall.runNonBlocking("v4l2_ioctl") {
+                    storehub_v4l2_ioctl(fd, storehub_VIDIOC_DQBUF, &buffer)
+                }
+            } catch {
+                throw V4L2.streamError(path: path, errno: error.errno)
             }
+            if dequeued == nil { break }
             if var older = newest {
                 skipped += 1
                 try V4L2.ioctl(fd, storehub_VIDIOC_QBUF, &older, "\(path): queue buffer")
@@ -452,183 +455,9 @@ private final class Stream: @unchecked Sendable {
 
     func close() {
         var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
-        _ = storehub_v4l2_ioctl(fd, storehub_VIDIOC_STREAMOFF, &type)
+        _ = try? V4L2.call(fd, storehub_VIDIOC_STREAMOFF, &type)
         for buffer in buffers { _ = v4l2_munmap(buffer.baseAddress, buffer.count) }
         buffers = []
         _ = storehub_v4l2_close(fd)
-    }
-}
-
-/// The small set of V4L2 helpers every camera call needs.
-enum V4L2 {
-    /// ioctl through libv4l2, retrying EINTR; a failure becomes a CaptureError naming what was being done.
-    static func ioctl<T>(
-        _ fd: Int32, _ request: UInt, _ argument: inout T, _ what: @autoclosure () -> String
-    ) throws(CaptureError) {
-        while true {
-            let result = withUnsafeMutableBytes(of: &argument) { storehub_v4l2_ioctl(fd, request, $0.baseAddress) }
-            if result >= 0 { return }
-            let code = errno
-            if code == EINTR { continue }
-            let transient = code == ENODEV || code == EIO || code == EBUSY || code == ENXIO
-            throw CaptureError("\(what()): \(String(cString: strerror(code)))", isTransient: transient)
-        }
-    }
-
-    static func openError(path: String, errno code: Int32) -> CaptureError {
-        switch code {
-        case ENOENT:
-            return CaptureError("\(path) does not exist (camera not plugged in?)", isTransient: true)
-        case EACCES, EPERM:
-            return CaptureError(
-                "\(path): permission denied; add the user running storehub to the 'video' group", isTransient: true)
-        case EBUSY:
-            return CaptureError("\(path) is busy: another program is using the camera", isTransient: true)
-        case ENOTTY, EINVAL:
-            return CaptureError("\(path) is not a V4L2 camera; check camera.path in the descriptor", isTransient: false)
-        default:
-            return CaptureError("\(path) cannot be opened: \(String(cString: strerror(code)))", isTransient: true)
-        }
-    }
-
-    static func streamError(path: String, errno code: Int32) -> CaptureError {
-        if code == ENODEV || code == EIO || code == ENXIO {
-            return CaptureError("\(path): the camera went away (\(String(cString: strerror(code))))", isTransient: true)
-        }
-        return CaptureError("\(path): dequeuing a frame failed: \(String(cString: strerror(code)))", isTransient: true)
-    }
-
-    static func formats(fd: Int32) -> [String] {
-        var names: [String] = []
-        var description = v4l2_fmtdesc()
-        description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FMT, &description) >= 0 {
-            names.append(name(description.pixelformat))
-            description.index += 1
-        }
-        return names
-    }
-
-    static func fourcc(_ name: String) -> UInt32 {
-        let bytes = Array(name.utf8)
-        return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
-    }
-
-    /// The four characters, with `-BE` for the big-endian variants of a format (as v4l2-ctl writes them).
-    static func name(_ fourcc: UInt32) -> String {
-        let bigEndian: UInt32 = 1 << 31
-        let bytes = (0..<4).map { UInt8(((fourcc & ~bigEndian) >> ($0 * 8)) & 0xFF) }
-        let printable = bytes.map { (0x20...0x7E).contains($0) ? $0 : UInt8(ascii: "?") }
-        return String(decoding: printable, as: UTF8.self) + (fourcc & bigEndian != 0 ? "-BE" : "")
-    }
-
-    static func string<T>(_ tuple: T) -> String {
-        withUnsafeBytes(of: tuple) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-    }
-
-    /// V4L2 timestamps are CLOCK_MONOTONIC; events carry wall-clock time.
-    static func wallClock(_ timestamp: timeval) -> Date {
-        var monotonic = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &monotonic)
-        let nowMonotonic = Double(monotonic.tv_sec) + Double(monotonic.tv_nsec) / 1e9
-        let captured = Double(timestamp.tv_sec) + Double(timestamp.tv_usec) / 1e6
-        guard captured > 0 else { return Date() }
-        return Date().addingTimeInterval(captured - nowMonotonic)
-    }
-}
-
-/// What a V4L2 device says about itself, for `storehub devices`.
-public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
-    public var path: String
-    public var driver: String
-    public var card: String
-    public var busInfo: String
-    public var capabilities: [String]
-    public var formats: [Format]
-    /// Controls with their ranges and current values, named as descriptors name them.
-    public var controls: [V4L2Control]
-
-    public struct Format: Sendable, Codable, Equatable {
-        public var fourcc: String
-        public var description: String
-        /// `WIDTHxHEIGHT` with the frame rates offered at that size.
-        public var sizes: [Size]
-    }
-
-    public struct Size: Sendable, Codable, Equatable {
-        public var width: Int
-        public var height: Int
-        public var fps: [Double]
-    }
-
-    /// Queries the device at `path`. Errors say what is wrong (missing, permission, not a camera).
-    public static func query(_ path: String) throws(CaptureError) -> V4L2DeviceInfo {
-        let fd = storehub_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw V4L2.openError(path: path, errno: errno) }
-        defer { _ = storehub_v4l2_close(fd) }
-        var capability = v4l2_capability()
-        try V4L2.ioctl(fd, storehub_VIDIOC_QUERYCAP, &capability, "\(path): QUERYCAP")
-        let caps =
-            capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
-            ? capability.device_caps : capability.capabilities
-        let names: [(UInt32, String)] = [
-            (UInt32(V4L2_CAP_VIDEO_CAPTURE), "video-capture"), (UInt32(V4L2_CAP_VIDEO_OUTPUT), "video-output"),
-            (UInt32(V4L2_CAP_VIDEO_M2M), "m2m"), (UInt32(V4L2_CAP_META_CAPTURE), "metadata-capture"),
-            (UInt32(V4L2_CAP_STREAMING), "streaming"), (UInt32(V4L2_CAP_READWRITE), "read-write"),
-        ]
-        var formats: [Format] = []
-        var description = v4l2_fmtdesc()
-        description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        while caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0,
-            storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FMT, &description) >= 0
-        {
-            formats.append(
-                Format(
-                    fourcc: V4L2.name(description.pixelformat), description: V4L2.string(description.description),
-                    sizes: sizes(fd: fd, pixelFormat: description.pixelformat)))
-            description.index += 1
-        }
-        return V4L2DeviceInfo(
-            path: path, driver: V4L2.string(capability.driver), card: V4L2.string(capability.card),
-            busInfo: V4L2.string(capability.bus_info), capabilities: names.filter { caps & $0.0 != 0 }.map(\.1),
-            formats: formats, controls: V4L2Controls.list(fd: fd).map(\.control))
-    }
-
-    private static func sizes(fd: Int32, pixelFormat: UInt32) -> [Size] {
-        var sizes: [Size] = []
-        var size = v4l2_frmsizeenum()
-        size.pixel_format = pixelFormat
-        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FRAMESIZES, &size) >= 0, sizes.count < 64 {
-            if size.type == V4L2_FRMSIZE_TYPE_DISCRETE.rawValue {
-                let width = size.discrete.width
-                let height = size.discrete.height
-                sizes.append(
-                    Size(width: Int(width), height: Int(height), fps: rates(fd: fd, pixelFormat, width, height)))
-            } else {
-                let stepwise = size.stepwise
-                sizes.append(Size(width: Int(stepwise.max_width), height: Int(stepwise.max_height), fps: []))
-                break
-            }
-            size.index += 1
-        }
-        return sizes
-    }
-
-    private static func rates(fd: Int32, _ pixelFormat: UInt32, _ width: UInt32, _ height: UInt32) -> [Double] {
-        var rates: [Double] = []
-        var interval = v4l2_frmivalenum()
-        interval.pixel_format = pixelFormat
-        interval.width = width
-        interval.height = height
-        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_ENUM_FRAMEINTERVALS, &interval) >= 0, rates.count < 32 {
-            if interval.type == V4L2_FRMIVAL_TYPE_DISCRETE.rawValue, interval.discrete.numerator > 0 {
-                let fps = Double(interval.discrete.denominator) / Double(interval.discrete.numerator)
-                rates.append((fps * 1000).rounded() / 1000)
-            }
-            interval.index += 1
-        }
-        return rates
     }
 }

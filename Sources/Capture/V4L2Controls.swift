@@ -1,5 +1,6 @@
 import CV4L2
 import Foundation
+import HubCore
 
 /// A camera control (exposure, focus, brightness, ...) as the driver describes it.
 public struct V4L2Control: Sendable, Codable, Equatable {
@@ -39,7 +40,7 @@ enum V4L2Controls {
         var result: [(id: UInt32, control: V4L2Control)] = []
         var query = v4l2_queryctrl()
         query.id = storehub_V4L2_CTRL_FLAG_NEXT_CTRL
-        while storehub_v4l2_ioctl(fd, storehub_VIDIOC_QUERYCTRL, &query) >= 0, result.count < 256 {
+        while (try? V4L2.call(fd, storehub_VIDIOC_QUERYCTRL, &query)) != nil, result.count < 256 {
             let id = query.id
             query.id |= storehub_V4L2_CTRL_FLAG_NEXT_CTRL
             if query.flags & UInt32(V4L2_CTRL_FLAG_DISABLED) != 0
@@ -50,7 +51,7 @@ enum V4L2Controls {
             var value: Int?
             if query.flags & UInt32(V4L2_CTRL_FLAG_WRITE_ONLY) == 0, query.type != V4L2_CTRL_TYPE_BUTTON.rawValue {
                 var current = v4l2_control(id: id, value: 0)
-                if storehub_v4l2_ioctl(fd, storehub_VIDIOC_G_CTRL, &current) >= 0 { value = Int(current.value) }
+                if (try? V4L2.call(fd, storehub_VIDIOC_G_CTRL, &current)) != nil { value = Int(current.value) }
             }
             let control = V4L2Control(
                 name: V4L2Control.descriptorName(V4L2.string(query.name)), type: typeName(query.type),
@@ -87,8 +88,10 @@ enum V4L2Controls {
                 continue
             }
             var setting = v4l2_control(id: id, value: Int32(value))
-            if storehub_v4l2_ioctl(fd, storehub_VIDIOC_S_CTRL, &setting) < 0 {
-                problems.append("control '\(name)' = \(value) refused by \(path): \(String(cString: strerror(errno)))")
+            do throws(SystemCallError) {
+                try V4L2.call(fd, storehub_VIDIOC_S_CTRL, &setting)
+            } catch {
+                problems.append("control '\(name)' = \(value) refused by \(path): \(error.reason)")
             }
         }
         return problems

@@ -6,7 +6,8 @@ import Pickup
 
 /// A device pipeline under supervision: kiosks (camera → zbar) and scanners share the loop in `run()`, which
 /// opens the device, reports online, works until the device fails, reports offline with the reason, and reopens
-/// it with backoff until the hub stops.
+/// it with backoff until the hub stops. A `DeviceFailure` that is not transient ends the loop: the device is
+/// reported failed and stays closed.
 protocol DevicePipeline: Sendable {
     var reporter: DeviceReporter { get }
     /// For the `starting` reason: what is being opened.
@@ -23,8 +24,6 @@ protocol DevicePipeline: Sendable {
     func close()
     /// After a failure: waits until reopening makes sense, at most `limit`.
     func waitForDevice(upTo limit: Duration) async throws
-    /// The message for errors that retrying cannot fix (the device reports `failed` and is not reopened).
-    func permanentFailure(_ error: any Error) -> String?
     /// The status event's data for the current health.
     func status(_ health: Health) -> DeviceStatus
 }
@@ -57,7 +56,8 @@ extension DevicePipeline {
                 backoff.reset()
                 continue
             } catch {
-                if let message = permanentFailure(error) {
+                if let failure = error as? any DeviceFailure, !failure.isTransient {
+                    let message = failure.description
                     reporter.logger.error("device \(descriptor.id) failed: \(message)")
                     health.lastError = message
                     await report(.failed, message, &health)

@@ -136,11 +136,6 @@ extension CameraPipeline {
 
     func waitForDevice(upTo limit: Duration) async throws { try await source.waitForDevice(upTo: limit) }
 
-    func permanentFailure(_ error: any Error) -> String? {
-        guard let error = error as? CaptureError, !error.isTransient else { return nil }
-        return error.message
-    }
-
     func status(_ health: Health) -> DeviceStatus {
         let counters = source.counters
         return health.status(

@@ -28,11 +28,6 @@ struct ScannerPipeline: DevicePipeline {
 
     func waitForDevice(upTo limit: Duration) async throws { try await source.waitForDevice(upTo: limit) }
 
-    func permanentFailure(_ error: any Error) -> String? {
-        guard let error = error as? ScannerError, !error.isTransient else { return nil }
-        return error.description
-    }
-
     func status(_ health: Health) -> DeviceStatus {
         var status = health.status(of: descriptor, delivered: health.processed, dropped: 0)
         status.scansDropped = health.scansDropped

@@ -65,6 +65,11 @@ public struct SinkSettings: Sendable, Decodable, Equatable {
             throw DecodingError.dataCorruptedError(
                 forKey: .url, in: c, debugDescription: "expected an http:// or https:// URL with a host")
         }
+        do throws(ValidationError) {
+            _ = try IPAddress.connectableHost(host, port: parts.port ?? Self.defaultPort(scheme: scheme))
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: error.reason)
+        }
         guard !topics.isEmpty else {
             throw DecodingError.dataCorruptedError(
                 forKey: .topics, in: c, debugDescription: "expected at least one topic pattern, e.g. \"scan.>\"")
@@ -95,6 +100,9 @@ public struct SinkSettings: Sendable, Decodable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected at least \(low)")
         }
     }
+
+    /// The port of an `http` or `https` URL that names none.
+    package static func defaultPort(scheme: String) -> Int { scheme.lowercased() == "https" ? 443 : 80 }
 
     /// The URL as it may be shown or logged: no user, password or query (they may hold secrets).
     public var displayURL: String {

@@ -53,7 +53,7 @@ public struct UplinkSettings: Sendable, Decodable, Equatable {
             var host = String(authority)
             var port = tls ? 8883 : 1883
             if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-                host = String(authority[authority.index(after: authority.startIndex)..<close])
+                host = String(authority[...close])
                 let after = authority[authority.index(after: close)...]
                 if after.hasPrefix(":") {
                     guard let value = Int(after.dropFirst()) else {
@@ -68,11 +68,16 @@ public struct UplinkSettings: Sendable, Decodable, Equatable {
                 }
                 port = value
             }
-            guard !host.isEmpty, !host.contains("/"), !host.contains("@") else {
+            guard !host.contains("@") else {
                 throw ValidationError("expected a host name in \"\(url)\" (credentials go in username/passwordFile)")
             }
-            guard (1...65535).contains(port) else { throw ValidationError("port out of range in \"\(url)\"") }
-            self.init(host: host, port: port, tls: tls)
+            let checked: String
+            do throws(ValidationError) {
+                checked = try IPAddress.connectableHost(host, port: port)
+            } catch {
+                throw ValidationError("\(error.reason) in \"\(url)\"")
+            }
+            self.init(host: checked, port: port, tls: tls)
         }
 
         public var description: String { "\(tls ? "mqtts" : "mqtt")://\(host):\(port)" }

@@ -49,7 +49,9 @@ public enum HIDScanner {
             }
             defer { Glibc.close(fd) }
             var info = input_id()
-            if storehub_evdev_id(fd, &info) == 0, info.vendor == id.vendor, info.product == id.product {
+            if (try? SystemCall.run("ioctl") { storehub_evdev_id(fd, &info) }) == 0, info.vendor == id.vendor,
+                info.product == id.product
+            {
                 return path
             }
         }
@@ -85,12 +87,13 @@ final class HIDPort: ScannerPort {
         let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw ScannerError.open(path, errno, what: "scanner", group: "input") }
         var types = [UInt8](repeating: 0, count: 4)
-        guard storehub_evdev_event_types(fd, &types, UInt32(types.count)) >= 0 else {
-            let code = errno
+        do throws(SystemCallError) {
+            _ = try SystemCall.run("ioctl") { storehub_evdev_event_types(fd, &types, UInt32(types.count)) }
+        } catch {
             Glibc.close(fd)
             throw ScannerError(
-                "\(path) is not an input event device; check scanner.path in the descriptor",
-                cause: ScannerError.text(code), isTransient: false)
+                "\(path) is not an input event device; check scanner.path in the descriptor", cause: error.reason,
+                isTransient: false)
         }
         guard types[Int(EV_KEY) / 8] & UInt8(1 << (Int(EV_KEY) % 8)) != 0 else {
             Glibc.close(fd)
@@ -98,15 +101,16 @@ final class HIDPort: ScannerPort {
                 "\(path) has no keys, so it is not a keyboard-wedge scanner; check scanner.path or scanner.match",
                 isTransient: false)
         }
-        guard storehub_evdev_grab(fd, 1) == 0 else {
-            let code = errno
+        do throws(SystemCallError) {
+            _ = try SystemCall.run("ioctl") { storehub_evdev_grab(fd, 1) }
+        } catch {
             Glibc.close(fd)
-            if code == EBUSY {
+            if error.errno == EBUSY {
                 throw ScannerError(
                     "\(path) is grabbed by another program (another storehub, or a barcode tool); stop it",
-                    cause: ScannerError.text(code), isTransient: true)
+                    cause: error.reason, isTransient: true)
             }
-            throw ScannerError("\(path) cannot be taken exclusively", cause: ScannerError.text(code), isTransient: true)
+            throw ScannerError("\(path) cannot be taken exclusively", cause: error.reason, isTransient: true)
         }
         self.fd = fd
         self.path = path
@@ -118,39 +122,39 @@ final class HIDPort: ScannerPort {
     var deadline: Date? { assembler.deadline }
 
     func read() throws(ScannerError) -> [AssembledInput] {
-        var out: [AssembledInput] = []
-        let size = MemoryLayout<input_event>.stride
-        while true {
-            let count = events.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                let code = errno
-                // Scans read before a failure are handed out first; the next poll reports the failure again.
-                if code == EAGAIN || !out.isEmpty { return out }
-                if code == EINTR { continue }
-                if code == ENODEV || code == EIO { throw hangUp() }
-                throw ScannerError("reading \(path) failed", cause: ScannerError.text(code), isTransient: true)
-            }
-            if count == 0 { if out.isEmpty { throw hangUp() } else { return out } }
-            for event in events.prefix(count / size) {
-                let time = Date(
-                    timeIntervalSince1970: Double(event.time.tv_sec) + Double(event.time.tv_usec) / 1_000_000)
-                if event.type == UInt16(EV_SYN) && event.code == UInt16(SYN_DROPPED) {
-                    resyncing = true
-                    out += assembler.interrupt(
-                        "key events lost: the kernel's buffer overflowed before storehub read it (system too busy?)",
-                        at: time)
-                } else if resyncing {
-                    if event.type == UInt16(EV_SYN) && event.code == UInt16(SYN_REPORT) {
-                        resyncing = false
-                        keyboard = keymap.makeKeyboard(holding: heldKeys())
-                    }
-                } else if event.type == UInt16(EV_KEY) && event.value != 2,
-                    let key = keyboard.key(event.code, pressed: event.value == 1)
-                {
-                    out += assembler.key(key, at: time)
+        // A Result, since withUnsafeMutableBytes would rethrow the ScannerError untyped.
+        try events.withUnsafeMutableBytes { bytes in
+            Result { () throws(ScannerError) in
+                try readAvailable(into: bytes, goneErrors: [ENODEV, EIO]) {
+                    take($0.assumingMemoryBound(to: input_event.self))
                 }
             }
+        }.get()
+    }
+
+    /// Turns whole events into keys for the assembler; after SYN_DROPPED, resynchronises the held keys.
+    private func take(_ events: UnsafeBufferPointer<input_event>) -> [AssembledInput] {
+        var out: [AssembledInput] = []
+        for event in events {
+            let time = Date(
+                timeIntervalSince1970: Double(event.time.tv_sec) + Double(event.time.tv_usec) / 1_000_000)
+            if event.type == UInt16(EV_SYN) && event.code == UInt16(SYN_DROPPED) {
+                resyncing = true
+                out += assembler.interrupt(
+                    "key events lost: the kernel's buffer overflowed before storehub read it (system too busy?)",
+                    at: time)
+            } else if resyncing {
+                if event.type == UInt16(EV_SYN) && event.code == UInt16(SYN_REPORT) {
+                    resyncing = false
+                    keyboard = keymap.makeKeyboard(holding: heldKeys())
+                }
+            } else if event.type == UInt16(EV_KEY) && event.value != 2,
+                let key = keyboard.key(event.code, pressed: event.value == 1)
+            {
+                out += assembler.key(key, at: time)
+            }
         }
+        return out
     }
 
     func idle(at now: Date) -> [AssembledInput] { assembler.idle(at: now) }
@@ -158,7 +162,9 @@ final class HIDPort: ScannerPort {
     /// The keys held down now (EVIOCGKEY), so that modifiers whose release was lost do not stick.
     private func heldKeys() -> [UInt16] {
         var bits = [UInt8](repeating: 0, count: 96)
-        guard storehub_evdev_key_state(fd, &bits, UInt32(bits.count)) >= 0 else { return [] }
+        guard (try? SystemCall.run("ioctl") { storehub_evdev_key_state(fd, &bits, UInt32(bits.count)) }) != nil else {
+            return []
+        }
         return (0..<UInt16(bits.count * 8)).filter { bits[Int($0) / 8] & UInt8(1 << (Int($0) % 8)) != 0 }
     }
 
@@ -167,7 +173,7 @@ final class HIDPort: ScannerPort {
     }
 
     func close() {
-        _ = storehub_evdev_grab(fd, 0)
+        _ = try? SystemCall.run("ioctl") { storehub_evdev_grab(fd, 0) }
         Glibc.close(fd)
     }
 }

@@ -24,6 +24,8 @@ public protocol ScannerSource: Sendable {
 /// An open device as the read loop sees it. Used only on its ScannerDevice's queue.
 protocol ScannerPort: AnyObject {
     var fd: Int32 { get }
+    /// The device node, for messages.
+    var path: String { get }
     /// When `idle(at:)` is due if nothing arrives; nil when no input is pending.
     var deadline: Date? { get }
     /// Reads everything available now.
@@ -32,6 +34,33 @@ protocol ScannerPort: AnyObject {
     /// The error for a device that hung up (poll said POLLHUP or POLLERR).
     func hangUp() -> ScannerError
     func close()
+}
+
+extension ScannerPort {
+    /// Reads the non-blocking device until it has nothing more, handing each chunk read into `buffer` to `take`;
+    /// returns what `take` made of them.
+    ///
+    /// What was made before a failure is returned first; the next poll reports the failure again. End of file (a
+    /// USB adapter unplugged, a closed pseudo-terminal) and the errnos in `goneErrors` are `hangUp()`.
+    func readAvailable(
+        into buffer: UnsafeMutableRawBufferPointer, goneErrors: [Int32],
+        _ take: (UnsafeRawBufferPointer) -> [AssembledInput]
+    ) throws(ScannerError) -> [AssembledInput] {
+        var out: [AssembledInput] = []
+        while true {
+            let count: Int?
+            do throws(SystemCallError) {
+                count = try SystemCall.runNonBlocking("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+            } catch {
+                if !out.isEmpty { return out }
+                if goneErrors.contains(error.errno) { throw hangUp() }
+                throw ScannerError("reading \(path) failed", cause: error.reason, isTransient: true)
+            }
+            guard let count else { return out }
+            if count == 0 { if out.isEmpty { throw hangUp() } else { return out } }
+            out += take(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
 }
 
 /// A scanner read through a ScannerPort on a serial queue: the part keyboard-wedge and serial scanners share.
@@ -130,10 +159,11 @@ private final class Session: @unchecked Sendable {
                 pollfd(fd: port.fd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
             ]
-            let ready = Glibc.poll(&fds, 2, timeout)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw ScannerError("waiting for the scanner failed", cause: ScannerError.text(errno), isTransient: true)
+            let ready: Int32
+            do throws(SystemCallError) {
+                ready = try SystemCall.run("poll") { Glibc.poll(&fds, 2, timeout) }
+            } catch {
+                throw ScannerError("waiting for the scanner failed", cause: error.reason, isTransient: true)
             }
             if fds[1].revents != 0 { return nil }
             if ready == 0 {

@@ -1,7 +1,8 @@
 import Foundation
+import HubCore
 
 /// A scanner failure: what happened, what staff can do, the system's own words, and whether retrying may help.
-public struct ScannerError: Error, Sendable, CustomStringConvertible {
+public struct ScannerError: DeviceFailure, Sendable {
     /// For staff: what is wrong and what to do about it.
     public var message: String
     /// The underlying cause (an errno text, a library's answer), when there is one.

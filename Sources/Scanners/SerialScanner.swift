@@ -47,14 +47,15 @@ final class SerialPort: ScannerPort {
         let fd = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw ScannerError.open(path, errno, what: "serial port", group: "dialout") }
         var options = termios()
-        guard tcgetattr(fd, &options) == 0 else {
-            let code = errno
+        do throws(SystemCallError) {
+            _ = try SystemCall.run("tcgetattr") { tcgetattr(fd, &options) }
+        } catch {
             Glibc.close(fd)
             throw ScannerError(
                 "\(path) is not a serial port (terminal settings cannot be read); check scanner.path",
-                cause: ScannerError.text(code), isTransient: false)
+                cause: error.reason, isTransient: false)
         }
-        _ = storehub_tty_exclusive(fd)
+        _ = try? SystemCall.run("ioctl") { storehub_tty_exclusive(fd) }
         cfmakeraw(&options)
         options.c_cflag |= tcflag_t(CLOCAL | CREAD)
         options.c_cflag &= ~(tcflag_t(CSIZE | PARENB | PARODD | CSTOPB) | tcflag_t(CRTSCTS))
@@ -76,16 +77,17 @@ final class SerialPort: ScannerPort {
         let speed = SerialScanner.speed(serial.baud) ?? speed_t(B9600)
         cfsetispeed(&options, speed)
         cfsetospeed(&options, speed)
-        guard tcsetattr(fd, TCSANOW, &options) == 0 else {
-            let code = errno
+        do throws(SystemCallError) {
+            _ = try SystemCall.run("tcsetattr") { tcsetattr(fd, TCSANOW, &options) }
+        } catch {
             Glibc.close(fd)
             throw ScannerError(
                 "\(path) refused the line settings (\(serial.baud) baud, \(serial.dataBits) data bits, parity "
-                    + "\(serial.parity.rawValue), \(serial.stopBits) stop bits)", cause: ScannerError.text(code),
+                    + "\(serial.parity.rawValue), \(serial.stopBits) stop bits)", cause: error.reason,
                 isTransient: false)
         }
         // Whatever arrived before the port was set up was read with other settings.
-        tcflush(fd, TCIFLUSH)
+        _ = try? SystemCall.run("tcflush") { tcflush(fd, TCIFLUSH) }
         self.fd = fd
         self.path = path
         self.framer = framer
@@ -94,21 +96,12 @@ final class SerialPort: ScannerPort {
     var deadline: Date? { framer.deadline }
 
     func read() throws(ScannerError) -> [AssembledInput] {
-        var out: [AssembledInput] = []
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                let code = errno
-                // Scans read before a failure are handed out first; the next poll reports the failure again.
-                if code == EAGAIN || !out.isEmpty { return out }
-                if code == EINTR { continue }
-                if code == EIO || code == ENODEV || code == ENXIO { throw hangUp() }
-                throw ScannerError("reading \(path) failed", cause: ScannerError.text(code), isTransient: true)
+        // A Result, since withUnsafeMutableBytes would rethrow the ScannerError untyped.
+        try buffer.withUnsafeMutableBytes { bytes in
+            Result { () throws(ScannerError) in
+                try readAvailable(into: bytes, goneErrors: [EIO, ENODEV, ENXIO]) { framer.feed($0, at: Date()) }
             }
-            // End of file: the other side hung up (a USB adapter unplugged, a closed pseudo-terminal).
-            if count == 0 { if out.isEmpty { throw hangUp() } else { return out } }
-            out += framer.feed(buffer.prefix(count), at: Date())
-        }
+        }.get()
     }
 
     func idle(at now: Date) -> [AssembledInput] { framer.idle(at: now) }

@@ -26,9 +26,10 @@ struct HTTPPoster: Sendable {
             let host = parts.host, !host.isEmpty
         else { throw SinkError("not a usable URL") }
         let secure = scheme == "https"
-        self.host = host
-        port = parts.port ?? (secure ? 443 : 80)
-        let shownHost = host.contains(":") ? "[\(host)]" : host
+        port = parts.port ?? SinkSettings.defaultPort(scheme: scheme)
+        // The URL parser keeps an IPv6 address's brackets; the resolver and TLS take it without them.
+        self.host = try IPAddress.connectableHost(host, port: port)
+        let shownHost = self.host.contains(":") ? "[\(self.host)]" : self.host
         authority = parts.port == nil ? shownHost : "\(shownHost):\(port)"
         var path = parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath
         if let query = parts.percentEncodedQuery { path += "?" + query }

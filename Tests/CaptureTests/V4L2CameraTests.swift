@@ -1,5 +1,6 @@
 import Capture
 import Foundation
+import HubCore
 import Testing
 
 /// What can be shown without a camera: the errors a shop meets first. Streaming itself is proven against the
@@ -17,6 +18,16 @@ import Testing
         let error = await #expect(throws: CaptureError.self) { try await camera.open() }
         #expect(error?.isTransient == false)
         #expect(error?.message.contains("/dev/null") == true)
+    }
+
+    /// The supervisor reads only `DeviceFailure`: a file that is no camera must tell it not to retry, and say what
+    /// to fix.
+    @Test func aFileThatIsNoCameraTellsTheSupervisorNotToRetry() async throws {
+        let camera = V4L2Camera(path: "/dev/null")
+        let error = await #expect(throws: CaptureError.self) { try await camera.open() }
+        let failure = try #require(error.map { $0 as any DeviceFailure })
+        #expect(!failure.isTransient)
+        #expect(failure.description == "/dev/null is not a V4L2 camera; check camera.path in the descriptor")
     }
 
     @Test func controlNamesAreTheDriverNamesAsV4L2CtlWritesThem() {

@@ -36,9 +36,10 @@ struct ScriptedPipeline: DevicePipeline {
         state = State(script)
     }
 
-    struct Failure: Error, CustomStringConvertible {
+    struct Failure: DeviceFailure {
         var description: String
         var permanent: Bool
+        var isTransient: Bool { !permanent }
     }
 
     func open() async throws -> String {
@@ -63,11 +64,6 @@ struct ScriptedPipeline: DevicePipeline {
         state.waits.withLock {
             $0.append(Double(limit.components.seconds) + Double(limit.components.attoseconds) * 1e-18)
         }
-    }
-
-    func permanentFailure(_ error: any Error) -> String? {
-        guard let failure = error as? Failure, failure.permanent else { return nil }
-        return failure.description
     }
 
     func status(_ health: Health) -> DeviceStatus {

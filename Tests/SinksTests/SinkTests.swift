@@ -34,4 +34,13 @@ import Testing
         #expect(poster.headers["Authorization"].first?.hasPrefix("Basic ") == true)
         #expect(poster.headers["X-Key"] == ["k"])
     }
+
+    /// The URL parser keeps an IPv6 address's brackets: the poster connects to the address without them (as the
+    /// uplink does) and writes them only in the Host header.
+    @Test func posterToAnIPv6AddressConnectsWithoutBracketsAndSendsThemInTheHostHeader() throws {
+        let poster = try HTTPPoster(url: "http://[::1]:9000/hook", headers: [:], timeout: .seconds(1), caFile: nil)
+        #expect(poster.host == "::1")
+        #expect(poster.port == 9000)
+        #expect(poster.authority == "[::1]:9000")
+    }
 }
