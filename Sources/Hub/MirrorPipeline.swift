@@ -123,8 +123,7 @@ struct MirrorPipeline: CameraPipeline {
     /// or damaged: the mirror then runs on the other locators.
     private func nativeLocator() -> (any LipLocator)? {
         do {
-            return MeshLipLocator(
-                provider: try NativeLandmarkProvider(modelsDirectory: mirrors.modelsDirectory), kind: .native)
+            return try MeshLipLocator.native(modelsDirectory: mirrors.modelsDirectory)
         } catch {
             reporter.logger.warning(
                 "device \(descriptor.id): no native face landmarks, lips come from the other locators: \(error)")
