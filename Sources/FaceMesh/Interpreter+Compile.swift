@@ -63,11 +63,8 @@ extension Interpreter {
             throw fail(index, op, "has filter \(filter) for input \(input)")
         }
         let geometry = try window(
-            options, input: input, kernel: (filter[1], filter[2]), strideFields: (2, 1),
+            options, input: input, output: out, kernel: (filter[1], filter[2]), strideFields: (2, 1),
             dilationFields: (5, 4), index, op)
-        guard geometry.outHeight == out[1], geometry.outWidth == out[2] else {
-            throw fail(index, op, "output \(out) does not match its geometry")
-        }
         let weights = try constant(op.inputs[1], index, op)
         let bias = try constant(op.inputs[2], index, op)
         let taps = filter[1] * filter[2]
@@ -95,11 +92,8 @@ extension Interpreter {
             throw fail(index, op, "has filter \(filter) for input \(input) (only depth multiplier 1 is supported)")
         }
         let geometry = try window(
-            options, input: input, kernel: (filter[1], filter[2]), strideFields: (2, 1),
+            options, input: input, output: out, kernel: (filter[1], filter[2]), strideFields: (2, 1),
             dilationFields: (6, 5), index, op)
-        guard geometry.outHeight == out[1], geometry.outWidth == out[2] else {
-            throw fail(index, op, "output \(out) does not match its geometry")
-        }
         let weights = try constant(op.inputs[1], index, op)
         let bias = try constant(op.inputs[2], index, op)
         let padded = Kernels.roundUp(out[3])
@@ -126,10 +120,7 @@ extension Interpreter {
         let kernel = (Int(try options?.int32(4) ?? 0), Int(try options?.int32(3) ?? 0))
         guard kernel.0 > 0, kernel.1 > 0, input[3] == out[3] else { throw fail(index, op, "has a bad pool size") }
         let geometry = try window(
-            options, input: input, kernel: kernel, strideFields: (2, 1), dilationFields: nil, index, op)
-        guard geometry.outHeight == out[1], geometry.outWidth == out[2] else {
-            throw fail(index, op, "output \(out) does not match its geometry")
-        }
+            options, input: input, output: out, kernel: kernel, strideFields: (2, 1), dilationFields: nil, index, op)
         return .maxPool(
             MaxPool(
                 window: geometry.window(channels: out[3]),
@@ -224,9 +215,11 @@ extension Interpreter {
         return .concatenation(outer: outer, inputs: parts, output: output)
     }
 
+    /// The sliding window of a convolution or pool over `input`, from its options; it must give the model's `output`
+    /// shape.
     private func window(
-        _ options: FlatTable?, input: [Int], kernel: (Int, Int), strideFields: (Int, Int), dilationFields: (Int, Int)?,
-        _ index: Int, _ op: TFLiteModel.Operator
+        _ options: FlatTable?, input: [Int], output out: [Int], kernel: (Int, Int), strideFields: (Int, Int),
+        dilationFields: (Int, Int)?, _ index: Int, _ op: TFLiteModel.Operator
     ) throws(FaceMeshError) -> WindowGeometry {
         guard let options else { throw fail(index, op, "has no options") }
         let rawPadding = try options.uint8(0)
@@ -244,6 +237,9 @@ extension Interpreter {
             inHeight: input[1], inWidth: input[2], kernelHeight: kernel.0, kernelWidth: kernel.1, strideY: strideY,
             strideX: strideX, dilationY: dilation.0, dilationX: dilation.1, padding: padding)
         guard geometry.outHeight > 0, geometry.outWidth > 0 else { throw fail(index, op, "has an empty output") }
+        guard geometry.outHeight == out[1], geometry.outWidth == out[2] else {
+            throw fail(index, op, "output \(out) does not match its geometry")
+        }
         return geometry
     }
 }
