@@ -36,6 +36,8 @@ public final class Bus: Sendable {
     let devicePublishBytes: PublishRate
     /// Checks of event `data` on topics the hub itself reads (`checkData(on:_:)`).
     private let dataChecks = Mutex<[DataCheck]>([])
+    /// In-process subscriptions (`subscribe(to:)`), fed by the live fan-out beside the sessions.
+    let liveSubscribers = LiveSubscribers()
 
     private struct DataCheck {
         let pattern: TopicPattern
@@ -158,6 +160,7 @@ public final class Bus: Sendable {
     private func fanOut(_ events: [StoredEvent], live: Bool, durable: Bool) {
         let current = sessions.withLock { Array($0.values) }
         for session in current { session.offer(events, live: live, durable: durable) }
+        if live { liveSubscribers.offer(events) }
     }
 
     /// Refuses every session signed in with the token `tokenID` (error, close 4401): it was just revoked.

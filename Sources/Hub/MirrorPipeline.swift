@@ -76,8 +76,8 @@ final class MirrorControl: Sendable {
 }
 
 /// One try-on mirror: camera → lip locator → renderer (in place) → stream JPEG, snapshots and try-on results,
-/// under DevicePipeline's supervision. Commands and external landmarks come over the bus through an in-hub
-/// session, so they pass the same permission checks as any publisher's.
+/// under DevicePipeline's supervision. Commands and external landmarks come from a typed bus subscription, so they
+/// reach the mirror only through the log, after the same permission and data checks as any publisher's.
 struct MirrorPipeline: CameraPipeline {
     let reporter: DeviceReporter
     let source: any FrameSource
@@ -95,27 +95,26 @@ struct MirrorPipeline: CameraPipeline {
         return "mirror running"
     }
 
-    /// Subscribes an in-hub bus session to this mirror's commands and landmarks and feeds them to `control`.
-    private func listen() async {
+    /// This mirror's commands and external landmarks, as the bus gives them out.
+    private func subscribe() throws -> BusSubscription {
         let device = descriptor.id
-        let session = bus.openSession(
-            principal: Principal(tokenID: "hub-mirror-\(device)", role: .admin), peer: "mirror pipeline \(device)")
-        defer { session.close() }
-        session.receive(#"{"op":"subscribe","id":"commands","topic":"mirror.command.\#(device)"}"#)
-        session.receive(#"{"op":"subscribe","id":"landmarks","topic":"mirror.landmarks.\#(device)"}"#)
-        for await _ in session.wakeups {
-            if Task.isCancelled { return }
-            for item in session.drain() {
-                guard case .message(let bytes) = item,
-                    let message = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self)),
-                    message["op"]?.stringValue == "event", let event = message["event"],
-                    let topic = event["subject"]?.stringValue, let data = event["data"]
-                else { continue }
-                if topic.hasPrefix("mirror.landmarks.") {
-                    control.landmarks.receive(data)
-                } else if let problem = control.command(data) {
-                    reporter.logger.warning("device \(device): \(problem)")
-                }
+        return bus.subscribe(to: [
+            try TopicPattern(validating: "mirror.command.\(device)"),
+            try TopicPattern(validating: "mirror.landmarks.\(device)"),
+        ])
+    }
+
+    /// Feeds the subscription's commands and landmarks to `control` until the task is cancelled.
+    private func listen(to subscription: BusSubscription) async {
+        let device = descriptor.id
+        for await event in subscription {
+            guard let body = try? JSONParser.parse(String(decoding: event.body, as: UTF8.self)),
+                let data = body["data"]
+            else { continue }
+            if event.topic.hasPrefix("mirror.landmarks.") {
+                control.landmarks.receive(data)
+            } else if let problem = control.command(data) {
+                reporter.logger.warning("device \(device): \(problem)")
             }
         }
     }
@@ -124,8 +123,7 @@ struct MirrorPipeline: CameraPipeline {
     /// or damaged: the mirror then runs on the other locators.
     private func nativeLocator() -> (any LipLocator)? {
         do {
-            return MeshLipLocator(
-                provider: try NativeLandmarkProvider(modelsDirectory: mirrors.modelsDirectory), kind: .native)
+            return try MeshLipLocator.native(modelsDirectory: mirrors.modelsDirectory)
         } catch {
             reporter.logger.warning(
                 "device \(descriptor.id): no native face landmarks, lips come from the other locators: \(error)")
@@ -134,7 +132,8 @@ struct MirrorPipeline: CameraPipeline {
     }
 
     func work(_ health: inout Health) async throws {
-        let listener = Task { await listen() }
+        let subscription = try subscribe()
+        let listener = Task { await listen(to: subscription) }
         defer { listener.cancel() }
         var session = MirrorSession(catalog: mirrors.catalog, settings: settings)
         let productCodes = try MirrorProductCodes(catalog: mirrors.catalog)

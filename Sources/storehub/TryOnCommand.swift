@@ -1,6 +1,7 @@
 import ArgumentParser
 import Capture
 import Foundation
+import Hub
 import HubCore
 import TryOn
 
@@ -11,8 +12,10 @@ struct TryOnCommand: ParsableCommand {
         discussion: """
             The lips come from --landmarks when given: a JSON file with a 468-point face mesh in the image's \
             pixels ({"width": W, "height": H, "landmarks": [[x, y, z], ...]}) or landmarks as sent on \
-            mirror.landmarks.<device>. Without it the classical locator looks for them in --face-guide (default: \
-            the middle of the image), with low confidence. Prints one JSON line: locator, confidence, strength, \
+            mirror.landmarks.<device>. Without it the native face pipeline finds them, as a mirror does, when \
+            the face models are in --models; when they are not, when it finds no face, or with --classical, the \
+            classical locator looks for them in --face-guide (default: the middle of the image), with low \
+            confidence. Prints one JSON line: locator (native, mesh, bus or classical), confidence, strength, \
             renderMs.
             """)
 
@@ -33,6 +36,16 @@ struct TryOnCommand: ParsableCommand {
 
     @Option(name: .long, help: "Where the face is, x,y,width,height in pixels (classical locator).")
     var faceGuide: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Folder with the face models for the native face pipeline.",
+            discussion: "Default: .cache/models (scripts/fetch-assets), else .storehub/models."))
+    var models: String?
+
+    @Flag(name: .long, help: "Use the classical locator even when the face models are there.")
+    var classical = false
 
     @Option(name: .long, help: "JPEG quality 1-100.")
     var quality: Int32 = 90
@@ -77,7 +90,12 @@ struct TryOnCommand: ParsableCommand {
                 }
                 guide = (parts[0], parts[1], parts[2], parts[3])
             }
-            locator = ClassicalLipLocator(faceGuide: guide)
+            let fallback = ClassicalLipLocator(faceGuide: guide)
+            if !classical, let native = nativeLocator() {
+                locator = LocatorChain([native, fallback])
+            } else {
+                locator = fallback
+            }
         }
         let renderer = TryOnRenderer(width: frame.width, height: frame.height)
         let start = ContinuousClock.now
@@ -104,6 +122,24 @@ struct TryOnCommand: ParsableCommand {
         ])
         print(String(decoding: line.jsonBytes, as: UTF8.self))
         if observation == nil { printError("no lips found in \(image); the photo was written unchanged") }
+    }
+
+    /// The folder the face models are looked for in: --models, else the one scripts/fetch-assets fills in a
+    /// checkout, else the default state directory's (where a hub started here looks).
+    var modelsDirectory: URL {
+        if let models { return URL(fileURLWithPath: models) }
+        let fetched = ".cache/models"
+        return URL(fileURLWithPath: FileManager.default.fileExists(atPath: fetched) ? fetched : ".storehub/models")
+    }
+
+    /// The native face pipeline's locator, or nil (said on stderr with what is missing) without the models.
+    func nativeLocator() -> MeshLipLocator? {
+        do {
+            return try MeshLipLocator.native(modelsDirectory: modelsDirectory)
+        } catch {
+            printError("no native face landmarks, the classical locator looks for the lips: \(error)")
+            return nil
+        }
     }
 
     /// A locator over landmarks read from a file: a fixture-style mesh or the bus format.

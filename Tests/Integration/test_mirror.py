@@ -256,14 +256,18 @@ def test_a_missing_portrait_leaves_the_hub_running_and_says_how_to_fetch_it(hub_
     assert status == 200
 
 
-def test_cli_tryon_renders_the_shade_on_the_lips_only(tmp_path):
+def run_tryon(tmp_path, *options):
+    """Runs `storehub tryon` on the portrait with shade LS-102; returns its JSON line, the output and stderr."""
     output = tmp_path / "out.jpg"
     result = subprocess.run(
-        [str(BINARY), "tryon", str(PORTRAIT), "--shade", "LS-102", "-o", str(output), "--landmarks", str(FIXTURE)],
+        [str(BINARY), "tryon", str(PORTRAIT), "--shade", "LS-102", "-o", str(output), *options],
         capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert report["locator"] == "mesh" and report["strength"] == 1
+    return json.loads(result.stdout), output, result.stderr
+
+
+def assert_shade_on_the_lips_only(output):
+    """The rendered photo differs from the portrait on the lips (MediaPipe's mesh in the fixture), not elsewhere."""
     before = np.asarray(Image.open(PORTRAIT).convert("RGB")).astype(float)
     after = np.asarray(Image.open(output).convert("RGB")).astype(float)
     landmarks = json.loads(FIXTURE.read_text())["landmarks"]
@@ -274,6 +278,29 @@ def test_cli_tryon_renders_the_shade_on_the_lips_only(tmp_path):
     lip_change = change[y0:y1, x0:x1].mean()
     far_change = change[:100, :100].mean()  # JPEG re-encoding noise only
     assert lip_change > 5 * far_change + 10, (lip_change, far_change)
+
+
+def test_cli_tryon_renders_the_shade_on_the_lips_only(tmp_path):
+    report, output, _ = run_tryon(tmp_path, "--landmarks", str(FIXTURE))
+    assert report["locator"] == "mesh" and report["strength"] == 1
+    assert_shade_on_the_lips_only(output)
+
+
+def test_cli_tryon_finds_the_lips_with_the_native_pipeline_when_the_face_models_are_there(tmp_path):
+    assert (REPO / ".cache" / "models" / "face_landmark.tflite").is_file(), \
+        "face models missing: run scripts/install-deps"
+    report, output, stderr = run_tryon(tmp_path)
+    assert report["locator"] == "native", (report, stderr)
+    assert report["confidence"] >= 0.5, report
+    assert_shade_on_the_lips_only(output)
+
+
+def test_cli_tryon_uses_the_classical_locator_when_asked_or_without_the_face_models(tmp_path):
+    asked, _, _ = run_tryon(tmp_path, "--classical")
+    assert asked["locator"] == "classical", asked
+    missing, _, stderr = run_tryon(tmp_path, "--models", str(tmp_path / "no-models"))
+    assert missing["locator"] == "classical", missing
+    assert "scripts/fetch-assets" in stderr, stderr
 
 
 def test_cli_tryon_with_an_unknown_shade_names_it_and_the_known_ones(tmp_path):
