@@ -57,6 +57,22 @@ def preexec_die_with_parent():
         pass
 
 
+def stop_process(process, timeout=STOP_TIMEOUT):
+    """SIGTERM (a graceful stop), then SIGKILL when the process has not exited `timeout` seconds later.
+
+    Returns the exit code of a process that ended by itself (also before this call), None for one that was killed.
+    """
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+        return None
+
+
 def write_config(folder, settings, devices=()):
     """Writes FOLDER/hub.json (`settings`; `devices` is the folder beside it unless they say otherwise) and each
     device descriptor of `devices` as FOLDER/devices/<id>.json. Returns the config's path."""
@@ -160,18 +176,8 @@ class HubProcess:
                     setattr(self, attribute, line[len(prefix):].strip())
 
     def stop(self, timeout=STOP_TIMEOUT):
-        """SIGTERM (the graceful stop), then SIGKILL when the hub has not exited `timeout` seconds later.
-
-        Returns the exit code of a hub that ended by itself (also before this call), None for one that was killed.
-        """
-        if self.process.poll() is not None:
-            return self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._sigkill()
-            return None
+        """The graceful stop, see stop_process: the exit code, None when the hub had to be killed."""
+        return stop_process(self.process, timeout)
 
     def kill(self, timeout=STOP_TIMEOUT):
         """SIGKILL, as a power cut would: nothing gets to flush or say goodbye."""

@@ -32,7 +32,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
-from hublauncher import preexec_die_with_parent, start_hub, tail, write_config  # noqa: E402
+from hublauncher import preexec_die_with_parent, start_hub, stop_process, tail, write_config  # noqa: E402
 
 HOST = "127.0.0.1"
 SUBSCRIBERS = 10  # the latency test and the first fan-out; --wide-subscribers for the second fan-out
@@ -148,14 +148,8 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        if self.proc is not None:
+            stop_process(self.proc, 10)
 
 
 class Hub(Daemon):

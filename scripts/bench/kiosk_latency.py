@@ -34,7 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
-from hublauncher import start_hub, write_config  # noqa: E402
+from hublauncher import start_hub, stop_process, write_config  # noqa: E402
 
 KIOSK = "kiosk-bench"
 GOALS = {"feedback": 150.0, "answer": 400.0}
@@ -186,11 +186,7 @@ def main():
         if driver is not None:
             driver.quit()
         for process in processes:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process, 30)
         if hub is not None:
             hub.stop(30)
         shutil.rmtree(folder, ignore_errors=True)
