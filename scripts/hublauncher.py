@@ -111,7 +111,6 @@ class HubProcess:
         self.state_dir = Path(self.args[self.args.index("--state") + 1]) if "--state" in self.args else None
         self.stdout_path = Path(logs) / f"{name}.stdout"
         self.stderr_path = Path(logs) / f"{name}.stderr"
-        self.lines = []
         self.url = self.admin_token = self.staff_token = None
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.process = subprocess.Popen(
@@ -168,7 +167,6 @@ class HubProcess:
             time.sleep(0.05)
 
     def _read(self, lines):
-        self.lines = lines
         for line in lines:
             for prefix, attribute in ((ADMIN_PREFIX, "admin_token"), (STAFF_PREFIX, "staff_token"),
                                       (READY_PREFIX, "url")):
@@ -184,6 +182,7 @@ class HubProcess:
         self._sigkill(timeout)
 
     def _sigkill(self, timeout=STOP_TIMEOUT):
+        # The launcher's own kill (a hub that never got ready) does not go through kill(), which a test's Hub extends.
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout)
 

@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
-from hublauncher import READY_PREFIX, HubNotReady, HubProcess, run_args  # noqa: E402, F401 (READY_PREFIX: tests)
+from hublauncher import HubNotReady, HubProcess, run_args  # noqa: E402
 
 BINARY = Path(os.environ.get("STOREHUB_BIN") or REPO / ".build" / "debug" / "storehub").resolve()
 MANIFEST = REPO / "Assets" / "demo" / "media" / "manifest.json"
