@@ -1,7 +1,8 @@
 """Runs the real storehub binary and talks to it the way clients do: WebSocket bus and REST over HTTP.
 
 Every hub gets a fresh state directory under pytest's tmp_path and a port picked by the hub itself
-(--port 0); the "Status page:" line on stdout says which one and marks the hub ready.
+(--port 0); the "Status page:" line on stdout says which one and marks the hub ready. Hubs are started and
+stopped by scripts/hublauncher.py, as the benchmarks start theirs.
 """
 
 import asyncio
@@ -11,9 +12,7 @@ import contextvars
 import json
 import os
 import re
-import signal
-import subprocess
-import time
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,6 +24,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from hublauncher import HubNotReady, HubProcess, run_args  # noqa: E402
+
 BINARY = Path(os.environ.get("STOREHUB_BIN") or REPO / ".build" / "debug" / "storehub").resolve()
 MANIFEST = REPO / "Assets" / "demo" / "media" / "manifest.json"
 DEMO_DEVICES = ("kiosk-pickup", "kiosk-aisle")
@@ -35,10 +37,6 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 TOKEN_PATTERN = re.compile(r"shb_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
 
-ADMIN_PREFIX = "Admin token, shown only this once: "
-STAFF_PREFIX = "Staff token for this run: "
-READY_PREFIX = "Status page: "
-
 # Loopback traffic must never go through a proxy configured in the environment.
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -47,28 +45,11 @@ _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _open_clients = contextvars.ContextVar("open_clients", default=None)
 
 
-class HubNotReady(AssertionError):
-    pass
+class Hub(HubProcess):
+    """One storehub process of a test; stopping it checks that the graceful stop succeeds."""
 
-
-class Hub:
-    """One running storehub process."""
-
-    def __init__(self, process, state_dir, url, admin_token, staff_token, stdout_path, stderr_path):
-        self.process = process
-        self.state_dir = state_dir
-        self.url = url
-        self.ws_url = "ws" + url[len("http"):] + "api/v1/bus"
-        self.admin_token = admin_token
-        self.staff_token = staff_token
-        self.stdout_path = stdout_path
-        self.stderr_path = stderr_path
-        self.killed = False
-        self.stopped = False
-
-    @property
-    def port(self):
-        return urllib.parse.urlsplit(self.url).port
+    killed = False
+    stopped = False
 
     @property
     def database(self):
@@ -79,29 +60,21 @@ class Hub:
         if self.stopped or self.killed:
             return
         self.stopped = True
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"storehub did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM") from None
+        code = super().stop(STOP_TIMEOUT)
+        if code is None:
+            raise AssertionError(f"storehub did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM")
         assert code == 0, f"storehub exited with {code} after SIGTERM, expected 0"
 
     def kill(self):
         """SIGKILL, as a power cut would: nothing gets to flush or say goodbye."""
         self.killed = True
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(STOP_TIMEOUT)
+        super().kill(STOP_TIMEOUT)
 
     def get(self, path, token=None):
         return http_get(self.url + path.lstrip("/"), token)
 
     def post(self, path, token=None):
         return http_get(self.url + path.lstrip("/"), token, method="POST")
-
-    def stderr_text(self):
-        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
 
 
 class HubFactory:
@@ -114,67 +87,46 @@ class HubFactory:
         # The admin token is printed only on a state directory's first run; restarts reuse it.
         self.admin_tokens = {}
 
-    def _paths(self, name):
-        index = len(self.launched)
-        return self.root / f"hub{index}-{name}.stdout", self.root / f"hub{index}-{name}.stderr"
-
     def launch(self, args, name="run", env=None):
         """Starts `storehub ARGS` with cwd = repo root; stdout and stderr go to files in tmp_path.
-        `env` adds variables to the environment."""
+        `env` adds variables to the environment. Returns the Hub without waiting for it to be ready."""
         if not BINARY.is_file():
             pytest.fail(f"no storehub binary at {BINARY}: run `swift build` or set STOREHUB_BIN")
-        stdout_path, stderr_path = self._paths(name)
-        with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-            process = subprocess.Popen(
-                [str(BINARY), *args], cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                env={**os.environ, **env} if env else None)
-        self.launched.append((process, stdout_path, stderr_path))
-        return process, stdout_path, stderr_path
+        hub = Hub(BINARY, args, self.root, f"hub{len(self.launched)}-{name}", env=env)
+        self.launched.append(hub)
+        return hub
 
     def start(self, state_dir=None, extra_args=(), env=None):
         """Starts the demo hub and waits for its ready line."""
-        if state_dir is None:
-            state_dir = self.root / f"state{len(self.launched)}"
-        state_dir = Path(state_dir)
-        process, stdout_path, stderr_path = self.launch(
-            ["run", "--state", str(state_dir), "--port", "0", *extra_args], env=env)
-        lines = wait_for_line(process, stdout_path, stderr_path, READY_PREFIX, READY_TIMEOUT)
-        admin = staff = url = None
-        for line in lines:
-            if line.startswith(ADMIN_PREFIX):
-                admin = line[len(ADMIN_PREFIX):].strip()
-            elif line.startswith(STAFF_PREFIX):
-                staff = line[len(STAFF_PREFIX):].strip()
-            elif line.startswith(READY_PREFIX):
-                url = line[len(READY_PREFIX):].strip()
-        for label, token in (("admin", admin), ("staff", staff)):
+        state_dir = self._state_dir(state_dir)
+        hub = self.launch(run_args(state_dir, extra_args=extra_args), env=env).wait_ready(READY_TIMEOUT)
+        for label, token in (("admin", hub.admin_token), ("staff", hub.staff_token)):
             if token is not None:
                 assert TOKEN_PATTERN.fullmatch(token), f"{label} token has an unexpected shape"
-        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), f"unexpected status page line: {url!r}"
-        if admin is not None:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", hub.url), f"unexpected status page line: {hub.url!r}"
+        if hub.admin_token is not None:
             assert str(state_dir) not in self.admin_tokens, "admin token printed again on a restart"
-            self.admin_tokens[str(state_dir)] = admin
-        assert staff is not None, "the demo hub printed no staff token"
-        hub = Hub(process, state_dir, url, self.admin_tokens.get(str(state_dir)), staff, stdout_path, stderr_path)
-        self.hubs.append(hub)
-        return hub
+        assert hub.staff_token is not None, "the demo hub printed no staff token"
+        return self._keep(hub)
 
-    def start_config(self, config, state_dir=None, name="run"):
+    def start_config(self, config, state_dir=None, name="run", extra_args=()):
         """Starts `storehub run --config CONFIG` (a hub with its own devices folder) and waits for its ready line.
 
         The returned Hub has the admin token printed on the state directory's first run and no staff token.
         """
-        if state_dir is None:
-            state_dir = self.root / f"state{len(self.launched)}"
-        state_dir = Path(state_dir)
-        process, stdout_path, stderr_path = self.launch(
-            ["run", "--config", str(config), "--state", str(state_dir), "--port", "0"], name)
-        lines = wait_for_line(process, stdout_path, stderr_path, READY_PREFIX, READY_TIMEOUT)
-        url = next(line[len(READY_PREFIX):].strip() for line in lines if line.startswith(READY_PREFIX))
-        for line in lines:
-            if line.startswith(ADMIN_PREFIX):
-                self.admin_tokens[str(state_dir)] = line[len(ADMIN_PREFIX):].strip()
-        hub = Hub(process, state_dir, url, self.admin_tokens.get(str(state_dir)), None, stdout_path, stderr_path)
+        state_dir = self._state_dir(state_dir)
+        return self._keep(self.launch(run_args(state_dir, config, extra_args=extra_args), name).wait_ready(
+            READY_TIMEOUT))
+
+    def _state_dir(self, state_dir):
+        return Path(state_dir) if state_dir is not None else self.root / f"state{len(self.launched)}"
+
+    def _keep(self, hub):
+        """Remembers the admin token of a state directory's first run, gives it to later hubs on that directory,
+        and stops the hub at the end of the test."""
+        if hub.admin_token is not None:
+            self.admin_tokens[str(hub.state_dir)] = hub.admin_token
+        hub.admin_token = self.admin_tokens.get(str(hub.state_dir))
         self.hubs.append(hub)
         return hub
 
@@ -183,21 +135,16 @@ class HubFactory:
 
         Returns (exit code, stdout, stderr, became_ready).
         """
-        process, stdout_path, stderr_path = self.launch(args, name)
-        deadline = time.monotonic() + timeout
-        became_ready = False
-        while process.poll() is None:
-            if READY_PREFIX in stdout_path.read_text(errors="replace"):
-                became_ready = True
-                process.kill()
-                break
-            if time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                raise AssertionError(f"storehub {' '.join(args)} neither exited nor became ready within {timeout:.0f} s")
-            time.sleep(0.05)
-        code = process.wait()
-        return code, stdout_path.read_text(errors="replace"), stderr_path.read_text(errors="replace"), became_ready
+        hub = self.launch(args, name)
+        try:
+            became_ready = hub.ready_or_exited(timeout)
+        except HubNotReady:
+            raise AssertionError(
+                f"storehub {' '.join(args)} neither exited nor became ready within {timeout:.0f} s") from None
+        if became_ready:
+            hub.process.kill()
+        code = hub.process.wait()
+        return code, hub.stdout_path.read_text(errors="replace"), hub.stderr_text(), became_ready
 
     def close(self):
         problems = []
@@ -206,34 +153,14 @@ class HubFactory:
                 hub.stop()
             except AssertionError as error:
                 problems.append(f"{hub.url}: {error}")
-        for process, _, _ in self.launched:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        for hub in self.launched:
+            if hub.alive():
+                hub.process.kill()
+                hub.process.wait()
         assert not problems, "; ".join(problems)
 
     def stderr_files(self):
-        return [stderr for _, _, stderr in self.launched]
-
-
-def wait_for_line(process, stdout_path, stderr_path, prefix, timeout):
-    """Waits until stdout has a complete line starting with `prefix`; returns all complete lines so far."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = stdout_path.read_text(errors="replace")
-        lines = text.split("\n")[:-1]
-        if any(line.startswith(prefix) for line in lines):
-            return lines
-        code = process.poll()
-        if code is not None:
-            raise HubNotReady(
-                f"storehub exited with {code} before printing {prefix!r}\n"
-                f"stdout:\n{text}\nstderr:\n{stderr_path.read_text(errors='replace')[-4000:]}")
-        if time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise HubNotReady(f"storehub printed no {prefix!r} line within {timeout:.0f} s\nstdout:\n{text}")
-        time.sleep(0.05)
+        return [hub.stderr_path for hub in self.launched]
 
 
 # MARK: fixtures

@@ -4,7 +4,7 @@ proven in the VM by scripts/vm-test.)"""
 import json
 import time
 
-from conftest import ADMIN_PREFIX, READY_PREFIX, http_get, wait_for_line
+from conftest import http_get
 
 
 def test_unplugged_camera_reports_offline_with_the_reason_and_the_hub_keeps_serving(hub_factory, tmp_path):
@@ -16,11 +16,9 @@ def test_unplugged_camera_reports_offline_with_the_reason_and_the_hub_keeps_serv
         "camera": {"type": "v4l2", "path": "/dev/v4l/by-id/usb-storehub-test-camera-video-index0"},
         "decoder": {"symbologies": ["qr"]},
     }))
-    process, stdout_path, stderr_path = hub_factory.launch(
-        ["run", "--config", str(config), "--state", str(tmp_path / "state")], name="cameras")
-    lines = wait_for_line(process, stdout_path, stderr_path, READY_PREFIX, 30)
-    admin = next(line[len(ADMIN_PREFIX):] for line in lines if line.startswith(ADMIN_PREFIX))
-    url = next(line[len(READY_PREFIX):] for line in lines if line.startswith(READY_PREFIX))
+    hub = hub_factory.launch(
+        ["run", "--config", str(config), "--state", str(tmp_path / "state")], name="cameras").wait_ready(30)
+    admin, url = hub.admin_token, hub.url
 
     deadline = time.monotonic() + 15
     while True:
@@ -41,5 +39,5 @@ def test_unplugged_camera_reports_offline_with_the_reason_and_the_hub_keeps_serv
     assert all(event["data"]["reason"] for event in events), "every status change carries a reason"
     status, health = http_get(url + "healthz")
     assert status == 200 and health["status"] == "ok"
-    process.terminate()
-    assert process.wait(15) == 0
+    hub.process.terminate()
+    assert hub.process.wait(15) == 0

@@ -12,7 +12,7 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import BINARY, READY_PREFIX, READY_TIMEOUT, REPO, fetch_events, wait_for_line
+from conftest import BINARY, READY_TIMEOUT, REPO, fetch_events
 from stream_pixels import SAMPLE, TAP_LATENCY, lips_of
 from test_screen_tokens import KIOSK, LANGUAGES, MIRROR, PORTRAIT, FIXTURE, request, token, write_store
 from test_status_page import browser, sign_in  # noqa: F401 (the browser fixture)
@@ -293,9 +293,9 @@ def test_a_revoked_screen_pairs_again_and_a_lost_hub_is_waited_for(hub_factory, 
     hub.kill()
     wait(browser, lambda d: message(d) in ("common.offline", "mirror.streamLost"), "a plain message while it is gone")
     browser.save_screenshot(str(SHOTS / "hub-gone.png"))
-    process, stdout_path, stderr_path = hub_factory.launch(
+    again = hub_factory.launch(
         ["run", "--config", str(config), "--state", str(hub.state_dir), "--port", str(port)], "again")
-    wait_for_line(process, stdout_path, stderr_path, READY_PREFIX, READY_TIMEOUT)
+    again.wait_ready(READY_TIMEOUT)
     try:
         wait(browser, lambda d: live(d) and message(d) is None, "the screen back to live by itself", 45)
         before = sample(browser, lip_box())
@@ -311,5 +311,5 @@ def test_a_revoked_screen_pairs_again_and_a_lost_hub_is_waited_for(hub_factory, 
         assert message(browser) == "common.revoked"
         browser.save_screenshot(str(SHOTS / "revoked.png"))
     finally:
-        process.terminate()
-        process.wait(20)
+        again.process.terminate()
+        again.process.wait(20)

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import READY_PREFIX
+from hublauncher import READY_PREFIX
 
 
 def write_config(root, tls, name="hub.json"):

@@ -7,11 +7,10 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, READY_PREFIX, READY_TIMEOUT, Hub, http_get, open_bus, run_async, wait_for_line
+from conftest import BINARY, http_get, open_bus, run_async
 
 SECRET = "hook-secret-7d1f2c9a"
 URL_PASSWORD = "url-pass-5e8b"
@@ -109,16 +108,7 @@ def write_config(root, service, **sink):
 
 def start(hub_factory, config, state, name="run"):
     """Like start_config, with the most talkative log level so the secret test sees every line the hub can log."""
-    process, stdout_path, stderr_path = hub_factory.launch(
-        ["run", "--config", str(config), "--state", str(state), "--port", "0", "--log-level", "trace"], name)
-    lines = wait_for_line(process, stdout_path, stderr_path, READY_PREFIX, READY_TIMEOUT)
-    url = next(line[len(READY_PREFIX):].strip() for line in lines if line.startswith(READY_PREFIX))
-    for line in lines:
-        if line.startswith("Admin token, shown only this once: "):
-            hub_factory.admin_tokens[str(state)] = line.split(": ", 1)[1].strip()
-    hub = Hub(process, Path(state), url, hub_factory.admin_tokens.get(str(state)), None, stdout_path, stderr_path)
-    hub_factory.hubs.append(hub)
-    return hub
+    return hub_factory.start_config(config, state, name, extra_args=("--log-level", "trace"))
 
 
 def publish(hub, items):
@@ -141,7 +131,7 @@ def sinks_status(hub):
 
 
 def assert_no_secret(hub_factory, *extra_texts):
-    for path in [p for _, out, err in hub_factory.launched for p in (out, err)]:
+    for path in [p for hub in hub_factory.launched for p in (hub.stdout_path, hub.stderr_path)]:
         text = path.read_text(errors="replace")
         assert SECRET not in text and URL_PASSWORD not in text, f"a sink secret is in {path.name}"
     for text in extra_texts:

@@ -10,13 +10,11 @@ See scripts/bench/README.md for what the figures mean.
 import argparse
 import array
 import asyncio
-import ctypes
 import json
 import multiprocessing
 import os
 import platform
 import pwd
-import queue
 import re
 import shutil
 import signal
@@ -25,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -34,6 +31,9 @@ import paho.mqtt.client as mqtt
 from websockets.asyncio.client import connect as ws_connect
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from hublauncher import preexec_die_with_parent, start_hub, stop_process, tail, write_config  # noqa: E402
+
 HOST = "127.0.0.1"
 SUBSCRIBERS = 10  # the latency test and the first fan-out; --wide-subscribers for the second fan-out
 PAYLOAD_BYTES = 256
@@ -76,14 +76,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _die_with_parent():
-    # A benchmark killed hard must not leave a daemon listening: the kernel sends SIGTERM when we die.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def proc_memory_mb(pid):
     fields = {}
     with open(f"/proc/{pid}/status") as f:
@@ -109,13 +101,6 @@ def proc_write_calls(pid):
     return 0
 
 
-def tail(path, lines=15):
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no output)"
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # 1. Event log alone
 
@@ -125,7 +110,7 @@ def bench_log(binary, directory, events, producers, payload):
     done = subprocess.run(
         [str(binary), "bench-log", "--events", str(events), "--producers", str(producers), "--payload",
          str(payload), "--directory", str(directory)],
-        capture_output=True, text=True, timeout=180, preexec_fn=_die_with_parent)
+        capture_output=True, text=True, timeout=180, preexec_fn=preexec_die_with_parent)
     if done.returncode != 0:
         raise RuntimeError(f"storehub bench-log exited {done.returncode}: {done.stderr.strip()[-500:]}")
     return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
@@ -163,14 +148,8 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        if self.proc is not None:
+            stop_process(self.proc, 10)
 
 
 class Hub(Daemon):
@@ -181,44 +160,15 @@ class Hub(Daemon):
         self.workdir = workdir
         self.port = free_port()
         self.token = None
-        self.stderr_path = workdir / "storehub.stderr"
-        self.lines = queue.Queue()
 
     def start(self, timeout=30):
-        config_dir = self.workdir / "hub"
-        (config_dir / "devices").mkdir(parents=True)
-        config = {"hub": "bench", "listen": {"host": HOST, "port": self.port}, "devices": "devices", "bus": HUB_BUS}
-        (config_dir / "hub.json").write_text(json.dumps(config, indent=2) + "\n")
-        with open(self.stderr_path, "wb") as stderr:
-            self.proc = subprocess.Popen(
-                [str(self.binary), "run", "--config", str(config_dir / "hub.json"), "--state",
-                 str(self.workdir / "state"), "--port", str(self.port)],
-                cwd=self.workdir, stdout=subprocess.PIPE, stderr=stderr, text=True, preexec_fn=_die_with_parent)
-        # Drained by a thread so the hub never blocks on a full stdout pipe.
-        threading.Thread(target=self._pump, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if not self.alive():
-                    break
-                continue
-            if line is None:
-                break
-            if line.startswith("Admin token, shown only this once:"):
-                self.token = line.split(":", 1)[1].strip()
-            elif line.startswith("Status page: http://"):
-                self.port = int(line.rstrip("/").rsplit(":", 1)[1])
-                if self.token is None:
-                    raise RuntimeError("the hub started without printing an admin token (state dir not fresh?)")
-                return
-        raise RuntimeError(f"the hub did not become ready; its stderr ends with:\n{tail(self.stderr_path)}")
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            self.lines.put(line.strip())
-        self.lines.put(None)
+        config = write_config(self.workdir / "hub", {"hub": "bench", "listen": {"host": HOST, "port": self.port},
+                                                     "bus": HUB_BUS})
+        hub = start_hub(self.binary, self.workdir / "state", self.workdir, config, self.port, name="storehub",
+                        timeout=timeout, cwd=self.workdir, die_with_parent=True)
+        self.proc, self.stderr_path, self.port, self.token = hub.process, hub.stderr_path, hub.port, hub.admin_token
+        if self.token is None:
+            raise RuntimeError("the hub started without printing an admin token (state dir not fresh?)")
 
 
 class Mosquitto(Daemon):
@@ -262,7 +212,7 @@ class Mosquitto(Daemon):
         with open(self.stderr_path, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [MOSQUITTO, "-c", str(self.config)], cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=stderr,
-                preexec_fn=_die_with_parent)
+                preexec_fn=preexec_die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():

@@ -17,41 +17,24 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from hublauncher import start_hub, write_config  # noqa: E402
+
 HOUR_MS = 3_600_000
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def start_hub(binary, folder):
-    (folder / "devices").mkdir(exist_ok=True)
-    config = folder / "hub.json"
-    config.write_text(json.dumps({"hub": "bench", "listen": {"port": 0}, "devices": "devices",
-                                  "log": {"maxEvents": 5_000_000, "maxBytes": 8 << 30}}))
-    out = open(folder / "hub.stdout", "wb")
-    process = subprocess.Popen([str(binary), "run", "--config", str(config), "--state", str(folder / "state"),
-                                "--port", "0"], stdout=out, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        text = (folder / "hub.stdout").read_text(errors="replace")
-        for line in text.splitlines():
-            if line.startswith("Status page: "):
-                return process, line.split(": ", 1)[1].strip(), text
-        if process.poll() is not None:
-            raise SystemExit(f"the hub exited: {text}")
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the hub did not start")
-
-
-def stop_hub(process):
-    process.terminate()
-    process.wait(60)
+def start(binary, folder):
+    config = write_config(folder, {"hub": "bench", "listen": {"port": 0},
+                                   "log": {"maxEvents": 5_000_000, "maxBytes": 8 << 30}})
+    return start_hub(binary, folder / "state", folder, config, timeout=120)
 
 
 def fill(database, count, seed=17):
@@ -131,14 +114,15 @@ def main():
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="insights-bench-", dir=REPO / ".cache" if (REPO / ".cache").is_dir() else None))
     try:
-        process, url, text = start_hub(args.binary, folder)
-        admin = next(line.split(": ", 1)[1].strip() for line in text.splitlines() if line.startswith("Admin token"))
-        stop_hub(process)
+        hub = start(args.binary, folder)
+        admin = hub.admin_token
+        hub.stop(60)
         database = folder / "state" / "hub.sqlite"
         started = time.perf_counter()
         first_hour, now_hour = fill(database, args.events)
         print(f"filled {args.events:,} events in {time.perf_counter() - started:.1f} s")
-        process, url, _ = start_hub(args.binary, folder)
+        hub = start(args.binary, folder)
+        url = hub.url
         query = f"api/v1/insights?from={time.strftime('%Y-%m-%dT%H:00:00Z', time.gmtime(first_hour * 3600))}" \
                 f"&to={time.strftime('%Y-%m-%dT%H:00:00Z', time.gmtime((now_hour + 1) * 3600))}"
         timings, body = [], None
@@ -148,7 +132,7 @@ def main():
             with _http.open(request, timeout=60) as response:
                 body = json.loads(response.read())
             timings.append(time.perf_counter() - started)
-        stop_hub(process)
+        hub.stop(60)
         naive = [naive_scan_counts(database, first_hour, now_hour)[0] for _ in range(3)]
         hours = len(body["hours"])
         scans = sum(sum(c.values()) for h in body["hours"] for c in h["scans"].values())

@@ -33,6 +33,9 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from hublauncher import start_hub, stop_process, write_config  # noqa: E402
+
 KIOSK = "kiosk-bench"
 GOALS = {"feedback": 150.0, "answer": 400.0}
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -64,23 +67,6 @@ def frame(path, text=None):
     picture.save(path, quality=92)
 
 
-def start_hub(binary, folder):
-    out = open(folder / "hub.stdout", "wb")
-    process = subprocess.Popen([str(binary), "run", "--config", str(folder / "hub.json"), "--state",
-                                str(folder / "state"), "--port", "0"],
-                               stdout=out, stderr=open(folder / "hub.stderr", "wb"))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        for line in (folder / "hub.stdout").read_text(errors="replace").splitlines():
-            if line.startswith("Status page: "):
-                return process, line.split(": ", 1)[1].strip()
-        if process.poll() is not None:
-            raise SystemExit(f"the hub exited: {(folder / 'hub.stderr').read_text(errors='replace')[-2000:]}")
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the hub did not start within 120 s")
-
-
 def percentile(values, share):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
@@ -108,7 +94,7 @@ def main():
     (REPO / ".state").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="bench-kiosk-", dir=REPO / ".state"))
     processes = []
-    driver = None
+    hub = driver = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         key = json.loads(run(binary, "pickup", "keygen", "--id", "bench"))
@@ -121,23 +107,20 @@ def main():
         frames = folder / "frames"
         frames.mkdir()
         frame(frames / "counter.jpg")
-        (folder / "devices").mkdir()
         # 8 fps, each picture held 4 frames: a code for half a second, then the empty counter, one scan a second.
-        (folder / "devices" / f"{KIOSK}.json").write_text(json.dumps({
-            "id": KIOSK, "kind": "kiosk", "name": "Bench kiosk",
-            "camera": {"type": "replay", "path": str(frames), "fps": 8, "hold": 4},
-            "decoder": {"symbologies": ["qr"], "duplicateWindowSeconds": 3600},
-            "screen": {"languages": ["en"], "answerTimeoutSeconds": 4}}))
-        (folder / "hub.json").write_text(json.dumps({
-            "hub": "bench", "listen": {"port": 0}, "devices": "devices", "screens": str(REPO / "Assets/screens"),
-            "pickup": {"keys": [key["hubConfig"]]}}))
-        hub, url = start_hub(binary, folder)
-        processes.append(hub)
+        config = write_config(folder, {
+            "hub": "bench", "listen": {"port": 0}, "screens": str(REPO / "Assets/screens"),
+            "pickup": {"keys": [key["hubConfig"]]}}, devices=[{
+                "id": KIOSK, "kind": "kiosk", "name": "Bench kiosk",
+                "camera": {"type": "replay", "path": str(frames), "fps": 8, "hold": 4},
+                "decoder": {"symbologies": ["qr"], "duplicateWindowSeconds": 3600},
+                "screen": {"languages": ["en"], "answerTimeoutSeconds": 4}}])
+        hub = start_hub(binary, folder / "state", folder, config, timeout=120)
+        url = hub.url
         state = ["--state", str(folder / "state")]
         staff = run(binary, "token", "create", "--role", "staff", *state)
         service_token = run(binary, "token", "create", "--role", "service", *state)
-        screen = run(binary, "token", "create", "--role", "screen", "--device", KIOSK, "--config",
-                     str(folder / "hub.json"), *state)
+        screen = run(binary, "token", "create", "--role", "screen", "--device", KIOSK, "--config", str(config), *state)
         service_log = open(folder / "service.log", "wb")
         processes.append(subprocess.Popen(
             [sys.executable, str(REPO / "examples/order-service/order_service.py"), "--url",
@@ -202,12 +185,10 @@ def main():
     finally:
         if driver is not None:
             driver.quit()
-        for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        for process in processes:
+            stop_process(process, 30)
+        if hub is not None:
+            hub.stop(30)
         shutil.rmtree(folder, ignore_errors=True)
 
     build = "release" if "/release/" in str(binary) else "debug"

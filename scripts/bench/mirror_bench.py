@@ -20,10 +20,7 @@ Usage: scripts/bench/mirror_bench.py --binary .build/release/storehub [--seconds
 import argparse
 import json
 import os
-import queue
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,16 +29,14 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from hublauncher import HubProcess, run_args, write_config  # noqa: E402
+
 HOST = "127.0.0.1"
 MIRROR = "mirror-bench"
 CASES = [(1280, 720, "NV12"), (1280, 720, "MJPG"), (1280, 720, "YUYV"),
          (1920, 1080, "NV12"), (1920, 1080, "MJPG"), (1920, 1080, "YUYV")]
 GOALS = {720: {"fps": 30, "cores": 0.5, "p99_ms": 50}, 1080: {"fps": 30, "cores": 1.0, "p99_ms": None}}
-
-
-def _die_with_parent():
-    import ctypes
-    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
 
 
 def free_port():
@@ -138,42 +133,20 @@ class StreamWatcher(threading.Thread):
 class Hub:
     def __init__(self, binary, work, width, height, fmt, models, portrait):
         self.port = free_port()
-        config = work / "hub"
-        (config / "devices").mkdir(parents=True)
-        (config / "hub.json").write_text(json.dumps({
-            "hub": "bench", "listen": {"host": HOST, "port": self.port}, "devices": "devices",
-            "shades": str(REPO / "Assets" / "shades.json"), "models": str(models)}))
         catalog = json.loads((REPO / "Assets" / "shades.json").read_text())
-        (config / "devices" / "mirror.json").write_text(json.dumps({
-            "id": MIRROR, "kind": "mirror",
-            "camera": {"type": "replay", "path": str(portrait), "fps": 30, "format": fmt,
-                       "width": width, "height": height},
-            "mirror": {"defaultShade": catalog["shades"][0]["sku"], "streamFps": 30}}))
-        self.start(binary, work, ["run", "--config", str(config / "hub.json"), "--state", str(work / "state"),
-                                  "--port", str(self.port)])
+        config = write_config(work / "hub", {
+            "hub": "bench", "listen": {"host": HOST, "port": self.port},
+            "shades": str(REPO / "Assets" / "shades.json"), "models": str(models)}, devices=[{
+                "id": MIRROR, "kind": "mirror",
+                "camera": {"type": "replay", "path": str(portrait), "fps": 30, "format": fmt,
+                           "width": width, "height": height},
+                "mirror": {"defaultShade": catalog["shades"][0]["sku"], "streamFps": 30}}])
+        self.start(binary, work, run_args(work / "state", config, self.port))
 
     def start(self, binary, work, args):
         """Runs `storehub ARGS` and waits for its status page line; keeps the admin token it prints."""
-        self.stderr = open(work / "storehub.stderr", "wb")
-        self.proc = subprocess.Popen(
-            [binary, *args], cwd=REPO, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-            preexec_fn=_die_with_parent)
-        self.token = None
-        lines = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(l) for l in self.proc.stdout], daemon=True).start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.5).strip()
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            if line.startswith("Admin token, shown only this once:"):
-                self.token = line.split(":", 1)[1].strip()
-            elif line.startswith("Status page: http://"):
-                return
-        raise RuntimeError(f"the hub did not start: {(work / 'storehub.stderr').read_text()[-2000:]}")
+        self.hub = HubProcess(binary, args, work, "storehub", die_with_parent=True).wait_ready(60)
+        self.proc, self.token = self.hub.process, self.hub.admin_token
 
     def request(self, method, path):
         req = urllib.request.Request(f"http://{HOST}:{self.port}{path}", method=method,
@@ -185,12 +158,7 @@ class Hub:
         return parse_metrics(self.request("GET", "/metrics").decode())
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.stderr.close()
+        self.hub.stop(20)
 
 
 def run_case(binary, width, height, fmt, seconds, warmup, models, portrait):
@@ -202,8 +170,7 @@ def run_case(binary, width, height, fmt, seconds, warmup, models, portrait):
             watcher = StreamWatcher(hub.port, ticket["url"])
             watcher.start()
             time.sleep(warmup)
-            log = (work / "storehub.stderr").read_text(errors="replace")
-            if "no native face landmarks" in log:
+            if "no native face landmarks" in hub.hub.stderr_text():
                 raise RuntimeError("the hub runs without native landmarks (models missing?)")
             m0, cpu0, t0, streamed0 = hub.metrics(), proc_cpu_seconds(hub.proc.pid), time.monotonic(), watcher.frames
             time.sleep(seconds)

@@ -26,10 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk_latency import percentile, start_hub  # the same hub launch as the kiosk benchmark
+from kiosk_latency import percentile
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "Tests" / "Integration"))
+sys.path[:0] = [str(REPO / "scripts"), str(REPO / "Tests" / "Integration")]
+from hublauncher import start_hub, write_config  # noqa: E402
 from stream_pixels import SAMPLE, TAP_LATENCY, lips_of  # noqa: E402 (the browser test's page scripts)
 
 MIRROR = "mirror-bench"
@@ -42,32 +43,22 @@ def run(binary, *args):
     return subprocess.run([str(binary), *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def stop(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def measure(binary, driver, camera_fps, stream_fps, taps):
     (REPO / ".state").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="bench-tap-", dir=REPO / ".state"))
     hub = None
     try:
-        (folder / "devices").mkdir()
-        (folder / "devices" / f"{MIRROR}.json").write_text(json.dumps({
-            "id": MIRROR, "kind": "mirror", "name": "Bench mirror",
-            "camera": {"type": "replay", "path": str(PORTRAIT), "fps": camera_fps},
-            "mirror": {"landmarks": str(MESH), "streamFps": stream_fps, "defaultShade": SHADES[1]},
-            "screen": {"languages": ["en"]}}))
-        (folder / "hub.json").write_text(json.dumps({
-            "hub": "bench", "listen": {"port": 0}, "devices": "devices", "screens": str(REPO / "Assets/screens"),
-            "shades": str(REPO / "Assets/shades.json")}))
-        hub, url = start_hub(binary, folder)
-        screen = run(binary, "token", "create", "--role", "screen", "--device", MIRROR, "--config",
-                     str(folder / "hub.json"), "--state", str(folder / "state"))
+        config = write_config(folder, {
+            "hub": "bench", "listen": {"port": 0}, "screens": str(REPO / "Assets/screens"),
+            "shades": str(REPO / "Assets/shades.json")}, devices=[{
+                "id": MIRROR, "kind": "mirror", "name": "Bench mirror",
+                "camera": {"type": "replay", "path": str(PORTRAIT), "fps": camera_fps},
+                "mirror": {"landmarks": str(MESH), "streamFps": stream_fps, "defaultShade": SHADES[1]},
+                "screen": {"languages": ["en"]}}])
+        hub = start_hub(binary, folder / "state", folder, config, timeout=120)
+        url = hub.url
+        screen = run(binary, "token", "create", "--role", "screen", "--device", MIRROR, "--config", str(config),
+                     "--state", str(folder / "state"))
         driver.get(f"{url}screens/mirror/{MIRROR}/settings.json")
         driver.execute_script("localStorage.setItem(arguments[0], arguments[1])", f"storehub.screen.mirror.{MIRROR}",
                               screen)
@@ -91,7 +82,7 @@ def measure(binary, driver, camera_fps, stream_fps, taps):
         return latencies
     finally:
         if hub is not None:
-            stop(hub)
+            hub.stop(20)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -15,9 +15,7 @@ import json
 import os
 import select
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,9 @@ from pathlib import Path
 from websockets.asyncio.client import connect as ws_connect
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from hublauncher import start_hub, write_config  # noqa: E402
+
 DEVICE = "scanner-bench"
 
 
@@ -60,31 +61,13 @@ def baseline(scans):
     return percentiles(samples)
 
 
-def start_hub(binary, folder, slave_link):
-    (folder / "devices").mkdir()
-    (folder / "devices" / f"{DEVICE}.json").write_text(json.dumps({
+def start(binary, folder, slave_link):
+    config = write_config(folder, {"hub": "bench", "listen": {"port": 0}}, devices=[{
         "id": DEVICE, "kind": "scanner", "scanner": {
             "type": "serial", "path": str(slave_link), "baud": 115200, "framing": "cr", "maxLength": 64},
-        "decoder": {"duplicateWindowSeconds": 0}}))
-    config = folder / "hub.json"
-    config.write_text(json.dumps({"hub": "bench", "listen": {"port": 0}, "devices": "devices"}))
-    out = open(folder / "stdout", "wb")
-    err = open(folder / "stderr", "wb")
-    process = subprocess.Popen(
-        [str(binary), "run", "--config", str(config), "--state", str(folder / "state"), "--log-level", "warning"],
-        stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    url = token = None
-    while url is None:
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"storehub did not start: {(folder / 'stderr').read_text()[-2000:]}")
-        for line in (folder / "stdout").read_text().splitlines():
-            if line.startswith("Admin token, shown only this once: "):
-                token = line.split(": ", 1)[1].strip()
-            if line.startswith("Status page: "):
-                url = line.split(": ", 1)[1].strip()
-        time.sleep(0.05)
-    return process, url, token
+        "decoder": {"duplicateWindowSeconds": 0}}])
+    return start_hub(binary, folder / "state", folder, config, port=None, extra_args=("--log-level", "warning"),
+                     timeout=30)
 
 
 async def hub_latency(url, token, master, scans):
@@ -131,21 +114,17 @@ def main():
     link = folder / "serial-by-id-bench-scanner"
     os.symlink(os.ttyname(slave), link)
     os.close(slave)
-    process = None
+    storehub = None
     try:
         floor = baseline(args.scans)
-        process, url, token = start_hub(binary, folder, link)
+        storehub = start(binary, folder, link)
         try:
-            hub = asyncio.run(hub_latency(url, token, master, args.scans))
+            hub = asyncio.run(hub_latency(storehub.url, storehub.admin_token, master, args.scans))
         except TimeoutError:
-            raise SystemExit(f"a scan did not arrive within 10 s; hub log:\n{(folder / 'stderr').read_text()[-3000:]}")
+            raise SystemExit(f"a scan did not arrive within 10 s; hub log:\n{storehub.stderr_text()[-3000:]}")
     finally:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if storehub is not None:
+            storehub.stop(15)
         os.close(master)
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mirror_bench import (HOST, REPO, StreamWatcher, free_port, histogram, parse_metrics,  # noqa: E402
                           proc_cpu_seconds, proc_rss_mb, quantile, window)
 import mirror_bench  # noqa: E402
+from hublauncher import run_args  # noqa: E402 (mirror_bench puts it on the path)
 
 SUBSCRIBERS = 10
 
@@ -138,10 +139,7 @@ class StatusPage(threading.Thread):
 class ShopHub(mirror_bench.Hub):
     def __init__(self, binary, work, config):
         self.port = free_port()
-        args = ["run", "--state", str(work / "state"), "--port", str(self.port)]
-        if config is not None:
-            args[1:1] = ["--config", str(config)]
-        self.start(binary, work, args)
+        self.start(binary, work, run_args(work / "state", config, self.port))
 
 
 def run_shop(binary, name, make_config, seconds, warmup):

@@ -16,9 +16,7 @@ import asyncio
 import base64
 import json
 import os
-import re
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,29 +24,10 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from hublauncher import start_hub, write_config  # noqa: E402
+
 TOPIC = "bench.slow"
-
-
-def start_hub(binary, workdir, bus):
-    (workdir / "devices").mkdir()
-    (workdir / "hub.json").write_text(json.dumps({"hub": "bench", "listen": {"port": 0}, "devices": "devices",
-                                                  "bus": bus}))
-    out = open(workdir / "out", "wb")
-    process = subprocess.Popen([str(binary), "run", "--config", str(workdir / "hub.json"), "--state",
-                                str(workdir / "state"), "--port", "0"], stdout=out,
-                               stderr=open(workdir / "err", "wb"), stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        text = (workdir / "out").read_text(errors="replace")
-        token = re.search(r"Admin token, shown only this once: (\S+)", text)
-        port = re.search(r"Status page: http://127\.0\.0\.1:(\d+)/", text)
-        if token and port:
-            return process, int(port.group(1)), token.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    process.kill()
-    sys.exit(f"slow_reader_bench: the hub did not start: {(workdir / 'err').read_text()[-2000:]}")
 
 
 def rss_kib(pid):
@@ -145,7 +124,9 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="storehub-slow-reader-") as temp:
         bus = {"publishRatePerToken": max(2000, args.rate * 2), "publishBurst": 100000}
-        process, port, token = start_hub(args.binary.resolve(), Path(temp), bus)
+        config = write_config(temp, {"hub": "bench", "listen": {"port": 0}, "bus": bus})
+        hub = start_hub(args.binary.resolve(), Path(temp) / "state", temp, config)
+        port, token = hub.port, hub.admin_token
         try:
             results = {"baseline": [], "stalled": []}
             drops = {"baseline": 0, "stalled": 0}
@@ -156,10 +137,9 @@ def main():
                                                               args.seconds, args.pad))
                     results[kind] += latencies
                     drops[kind] += dropped
-                    rss[kind] = max(rss[kind], rss_kib(process.pid))
+                    rss[kind] = max(rss[kind], rss_kib(hub.pid))
         finally:
-            process.terminate()
-            process.wait(20)
+            hub.stop(20)
     print(f"slow reader bench: {args.subscribers} reading subscribers, {args.rate:.0f} events/s of ~{args.pad} B "
           f"for {args.seconds:.0f} s, {args.rounds} rounds; stalled = plus {args.stalled} subscriber(s) that never read")
     print(f"{'run':<10}{'deliveries':>12}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'dropped':>9}{'hub RSS MiB':>13}")

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,8 @@ from pathlib import Path
 from websockets.asyncio.client import connect as ws_connect
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "Tests" / "Integration"))
+sys.path[:0] = [str(REPO / "scripts"), str(REPO / "Tests" / "Integration")]
+from hublauncher import start_hub, write_config  # noqa: E402
 from uplink_brokers import Mosquitto  # noqa: E402
 
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -36,31 +36,15 @@ def get(url, token):
 
 class BenchHub:
     def __init__(self, binary, root, broker_url, window):
-        self.root = root
-        (root / "devices").mkdir(parents=True)
-        config = root / "hub.json"
-        config.write_text(json.dumps({
-            "hub": "bench-hub", "devices": "devices",
+        config = write_config(root, {
+            "hub": "bench-hub",
             "log": {"maxEvents": 5_000_000},
             # The per-token publish rate limit is lifted so the bench measures the uplink, not the limit.
             "bus": {"publishRatePerToken": 10_000_000, "publishBurst": 10_000_000},
             "uplink": {"brokers": [broker_url], "store": "bench", "maxInFlight": window, "backlogWarning": 10_000_000},
-        }))
-        self.stdout = open(root / "hub.stdout", "wb")
-        self.process = subprocess.Popen(
-            [str(binary), "run", "--config", str(config), "--state", str(root / "state"), "--port", "0"],
-            stdout=self.stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        self.url = self.token = None
-        while time.monotonic() < deadline and self.url is None:
-            for line in (root / "hub.stdout").read_text(errors="replace").splitlines():
-                if line.startswith("Admin token, shown only this once: "):
-                    self.token = line.split(": ", 1)[1].strip()
-                if line.startswith("Status page: "):
-                    self.url = line.split(": ", 1)[1].strip()
-            time.sleep(0.05)
-        if self.url is None:
-            raise SystemExit("the hub did not start:\n" + (root / "hub.stdout").read_text(errors="replace")[-2000:])
+        })
+        self.hub = start_hub(binary, root / "state", root, config, timeout=30)
+        self.url, self.token = self.hub.url, self.hub.admin_token
 
     def uplink(self):
         return get(self.url + "api/v1/hub", self.token)["uplink"]
@@ -97,12 +81,7 @@ class BenchHub:
             return time.perf_counter() - started
 
     def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.stdout.close()
+        self.hub.stop(15)
 
 
 def mosquitto_pub_rate(port, count, payload_bytes):
