@@ -1,6 +1,7 @@
 import Barcode
 import Bus
 import Capture
+import Config
 import EventLog
 import Foundation
 import HubCore
