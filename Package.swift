@@ -68,9 +68,11 @@ let package = Package(
         .target(
             name: "Pickup", dependencies: ["HubCore", "Config", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
+        // One SQLite connection and its statements, for every table the hub keeps: the event log, tokens, dead letters.
+        .target(name: "SQLiteStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(
             name: "EventLog",
-            dependencies: ["HubCore", "Config", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HubCore", "Config", "SQLiteStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -81,7 +83,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "HubCore", "Config", "Bus", "EventLog", "CQREncode",
+                "HubCore", "Config", "Bus", "EventLog", "SQLiteStore", "CQREncode",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -99,7 +101,7 @@ let package = Package(
         .target(
             name: "Sinks",
             dependencies: [
-                "HubCore", "Config", "EventLog",
+                "HubCore", "Config", "EventLog", "SQLiteStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -192,7 +194,8 @@ let package = Package(
             name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "EventLogTests", dependencies: ["EventLog", "Config", "HubCore", "StoreHubTestSupport"],
+            name: "EventLogTests",
+            dependencies: ["EventLog", "Config", "HubCore", "SQLiteStore", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "BusTests", dependencies: ["Bus", "Config", "EventLog", "HubCore", "StoreHubTestSupport"],
@@ -214,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Bus", "Config", "EventLog", "HubCore", "StoreHubTestSupport",
+                "Server", "Bus", "Config", "EventLog", "HubCore", "SQLiteStore", "StoreHubTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

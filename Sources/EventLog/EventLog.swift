@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import HubCore
 import Logging
+import SQLiteStore
 import Synchronization
 
 /// The hub's durable event log: SQLite in WAL mode with `synchronous=FULL` and group commit.

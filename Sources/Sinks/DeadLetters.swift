@@ -1,4 +1,4 @@
-import EventLog
+import SQLiteStore
 import Foundation
 import HubCore
 import Synchronization

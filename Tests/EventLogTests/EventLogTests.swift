@@ -2,6 +2,7 @@ import Config
 import EventLog
 import Foundation
 import HubCore
+import SQLiteStore
 import StoreHubTestSupport
 import Synchronization
 import Testing
