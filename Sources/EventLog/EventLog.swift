@@ -17,6 +17,8 @@ public final class EventLog: Sendable {
     /// Where this log's database lives.
     public let path: String
     private let settings: HubConfig.LogSettings
+    /// Topics whose last event is kept for new subscribers; nil: none.
+    private let retainedTopics: TopicPattern?
     private var dedupeWindowMs: Int64 { Int64(settings.dedupeWindowHours * 3_600_000) }
     private let logger: Logger
     private let queue: Mutex<WriterQueue>
@@ -81,12 +83,15 @@ public final class EventLog: Sendable {
         case close
     }
 
-    /// Opens (creating if needed) the log at `path`.
-    public init(path: String, settings: HubConfig.LogSettings = .init(), logger: Logger = Logger(label: "storehub.log"))
-        throws(SQLiteError)
-    {
+    /// Opens (creating if needed) the log at `path`. The last event of each topic matching `retaining` is kept for
+    /// new subscribers (the hub retains every device's status); nil: no topic is retained.
+    public init(
+        path: String, settings: HubConfig.LogSettings = .init(), retaining retainedTopics: TopicPattern? = nil,
+        logger: Logger = Logger(label: "storehub.log")
+    ) throws(SQLiteError) {
         self.path = path
         self.settings = settings
+        self.retainedTopics = retainedTopics
         self.logger = logger
         let writer = try SQLiteConnection(path: path)
         try writer.execute(
@@ -131,7 +136,7 @@ public final class EventLog: Sendable {
             let event = StoredEvent(
                 sequence: UInt64(retainedRows.int64(0)), topic: retainedRows.text(1), body: retainedRows.bytes(2))
             // A log from before the topic grammar may hold retained topics no device can have.
-            if Self.isRetained(event.topic), (try? Topic.validate(event.topic)) != nil {
+            if retainedTopics?.matches(event.topic) == true, (try? Topic.validate(event.topic)) != nil {
                 retained[event.topic] = event
             }
         }
@@ -193,7 +198,7 @@ public final class EventLog: Sendable {
                 ? drafts.map(DraftNotes.init) : nil
             let live =
                 listener?.live != nil && first == queue.liveNext && last <= queue.reservedThrough
-                && !events.contains { Self.isRetained($0.topic) } && !drafts.contains { $0.dedupe != nil }
+                && !events.contains { isRetained($0.topic) } && !drafts.contains { $0.dedupe != nil }
             if live {
                 // Inside the lock: the next append's events cannot overtake these.
                 listener?.live?(events)
@@ -267,7 +272,7 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// The last event of every topic that keeps its latest value (`device.status.<device>`), in sequence order.
+    /// The last event of every retained topic (the hub's: `device.status.<device>`), in sequence order.
     public func retainedEvents() -> [StoredEvent] {
         retainedCache.withLock { Array($0.values) }.sorted { $0.sequence < $1.sequence }
     }
@@ -391,7 +396,7 @@ public final class EventLog: Sendable {
                         statements.insert.bind(3, nowMs)
                         statements.insert.bind(4, bytes: event.body)
                         try statements.insert.run()
-                        if Self.isRetained(event.topic) {
+                        if isRetained(event.topic) {
                             if mayRetain(event.topic, besides: newlyRetained) {
                                 statements.retain.bind(1, event.topic)
                                 statements.retain.bind(2, Int64(sequence))
@@ -511,9 +516,9 @@ public final class EventLog: Sendable {
         return closing
     }
 
-    /// Topics whose last event the log keeps for new subscribers: `device.status.<device>`, exactly three segments.
-    public static func isRetained(_ topic: String) -> Bool {
-        topic.hasPrefix("device.status.") && !topic.utf8.dropFirst(14).contains(UInt8(ascii: "."))
+    /// Whether the log keeps the last event of `topic` for new subscribers: it matches the pattern given at open.
+    public func isRetained(_ topic: String) -> Bool {
+        retainedTopics?.matches(topic) ?? false
     }
 
     /// Whether `topic` may be retained: it is already, or fewer than `log.maxRetainedTopics` topics are.

@@ -40,7 +40,8 @@ public struct Hub: Sendable {
         self.logger = logger
         try StateDirectory.create(at: stateDirectory)
         let databasePath = stateDirectory.appendingPathComponent("hub.sqlite").path
-        log = try EventLog(path: databasePath, settings: config.log, logger: logger)
+        // The last status of each device is kept for new subscribers (the status page, screens).
+        log = try EventLog(path: databasePath, settings: config.log, retaining: .deviceStatus, logger: logger)
         tokens = try TokenStore(path: databasePath)
         bus = Bus(log: log, settings: config.bus, hubID: config.hub, authenticator: tokens, logger: logger)
         let mirrors = try Self.mirrorHub(
