@@ -45,6 +45,8 @@ let package = Package(
             name: "CZXing", cxxSettings: [.define("ZX_USE_UTF8")], linkerSettings: [.linkedLibrary("ZXing")]),
 
         .target(name: "HubCore", swiftSettings: swiftSettings),
+        // Every module's settings and the loader of hub.json and device descriptors, with their one error format.
+        .target(name: "Config", dependencies: ["HubCore"], swiftSettings: swiftSettings),
         .target(
             name: "Capture",
             dependencies: ["HubCore", "CTurboJPEG", "CPNG", "CV4L2"],
@@ -58,33 +60,35 @@ let package = Package(
             name: "CFaceKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         .target(
             name: "FaceMesh", dependencies: ["HubCore", "CFaceKernels"], swiftSettings: swiftSettings + faceMeshCPU),
-        .target(name: "TryOn", dependencies: ["HubCore"], swiftSettings: swiftSettings),
+        .target(name: "TryOn", dependencies: ["HubCore", "Config"], swiftSettings: swiftSettings),
         .target(
             name: "Scanners",
-            dependencies: ["HubCore", "Barcode", "CXKBCommon", "CLinuxInput"],
+            dependencies: ["HubCore", "Config", "Barcode", "CXKBCommon", "CLinuxInput"],
             swiftSettings: swiftSettings
         ),
         // Signed pickup codes: Ed25519 verification at the edge, and the signing side for set-up and tests.
         .target(
-            name: "Pickup", dependencies: ["HubCore", .product(name: "Crypto", package: "swift-crypto")],
+            name: "Pickup", dependencies: ["HubCore", "Config", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
+        // One SQLite connection and its statements, for every table the hub keeps: the event log, tokens, dead letters.
+        .target(name: "SQLiteStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(
             name: "EventLog",
             dependencies: [
-                "HubCore", "CSQLite", .product(name: "Logging", package: "swift-log"),
+                "HubCore", "Config", "SQLiteStore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Bus",
-            dependencies: ["HubCore", "EventLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HubCore", "Config", "EventLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Server",
             dependencies: [
-                "HubCore", "Bus", "EventLog", "CQREncode",
+                "HubCore", "Config", "Bus", "EventLog", "SQLiteStore", "CQREncode",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -102,7 +106,7 @@ let package = Package(
         .target(
             name: "Sinks",
             dependencies: [
-                "HubCore", "EventLog",
+                "HubCore", "Config", "EventLog", "SQLiteStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -114,7 +118,7 @@ let package = Package(
         .target(
             name: "Uplink",
             dependencies: [
-                "HubCore", "EventLog",
+                "HubCore", "Config", "EventLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -126,8 +130,8 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "HubCore", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn", "FaceMesh", "Sinks",
-                "Uplink", "Pickup",
+                "HubCore", "Config", "Capture", "Barcode", "Scanners", "EventLog", "Bus", "Server", "TryOn", "FaceMesh",
+                "Sinks", "Uplink", "Pickup",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -139,7 +143,8 @@ let package = Package(
         .executableTarget(
             name: "storehub",
             dependencies: [
-                "Hub", "HubCore", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn", "FaceMesh", "Pickup",
+                "Hub", "HubCore", "Config", "Server", "EventLog", "Capture", "Barcode", "Scanners", "TryOn", "FaceMesh",
+                "Pickup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -172,35 +177,41 @@ let package = Package(
         .executableTarget(
             name: "storehub-fuzz",
             dependencies: [
-                "Bus", "EventLog", "HubCore", .product(name: "HummingbirdCore", package: "hummingbird"),
+                "Bus", "Config", "EventLog", "HubCore", .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             path: "Fuzz/storehub-fuzz",
             swiftSettings: swiftSettings),
 
         // What the test targets share: temporary folders, and a bus on a real log and token store.
         .target(
-            name: "StoreHubTestSupport", dependencies: ["Bus", "EventLog", "HubCore", "Server"],
+            name: "StoreHubTestSupport", dependencies: ["Bus", "Config", "EventLog", "HubCore", "Server"],
             path: "Tests/StoreHubTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "HubCoreTests", dependencies: ["HubCore", "StoreHubTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ConfigTests", dependencies: ["Config", "HubCore", "StoreHubTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CaptureTests", dependencies: ["Capture", "HubCore", "CTurboJPEG", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "BarcodeTests", dependencies: ["Barcode", "Capture", "HubCore"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "PickupTests", dependencies: ["Pickup", "HubCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PickupTests", dependencies: ["Pickup", "Config", "HubCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FaceMeshTests", dependencies: ["FaceMesh", "HubCore", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "EventLogTests", dependencies: ["EventLog", "HubCore", "StoreHubTestSupport"],
+            name: "EventLogTests",
+            dependencies: ["EventLog", "Config", "HubCore", "SQLiteStore", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "BusTests", dependencies: ["Bus", "EventLog", "HubCore", "StoreHubTestSupport"],
+            name: "BusTests", dependencies: ["Bus", "Config", "EventLog", "HubCore", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ScannersTests", dependencies: ["Scanners", "Barcode", "HubCore"], swiftSettings: swiftSettings),
+            name: "ScannersTests", dependencies: ["Scanners", "Barcode", "Config", "HubCore"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TryOnTests", dependencies: ["TryOn", "Capture", "HubCore", "CTurboJPEG", "StoreHubTestSupport"],
             swiftSettings: swiftSettings),
@@ -210,12 +221,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "UplinkTests",
-            dependencies: ["Uplink", "HubCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Uplink", "Config", "HubCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Bus", "EventLog", "HubCore", "StoreHubTestSupport",
+                "Server", "Bus", "Config", "EventLog", "HubCore", "SQLiteStore", "StoreHubTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -225,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "HubTests",
             dependencies: [
-                "Hub", "Bus", "EventLog", "HubCore", "StoreHubTestSupport", "TryOn",
+                "Hub", "Bus", "Config", "EventLog", "HubCore", "StoreHubTestSupport", "TryOn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

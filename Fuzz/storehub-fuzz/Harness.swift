@@ -1,4 +1,5 @@
 import Bus
+import Config
 import EventLog
 import Foundation
 import HubCore
@@ -58,7 +59,7 @@ enum Harness: String, CaseIterable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storehub-fuzz-\(getpid())")
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         do {
-            let log = try EventLog(path: folder.appendingPathComponent("hub.sqlite").path)
+            let log = try EventLog(path: folder.appendingPathComponent("hub.sqlite").path, retaining: .deviceStatus)
             return Bus(log: log, settings: .init(), hubID: "fuzz", authenticator: AcceptNone())
         } catch {
             fatalError("storehub-fuzz: cannot open an event log in \(folder.path): \(error)")

@@ -1,3 +1,4 @@
+import Config
 import EventLog
 import Foundation
 import HubCore
@@ -80,7 +81,7 @@ extension Bus {
         } catch {
             throw PublishRefusal(code: .badRequest, message: "data: the event cannot be encoded: \(error)")
         }
-        if EventLog.isRetained(topic), body.count > settings.maxRetainedEventBytes {
+        if log.isRetained(topic), body.count > settings.maxRetainedEventBytes {
             throw PublishRefusal(
                 code: .tooLarge,
                 message:

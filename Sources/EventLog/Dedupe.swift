@@ -1,3 +1,5 @@
+import SQLiteStore
+
 /// A client's own id for an event, scoped to the token that sent it: within the log's dedupe window
 /// (`log.dedupeWindowHours`) a second append with the same key is not stored again; the append answers with the
 /// first event's sequence instead. The keys live in the database, so a client that retries after a hub restart is

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import SQLiteStore
 import Synchronization
 
 /// What an event counts for in the shop's insights, given by whoever drafted it (it has the parsed data) and

@@ -1,3 +1,4 @@
+import SQLiteStore
 import Synchronization
 
 /// What an event means for a pickup order, recorded beside it in the same transaction so that "was this order

@@ -1,5 +1,6 @@
 import Bus
 import Capture
+import Config
 import Foundation
 import HubCore
 import Logging

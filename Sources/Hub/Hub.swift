@@ -1,6 +1,7 @@
 import Barcode
 import Bus
 import Capture
+import Config
 import EventLog
 import Foundation
 import HubCore
@@ -44,8 +45,10 @@ public struct Hub: Sendable {
         try StateDirectory.create(at: stateDirectory)
         let databasePath = stateDirectory.appendingPathComponent("hub.sqlite").path
         registry = DeviceRegistry(prometheus: prometheus)
+        // The last status of each device is kept for new subscribers (the status page, screens).
         log = try EventLog(
-            path: databasePath, settings: config.log, logger: logger, commitTimer: HubMetrics.commitTimer(prometheus))
+            path: databasePath, settings: config.log, retaining: .deviceStatus, logger: logger,
+            commitTimer: HubMetrics.commitTimer(prometheus))
         tokens = try TokenStore(path: databasePath)
         bus = Bus(log: log, settings: config.bus, hubID: config.hub, authenticator: tokens, logger: logger)
         let mirrors = try Self.mirrorHub(

@@ -1,5 +1,6 @@
 import Barcode
 import Capture
+import Config
 import EventLog
 import Foundation
 import HubCore

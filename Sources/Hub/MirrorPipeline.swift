@@ -1,5 +1,6 @@
 import Bus
 import Capture
+import Config
 import EventLog
 import Foundation
 import HubCore

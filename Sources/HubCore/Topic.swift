@@ -106,4 +106,16 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { text }
+
+    /// Every device's status topic, `device.status.<device>`: exactly three segments.
+    public static let deviceStatus = fixed("device.status.*")
+
+    /// A pattern written in the code; a typo in it is the code's error, found by the first test that loads it.
+    private static func fixed(_ text: String) -> TopicPattern {
+        do {
+            return try TopicPattern(validating: text)
+        } catch {
+            fatalError("invalid built-in topic pattern \(text): \(error)")
+        }
+    }
 }

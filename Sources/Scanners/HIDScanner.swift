@@ -1,4 +1,5 @@
 import CLinuxInput
+import Config
 import Foundation
 import HubCore
 

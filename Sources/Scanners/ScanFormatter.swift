@@ -1,4 +1,5 @@
 import Barcode
+import Config
 import Foundation
 import HubCore
 

@@ -1,8 +1,8 @@
 import Bus
 import Crypto
-import EventLog
 import Foundation
 import HubCore
+import SQLiteStore
 import Synchronization
 
 /// Bearer tokens, stored as SHA-256 hashes of their secret part; the secret itself is shown once and never kept.

@@ -1,6 +1,6 @@
-import EventLog
 import Foundation
 import HubCore
+import SQLiteStore
 import Synchronization
 
 /// Events a sink gave up on, kept in the hub's database (`sink_dead_letters`) with the event itself, so they outlive

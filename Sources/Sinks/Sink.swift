@@ -1,7 +1,9 @@
+import Config
 import EventLog
 import Foundation
 import HubCore
 import Logging
+import SQLiteStore
 import Synchronization
 
 /// One webhook sink: a durable consumer of the log (`sink/<name>`) that POSTs each matching event to a service.

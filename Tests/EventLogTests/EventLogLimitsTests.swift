@@ -1,6 +1,8 @@
+import Config
 import EventLog
 import Foundation
 import HubCore
+import SQLiteStore
 import StoreHubTestSupport
 import Testing
 
@@ -8,7 +10,7 @@ import Testing
 @Suite struct EventLogLimitsTests {
     @Test func textIsBoundWithItsByteLengthSoANulDoesNotCutIt() async throws {
         let database = try TemporaryFolder("storehub-log")
-        let log = try EventLog(path: database.databasePath)
+        let log = try EventLog(path: database.databasePath, retaining: .deviceStatus)
         defer { log.close() }
         // Below the bus's edge, which refuses such a topic: the log itself must not turn it into another one.
         let topic = "device.status.mirror-1\u{0}.dev1"
@@ -18,15 +20,28 @@ import Testing
         #expect(log.retainedEvents().isEmpty, "a four-segment topic became a device's retained status")
     }
 
-    @Test func onlyDeviceStatusTopicsOfExactlyThreeSegmentsAreRetained() {
-        #expect(EventLog.isRetained("device.status.mirror-1"))
-        #expect(!EventLog.isRetained("device.status.mirror-1.dev1"))
-        #expect(!EventLog.isRetained("device.statusx.mirror-1"))
+    @Test func onlyDeviceStatusTopicsOfExactlyThreeSegmentsAreRetained() throws {
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath, retaining: .deviceStatus)
+        defer { log.close() }
+        #expect(log.isRetained("device.status.mirror-1"))
+        #expect(!log.isRetained("device.status.mirror-1.dev1"))
+        #expect(!log.isRetained("device.statusx.mirror-1"))
+    }
+
+    @Test func aLogOpenedWithoutARetainedPatternKeepsNoTopic() async throws {
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath)
+        defer { log.close() }
+        _ = try await log.append(draft("device.status.a", "1"))
+        #expect(!log.isRetained("device.status.a"))
+        #expect(log.retainedEvents().isEmpty)
     }
 
     @Test func retainedTopicsAreCappedAndTheCappedOnesStillLogged() async throws {
         let database = try TemporaryFolder("storehub-log")
-        let log = try EventLog(path: database.databasePath, settings: .init(maxRetainedTopics: 2))
+        let log = try EventLog(
+            path: database.databasePath, settings: .init(maxRetainedTopics: 2), retaining: .deviceStatus)
         defer { log.close() }
         _ = try await log.append([draft("device.status.a", "1"), draft("device.status.b", "1")])
         let third = try await log.append(draft("device.status.c", "1"))
@@ -40,11 +55,11 @@ import Testing
     @Test func retainedStatusesSurviveReopening() async throws {
         let database = try TemporaryFolder("storehub-log")
         do {
-            let log = try EventLog(path: database.databasePath)
+            let log = try EventLog(path: database.databasePath, retaining: .deviceStatus)
             _ = try await log.append([draft("device.status.a", "1"), draft("device.status.a", "2")])
             log.close()
         }
-        let log = try EventLog(path: database.databasePath)
+        let log = try EventLog(path: database.databasePath, retaining: .deviceStatus)
         defer { log.close() }
         #expect(log.retainedEvents().map(\.sequence) == [2])
     }

@@ -1,6 +1,8 @@
+import Config
 import EventLog
 import Foundation
 import HubCore
+import SQLiteStore
 import StoreHubTestSupport
 import Synchronization
 import Testing
@@ -106,7 +108,7 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
 
     @Test func retainedKeepsTheLastStatusOfEachDevice() async throws {
         let database = try TemporaryFolder("storehub-log")
-        let log = try EventLog(path: database.databasePath)
+        let log = try EventLog(path: database.databasePath, retaining: .deviceStatus)
         defer { log.close() }
         _ = try await log.append([
             draft("device.status.a", "starting"), draft("device.status.b", "online"), draft("scan.a"),
@@ -155,7 +157,7 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     /// in between finds it among the retained events; other events go before their commit.
     @Test func retainedTopicsGoLiveOnlyOnceCommitted() async throws {
         let database = try TemporaryFolder("storehub-log")
-        let log = try EventLog(path: database.databasePath)
+        let log = try EventLog(path: database.databasePath, retaining: .deviceStatus)
         defer { log.close() }
         let steps = Steps()
         log.onCommit(live: { events in

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import HubCore
+import SQLiteStore
 import Server
 import StoreHubTestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Bus
+import Config
 import EventLog
 import Foundation
 import HubCore
@@ -16,7 +17,7 @@ public final class BusFixture: Sendable {
 
     public init(settings: HubConfig.BusSettings = .init()) throws {
         folder = try TemporaryFolder("bus")
-        log = try EventLog(path: folder.databasePath)
+        log = try EventLog(path: folder.databasePath, retaining: .deviceStatus)
         tokens = try TokenStore(path: folder.databasePath)
         bus = Bus(log: log, settings: settings, hubID: "test-hub", authenticator: tokens)
         admin = try tokens.create(role: .admin, label: "test").token

@@ -1,4 +1,5 @@
 import Bus
+import Config
 import EventLog
 import HTTPTypes
 import HubCore

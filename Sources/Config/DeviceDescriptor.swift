@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// One device of the shop, as a JSON descriptor in the hub's devices folder describes it.
 public struct DeviceDescriptor: Sendable, Decodable, Equatable {

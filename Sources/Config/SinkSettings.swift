@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// A webhook sink (`sinks[]` in hub.json): events of some topics POSTed to a service's URL, in order, at least once.
 public struct SinkSettings: Sendable, Decodable, Equatable {

@@ -1,3 +1,5 @@
+import HubCore
+
 /// The hub's MQTT uplink to the chain's broker cluster (the `uplink` section of hub.json).
 ///
 /// Absent section: no uplink. Relative file paths are relative to the config file's folder.

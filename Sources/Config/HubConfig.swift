@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// The hub's own settings (one JSON file). Relative paths in it are relative to the file's folder.
 public struct HubConfig: Sendable, Decodable, Equatable {
