@@ -1,3 +1,4 @@
+import Config
 import EventLog
 import HubCore
 import Synchronization

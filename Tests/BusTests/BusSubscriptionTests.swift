@@ -1,4 +1,5 @@
 import Bus
+import Config
 import EventLog
 import HubCore
 import StoreHubTestSupport
