@@ -1,6 +1,7 @@
 import Bus
 import Capture
 import Config
+import EventLog
 import Foundation
 import HubCore
 import Logging
@@ -71,9 +72,12 @@ extension Hub {
         if let landmarks = settings.landmarks {
             mesh = try loadMesh(URL(fileURLWithPath: landmarks, relativeTo: folder).standardizedFileURL, descriptor)
         }
-        return MirrorPipeline(
+        let pipeline = MirrorPipeline(
             reporter: reporter, source: source, settings: settings, mirrors: mirrors, bus: bus, portraitMesh: mesh,
             portraitMotion: mesh == nil ? nil : motion)
+        // From the hub's start on, no command is lost: not those sent while the camera opens.
+        pipeline.control.start(after: bus.log.sequenceBounds.last)
+        return pipeline
     }
 
     /// The sizes a mirror camera may be set to: the face pipeline needs 640x480 to find a face at a mirror's

@@ -18,6 +18,24 @@ final class MirrorControl: Sendable {
     // Mutex: the bus listener task writes, the pipeline task takes.
     private let pending = Mutex(Pending())
     let landmarks = LandmarkInbox()
+    /// The sequence of the last command event applied. Set when the hub opens, so that every command accepted
+    /// from then on is applied exactly once: also those that arrive while the camera opens or reopens.
+    private let applied = Mutex<UInt64>(0)
+
+    /// Commands accepted after `sequence` are this mirror's to apply.
+    func start(after sequence: UInt64) { applied.withLock { $0 = sequence } }
+
+    /// The last command event applied.
+    var appliedSequence: UInt64 { applied.withLock { $0 } }
+
+    /// Whether the command event `sequence` is new (not applied yet); it counts as applied from now on.
+    func claim(_ sequence: UInt64) -> Bool {
+        applied.withLock { last in
+            guard sequence > last else { return false }
+            last = sequence
+            return true
+        }
+    }
 
     struct Pending {
         var select: String?
@@ -96,27 +114,42 @@ struct MirrorPipeline: CameraPipeline {
         return "mirror running"
     }
 
-    /// This mirror's commands and external landmarks, as the bus gives them out.
-    private func subscribe() throws -> BusSubscription {
-        let device = descriptor.id
-        return bus.subscribe(to: [
-            try TopicPattern(validating: "mirror.command.\(device)"),
-            try TopicPattern(validating: "mirror.landmarks.\(device)"),
-        ])
+    private var commandTopics: TopicPattern {
+        get throws { try TopicPattern(validating: "mirror.command.\(descriptor.id)") }
     }
 
-    /// Feeds the subscription's commands and landmarks to `control` until the task is cancelled.
+    /// This mirror's commands and external landmarks, as the bus gives them out.
+    private func subscribe() throws -> BusSubscription {
+        bus.subscribe(to: [try commandTopics, try TopicPattern(validating: "mirror.landmarks.\(descriptor.id)")])
+    }
+
+    /// Feeds `control` the commands the log holds that it has not applied (those accepted while the camera was
+    /// opening or down), then the subscription's commands and landmarks until the task is cancelled. The
+    /// subscription is made first, so nothing falls between the two; `claim` applies each command once.
     private func listen(to subscription: BusSubscription) async {
-        let device = descriptor.id
-        for await event in subscription {
-            guard let body = try? JSONParser.parse(String(decoding: event.body, as: UTF8.self)),
-                let data = body["data"]
-            else { continue }
-            if event.topic.hasPrefix("mirror.landmarks.") {
-                control.landmarks.receive(data)
-            } else if let problem = control.command(data) {
-                reporter.logger.warning("device \(device): \(problem)")
+        do {
+            let pattern = try commandTopics
+            var after = control.appliedSequence
+            while !Task.isCancelled {
+                let page = try bus.log.read(after: after, matching: pattern, limit: 64)
+                for event in page.events { apply(event) }
+                if page.scannedThrough <= after { break }
+                after = page.scannedThrough
             }
+        } catch {
+            reporter.logger.warning(
+                "device \(descriptor.id): commands sent while the camera opened could not be read: \(error)")
+        }
+        for await event in subscription { apply(event) }
+    }
+
+    private func apply(_ event: StoredEvent) {
+        guard let body = try? JSONParser.parse(String(decoding: event.body, as: UTF8.self)), let data = body["data"]
+        else { return }
+        if event.topic.hasPrefix("mirror.landmarks.") {
+            control.landmarks.receive(data)
+        } else if control.claim(event.sequence), let problem = control.command(data) {
+            reporter.logger.warning("device \(descriptor.id): \(problem)")
         }
     }
 

@@ -5,6 +5,7 @@ The demo hub's mirror (Devices/demo/devices/mirror-beauty.json) replays the port
 puts in .cache/faces.
 """
 
+import asyncio
 import io
 import json
 import socket
@@ -206,6 +207,32 @@ def test_select_then_snapshot_gives_a_tryon_result_and_a_retrievable_snapshot(sh
     # A path that is not a snapshot id is refused at the edge, naming the parameter, before any file is looked at.
     status, _, body = http_bytes(shared_hub.url + "api/v1/snapshots/..%2Fhub.sqlite.jpg", token)
     assert status == 400 and json.loads(body)["error"]["parameter"] == "file"
+
+
+def test_a_shade_chosen_the_moment_the_hub_is_up_is_not_lost(hub_factory):
+    """The first command reaches the mirror even when it is sent before the mirror's camera has opened: the mirror
+    applies what the log accepted since the hub started, not only what arrives once it listens."""
+    hub = hub_factory.start()
+
+    async def scenario():
+        client = await open_bus(hub, hub.staff_token)
+        await client.subscribe("results", f"tryon.result.{MIRROR}")
+        await client.publish(f"mirror.command.{MIRROR}", {"select": "LS-106"}, "select-1")
+        # The snapshot is asked for once the mirror is rendering, so it is not lost in the same way.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, body = hub.get("/api/v1/devices", hub.staff_token)
+            mirror = next(device for device in body["devices"] if device["id"] == MIRROR)
+            if mirror.get("framesProcessed", 0) > 0:
+                break
+            await asyncio.sleep(0.05)
+        await client.publish(f"mirror.command.{MIRROR}", {"snapshot": True}, "snap-1")
+        message = await client.until(
+            lambda m: m["op"] == "event" and m["event"]["data"]["kind"] == "snapshot", 30, "a snapshot result")
+        return message["event"]["data"]
+
+    data = run_async(scenario())
+    assert data["sku"] == "LS-106", f"the snapshot wore {data['sku']}: the shade chosen at start-up was lost"
 
 
 def test_an_unknown_shade_is_reported_and_the_mirror_keeps_running(shared_hub):
