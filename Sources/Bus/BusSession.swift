@@ -67,6 +67,78 @@ public final class BusSession: Sendable {
 
         var pendingCount: Int { pending.count - pendingHead }
         var pendingBytes: Int { pending[pendingHead...].reduce(0) { $0 + $1.body.count } }
+
+        /// Changes the subscription where it is stored: `state.subscriptions[id]?.update { ... }`. (A copy taken
+        /// out of the dictionary shares its queues with the stored value, so appending to it copied the whole
+        /// queue, and storing it back freed the old one: per event, per subscriber.)
+        mutating func update<Result>(_ body: (inout Subscription) -> Result) -> Result {
+            body(&self)
+        }
+
+        /// Queues the events a live subscription matches, dropping its oldest beyond `liveBuffer`. Returns the
+        /// change in bytes it holds and whether it took any event.
+        mutating func queue(_ events: [StoredEvent], liveBuffer: Int) -> (bytes: Int, taken: Bool) {
+            var bytes = 0
+            var taken = false
+            for event in events where pattern.matches(event.topic) {
+                if pendingCount >= liveBuffer {
+                    bytes -= pending[pendingHead].body.count
+                    pendingHead += 1
+                    dropped += 1
+                }
+                pending.append(event)
+                bytes += event.body.count
+                taken = true
+            }
+            if taken, pendingHead > 4096 {
+                pending.removeFirst(pendingHead)
+                pendingHead = 0
+            }
+            return (bytes, taken)
+        }
+
+        /// One turn of `drain(max:)`: up to 32 messages into `out`, retained events first, then a `dropped` notice
+        /// and queued events. `queuedBytes` is the connection's count. Returns whether the turn sent anything.
+        mutating func drain(
+            id: String, into out: inout [Outgoing], max: Int, queuedBytes: inout Int, retainedBudget: Int
+        ) -> Bool {
+            if retainedHead < retained.count {
+                // Retained events go first, paced by what the client reads; live events wait behind them.
+                var taken = 0
+                while taken < 32 && out.count < max && queuedBytes < retainedBudget && retainedHead < retained.count {
+                    let message = Wire.event(sub: id, retained[retainedHead])
+                    retainedHead += 1
+                    queuedBytes += message.count
+                    out.append(.message(message))
+                    taken += 1
+                }
+                if retainedHead == retained.count {
+                    retained = []
+                    retainedHead = 0
+                }
+                return taken > 0
+            }
+            guard pendingCount > 0 || dropped > 0 else { return false }
+            if dropped > 0 {
+                out.append(.message(Wire.message("dropped", ["sub": .string(id), "count": .int(Int64(dropped))])))
+                dropped = 0
+            }
+            var taken = 0
+            while taken < 32 && out.count < max && pendingCount > 0 {
+                let event = pending[pendingHead]
+                pendingHead += 1
+                let message = Wire.event(sub: id, event)
+                queuedBytes += message.count - event.body.count
+                out.append(.message(message))
+                if event.sequence > 0 { durable?.inFlight.append(event.sequence) }
+                taken += 1
+            }
+            if pendingCount == 0 {
+                pending.removeAll(keepingCapacity: true)
+                pendingHead = 0
+            }
+            return true
+        }
     }
 
     private struct Durable {
@@ -291,23 +363,20 @@ public final class BusSession: Sendable {
             throw RequestError(code: .badRequest, message: "ack: field 'sequence' is missing")
         }
         let outcome = state.withLock { state -> Result<Void, RequestError> in
-            guard let id = state.order.first(where: { state.subscriptions[$0]?.durable?.consumer == consumer }),
-                var subscription = state.subscriptions[id], var durable = subscription.durable
-            else {
+            guard let id = state.order.first(where: { state.subscriptions[$0]?.durable?.consumer == consumer }) else {
                 return .failure(
                     RequestError(code: .unknownSubscription, message: "ack: no durable subscription '\(name)' here")
                 )
             }
-            let delivered = max(durable.inFlight.last ?? 0, bus.log.cursor(for: consumer) ?? 0)
+            let lastSent = state.subscriptions[id]?.durable?.inFlight.last ?? 0
+            let delivered = max(lastSent, bus.log.cursor(for: consumer) ?? 0)
             guard sequence <= delivered else {
                 return .failure(
                     RequestError(
                         code: .badRequest,
                         message: "ack: sequence \(sequence) was not delivered yet (last delivered \(delivered))"))
             }
-            durable.inFlight.removeAll { $0 <= sequence }
-            subscription.durable = durable
-            state.subscriptions[id] = subscription
+            state.subscriptions[id]?.durable?.inFlight.removeAll { $0 <= sequence }
             return .success(())
         }
         try outcome.get()
@@ -450,31 +519,13 @@ public final class BusSession: Sendable {
             guard !state.closed, state.principal != nil, !state.subscriptions.isEmpty else { return false }
             var wanted = false
             for id in state.order {
-                guard var subscription = state.subscriptions[id] else { continue }
-                if subscription.durable != nil {
-                    wanted = wanted || durable
-                    continue
+                let queued = state.subscriptions[id]?.update { subscription -> (bytes: Int, taken: Bool) in
+                    if subscription.durable != nil { return (0, durable) }
+                    return live ? subscription.queue(events, liveBuffer: liveBuffer) : (0, false)
                 }
-                guard live else { continue }
-                var changed = false
-                for event in events where subscription.pattern.matches(event.topic) {
-                    if subscription.pendingCount >= liveBuffer {
-                        state.queuedBytes -= subscription.pending[subscription.pendingHead].body.count
-                        subscription.pendingHead += 1
-                        subscription.dropped += 1
-                    }
-                    subscription.pending.append(event)
-                    state.queuedBytes += event.body.count
-                    changed = true
-                }
-                if changed {
-                    if subscription.pendingHead > 4096 {
-                        subscription.pending.removeFirst(subscription.pendingHead)
-                        subscription.pendingHead = 0
-                    }
-                    state.subscriptions[id] = subscription
-                    wanted = true
-                }
+                guard let queued else { continue }
+                state.queuedBytes += queued.bytes
+                wanted = wanted || queued.taken
             }
             return wanted
         }
@@ -512,59 +563,13 @@ public final class BusSession: Sendable {
             while out.count < max && count > 0 && idle < count {
                 let id = state.order[state.nextTurn % count]
                 state.nextTurn = (state.nextTurn + 1) % count
-                guard var subscription = state.subscriptions[id] else {
-                    idle += 1
-                    continue
+                var queuedBytes = state.queuedBytes
+                let progressed = state.subscriptions[id]?.update { subscription in
+                    subscription.drain(
+                        id: id, into: &out, max: max, queuedBytes: &queuedBytes, retainedBudget: retainedBudget)
                 }
-                if subscription.retainedHead < subscription.retained.count {
-                    // Retained events go first, paced by what the client reads; live events wait behind them.
-                    var taken = 0
-                    while taken < 32 && out.count < max && state.queuedBytes < retainedBudget
-                        && subscription.retainedHead < subscription.retained.count
-                    {
-                        let message = Wire.event(sub: id, subscription.retained[subscription.retainedHead])
-                        subscription.retainedHead += 1
-                        state.queuedBytes += message.count
-                        out.append(.message(message))
-                        taken += 1
-                    }
-                    if subscription.retainedHead == subscription.retained.count {
-                        subscription.retained = []
-                        subscription.retainedHead = 0
-                    }
-                    state.subscriptions[id] = subscription
-                    idle = taken > 0 ? 0 : idle + 1
-                    continue
-                }
-                guard subscription.pendingCount > 0 || subscription.dropped > 0 else {
-                    idle += 1
-                    continue
-                }
-                idle = 0
-                if subscription.dropped > 0 {
-                    out.append(
-                        .message(
-                            Wire.message("dropped", ["sub": .string(id), "count": .int(Int64(subscription.dropped))])))
-                    subscription.dropped = 0
-                }
-                var taken = 0
-                while taken < 32 && out.count < max && subscription.pendingCount > 0 {
-                    let event = subscription.pending[subscription.pendingHead]
-                    subscription.pendingHead += 1
-                    let message = Wire.event(sub: id, event)
-                    state.queuedBytes += message.count - event.body.count
-                    out.append(.message(message))
-                    if event.sequence > 0, var durable = subscription.durable {
-                        durable.inFlight.append(event.sequence)
-                        subscription.durable = durable
-                    }
-                    taken += 1
-                }
-                if subscription.pendingCount == 0 {
-                    subscription.pending.removeAll(keepingCapacity: true)
-                    subscription.pendingHead = 0
-                }
-                state.subscriptions[id] = subscription
+                state.queuedBytes = queuedBytes
+                idle = progressed == true ? 0 : idle + 1
             }
             if out.isEmpty, let close = state.close {
                 state.closed = true
@@ -602,9 +607,7 @@ public final class BusSession: Sendable {
                 continue
             }
             state.withLock { state in
-                guard var subscription = state.subscriptions[want.id], var durable = subscription.durable,
-                    durable.readThrough == want.after
-                else { return }
+                guard state.subscriptions[want.id]?.durable?.readThrough == want.after else { return }
                 // Keep what fits in the byte budget (always one event, so a large one cannot stall the consumer).
                 var events = events
                 var scanned = scanned
@@ -621,10 +624,10 @@ public final class BusSession: Sendable {
                         Wire.message(
                             "gap", ["sub": .string(want.id), "from": .int(Int64(gap.from)), "to": .int(Int64(gap.to))]))
                 }
-                durable.readThrough = scanned
-                subscription.durable = durable
-                subscription.pending.append(contentsOf: events)
-                state.subscriptions[want.id] = subscription
+                state.subscriptions[want.id]?.update { subscription in
+                    subscription.durable?.readThrough = scanned
+                    subscription.pending.append(contentsOf: events)
+                }
                 state.queuedBytes += events.reduce(0) { $0 + $1.body.count }
             }
         }

@@ -40,7 +40,8 @@ public enum Topic {
         }
         let segments = utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         for (index, segment) in segments.enumerated() {
-            let position = "segment \(index + 1) of \(kind) \(quoted(text))"
+            // Made only for an error: every publish's topic is checked here.
+            var position: String { "segment \(index + 1) of \(kind) \(quoted(text))" }
             if segment.isEmpty { throw ValidationError("\(position) is empty") }
             if wildcards, segment.count == 1, segment.first == UInt8(ascii: "*") { continue }
             if wildcards, segment.count == 1, segment.first == UInt8(ascii: ">") {
@@ -64,29 +65,36 @@ public enum Topic {
 /// A subscription pattern over dot-separated topics: `*` matches one segment, a final `>` one or more.
 public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     public let text: String
-    private let segments: [Substring]
+    /// The pattern's segments as bytes: the grammar is ASCII, so matching compares bytes, not characters (it runs
+    /// for every event and every live subscription).
+    private let segments: [[UInt8]]
+    private static let oneSegment = Array("*".utf8)
+    private static let rest = Array(">".utf8)
 
     /// Checks `text` against the topic grammar (`Topic`), wildcards allowed.
     public init(validating text: String) throws(ValidationError) {
         try Topic.check(text, kind: "topic pattern", wildcards: true)
         self.text = text
-        self.segments = text.split(separator: ".", omittingEmptySubsequences: false)
+        self.segments = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map(Array.init)
     }
 
     /// Whether `topic` (a concrete topic, no wildcards) matches.
     public func matches(_ topic: String) -> Bool {
-        var index = 0
-        var rest = topic[...]
-        while true {
-            let end = rest.firstIndex(of: ".") ?? rest.endIndex
-            let segment = rest[rest.startIndex..<end]
-            guard index < segments.count else { return false }
-            let want = segments[index]
-            if want == ">" { return !segment.isEmpty }
-            if want != "*" && want != segment { return false }
-            index += 1
-            if end == rest.endIndex { return index == segments.count }
-            rest = rest[rest.index(after: end)...]
+        var topic = topic
+        return topic.withUTF8 { bytes in
+            var index = 0
+            var start = 0
+            while true {
+                var end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: ".") { end += 1 }
+                guard index < segments.count else { return false }
+                let want = segments[index]
+                if want == Self.rest { return end > start }
+                if want != Self.oneSegment && !want.elementsEqual(bytes[start..<end]) { return false }
+                index += 1
+                if end == bytes.count { return index == segments.count }
+                start = end + 1
+            }
         }
     }
 
@@ -97,9 +105,9 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
             guard i < other.segments.count else { return false }
             let mine = segments[i]
             let theirs = other.segments[i]
-            if theirs == ">" { return true }
-            if mine == ">" { return false }
-            if theirs != "*" && (mine == "*" || mine != theirs) { return false }
+            if theirs == Self.rest { return true }
+            if mine == Self.rest { return false }
+            if theirs != Self.oneSegment && (mine == Self.oneSegment || mine != theirs) { return false }
             i += 1
         }
         return i == other.segments.count
