@@ -4,6 +4,7 @@ import HTTPTypes
 import HubCore
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 
 /// `storehub tail`: a bus client that prints events as they arrive, for IT at the shop and for benchmarks.
 struct TailCommand: AsyncParsableCommand {
@@ -41,8 +42,9 @@ struct TailCommand: AsyncParsableCommand {
         let (topic, count, receiveTime) = (self.topic, self.count, self.receiveTime)
         let refusal = RefusalBox()
         let logger = Logger(label: "storehub.tail")
+        let closed: WebSocketCloseFrame?
         do {
-            try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
+            closed = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
                 inbound, outbound, _ in
                 try await outbound.write(.text(String(decoding: subscribe.jsonBytes, as: UTF8.self)))
                 var printed = 0
@@ -75,6 +77,13 @@ struct TailCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         if refusal.message != nil { throw ExitCode.failure }
+        // The hub's 44xx close codes refuse the connection (docs/protocol.md). Its error message comes before the
+        // close, but a connection closed at once may end before the client has read it: the code still says why.
+        if let closed, case .unknown(let code) = closed.closeCode, (4400..<4500).contains(code) {
+            let meaning = code == 4401 ? "token not accepted" : code == 4403 ? "origin not allowed" : "refused"
+            printError("the hub closed the connection: \(meaning) (close \(code), \(closed.reason ?? "no reason"))")
+            throw ExitCode.failure
+        }
     }
 }
 
