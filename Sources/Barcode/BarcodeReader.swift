@@ -2,7 +2,7 @@ import Foundation
 import HubCore
 
 /// A way of preparing an image before zbar reads it, tried when zbar alone finds nothing in a region.
-public enum DecodeStrategy: String, Sendable, CaseIterable, Codable {
+package enum DecodeStrategy: String, Sendable, CaseIterable, Codable {
     /// zbar on the frame as it is.
     case plain
     /// Light on dark printed codes (zbar reads only dark on light).
@@ -23,12 +23,12 @@ public enum DecodeStrategy: String, Sendable, CaseIterable, Codable {
     /// The strategies that pay on the decode corpus (docs/decoding.md), in the order they are tried: by codes read
     /// per CPU millisecond in the release build (`stretched` reads most; `rotated` and `rectified` cost nothing where
     /// their gates say no; `binarized` reads least).
-    public static let recommended: [DecodeStrategy] = [
+    package static let recommended: [DecodeStrategy] = [
         .stretched, .rotated, .rectified, .inverted, .sharpened, .upscaled, .binarized,
     ]
 
     /// Parses configured names; the error lists the known ones.
-    public static func parse(_ names: [String]) throws(BarcodeError) -> [DecodeStrategy] {
+    package static func parse(_ names: [String]) throws(BarcodeError) -> [DecodeStrategy] {
         try names.map { name throws(BarcodeError) in
             guard let strategy = DecodeStrategy(rawValue: name), strategy != .plain else {
                 let known = allCases.filter { $0 != .plain }.map(\.rawValue).joined(separator: ", ")
@@ -41,7 +41,7 @@ public enum DecodeStrategy: String, Sendable, CaseIterable, Codable {
 
 /// Which engine reads a device's QR codes on the whole frame; both can (docs/decoding.md has the figures). 1D
 /// codes are zbar's either way (`Symbology.zxingReads`).
-public enum FirstEngine: String, Sendable, CaseIterable, Codable {
+package enum FirstEngine: String, Sendable, CaseIterable, Codable {
     /// zbar reads QR and 1D on the whole frame; zxing-cpp only the symbologies zbar cannot read.
     case zbar
     /// zxing-cpp reads QR and the 2D codes on the whole frame, zbar 1D codes; in the regions left unread, zbar
@@ -57,28 +57,28 @@ public enum FirstEngine: String, Sendable, CaseIterable, Codable {
 /// cropped and tried with the strategies in order until one reads it: zbar reads its symbologies on the prepared
 /// crop, zxing-cpp the ones only it reads. With `regionsOnly` no engine reads the whole frame, only the detected
 /// regions: frames without anything code-like cost only the detector.
-public final class BarcodeReader {
+package final class BarcodeReader {
     /// zbar, for the symbologies it reads; nil when the device has none of them.
-    public let scanner: BarcodeScanner?
+    package let scanner: BarcodeScanner?
     /// zxing-cpp on the whole frame; nil when it has nothing to read there.
-    public let zxing: ZXingScanner?
+    package let zxing: ZXingScanner?
     /// zxing-cpp on prepared crops, for the symbologies only it reads; nil when the device has none.
     private let zxingCrops: ZXingScanner?
     /// Who reads QR and 1D codes on the whole frame.
-    public let firstEngine: FirstEngine
+    package let firstEngine: FirstEngine
     /// Tried in this order on each unread region.
-    public var strategies: [DecodeStrategy]
+    package var strategies: [DecodeStrategy]
     /// The detector of code-like regions.
-    public var finder = RegionFinder()
+    package var finder = RegionFinder()
     /// Read only detected regions, never the whole frame.
-    public var regionsOnly: Bool
+    package var regionsOnly: Bool
     /// Strategy attempts (an engine runs on a prepared crop) made so far, for measurements.
-    public private(set) var attempts = 0
+    package private(set) var attempts = 0
 
     /// The engine that reads QR and 1D codes first unless a caller says otherwise (docs/decoding.md says why).
-    public static let defaultFirstEngine = FirstEngine.zbar
+    package static let defaultFirstEngine = FirstEngine.zbar
 
-    public init(
+    package init(
         symbologies: [Symbology], strategies: [DecodeStrategy] = DecodeStrategy.recommended, regionsOnly: Bool = false,
         recycleInterval: Int = 500, firstEngine: FirstEngine = defaultFirstEngine
     ) throws(BarcodeError) {
@@ -97,7 +97,8 @@ public final class BarcodeReader {
     }
 
     /// Every code found in the frame. Strategies stop being tried once `deadline` has passed.
-    public func read(_ frame: Frame, deadline: ContinuousClock.Instant? = nil) throws(BarcodeError) -> [DecodedSymbol] {
+    package func read(_ frame: Frame, deadline: ContinuousClock.Instant? = nil) throws(BarcodeError) -> [DecodedSymbol]
+    {
         var found: [DecodedSymbol] = []
         if !regionsOnly {
             if let zxing { found = try zxing.scan(frame) }

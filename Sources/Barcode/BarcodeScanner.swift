@@ -3,24 +3,24 @@ import Foundation
 import HubCore
 
 /// A code found in a frame.
-public struct DecodedSymbol: Sendable, Equatable {
+package struct DecodedSymbol: Sendable, Equatable {
     /// As read (a UPC-A stays `upca`, with its GTIN-13 in `gtin`).
-    public var symbology: Symbology
-    public var bytes: [UInt8]
-    public var text: String
+    package var symbology: Symbology
+    package var bytes: [UInt8]
+    package var text: String
     /// GTIN-13 of EAN/UPC symbols whose check digit is right.
-    public var gtin: String?
+    package var gtin: String?
     /// Corners in frame pixels.
-    public var polygon: [[Int]]
-    public var quality: Int
+    package var polygon: [[Int]]
+    package var quality: Int
     /// The symbol starts with FNC1 (GS1-128, GS1 QR): its payload is a GS1 element string.
-    public var isGS1: Bool
+    package var isGS1: Bool
     /// The decode strategy that found it (`plain` when zbar read the frame as it is).
-    public var strategy: DecodeStrategy
+    package var strategy: DecodeStrategy
     /// The AIM symbology identifier (ISO/IEC 15424), e.g. `]Q1`, `]d2` (GS1 DataMatrix), `]L2` (PDF417).
-    public var symbologyIdentifier: String
+    package var symbologyIdentifier: String
 
-    public init(
+    package init(
         symbology: Symbology, bytes: [UInt8], text: String, gtin: String?, polygon: [[Int]], quality: Int,
         isGS1: Bool = false, strategy: DecodeStrategy = .plain, symbologyIdentifier: String? = nil
     ) {
@@ -42,18 +42,18 @@ public struct DecodedSymbol: Sendable, Equatable {
 /// Debian's zbar 0.23.92 grows its memory with every QR decode, so the scanner is recreated every
 /// `recycleInterval` frames. QR codes are read in binary mode and their bytes decoded here, because zbar's own
 /// charset guess turns UTF-8 without ECI into mojibake.
-public final class BarcodeScanner {
-    public let symbologies: [Symbology]
-    public let recycleInterval: Int
+package final class BarcodeScanner {
+    package let symbologies: [Symbology]
+    package let recycleInterval: Int
     private var scanner: OpaquePointer
     private let image: OpaquePointer
     private var framesSinceRecycle = 0
     /// Used only when a frame's rows are padded: zbar wants tightly packed rows. Grown once, then reused.
     private var packed: [UInt8] = []
     /// EAN/UPC reads whose check digit was wrong, dropped.
-    public private(set) var rejectedCheckDigits = 0
+    package private(set) var rejectedCheckDigits = 0
 
-    public init(symbologies: [Symbology], recycleInterval: Int = 500) throws(BarcodeError) {
+    package init(symbologies: [Symbology], recycleInterval: Int = 500) throws(BarcodeError) {
         guard !symbologies.isEmpty else { throw BarcodeError("no symbologies enabled") }
         if let other = symbologies.first(where: \.needsZXing) {
             throw BarcodeError("zbar cannot read \(other.rawValue); zxing-cpp reads it (ZXingScanner)")
@@ -86,7 +86,7 @@ public final class BarcodeScanner {
     }
 
     /// Decodes every enabled symbol in the frame's luma plane.
-    public func scan(_ frame: Frame) throws(BarcodeError) -> [DecodedSymbol] {
+    package func scan(_ frame: Frame) throws(BarcodeError) -> [DecodedSymbol] {
         guard let luma = frame.lumaPlane else { throw BarcodeError("frame format \(frame.format) has no luma plane") }
         try recycleIfDue()
         let width = frame.width
@@ -113,7 +113,7 @@ public final class BarcodeScanner {
 
     /// Decodes every enabled symbol but QR codes in the frame's luma plane when `skippingQR` (another engine reads
     /// them).
-    public func scan(_ frame: Frame, skippingQR: Bool) throws(BarcodeError) -> [DecodedSymbol] {
+    package func scan(_ frame: Frame, skippingQR: Bool) throws(BarcodeError) -> [DecodedSymbol] {
         guard skippingQR, symbologies.contains(.qr) else { return try scan(frame) }
         guard symbologies != [.qr] else { return [] }
         // Recycled first, so the scanner that QR is turned off on is the one that scans.
@@ -124,7 +124,7 @@ public final class BarcodeScanner {
     }
 
     /// Decodes every enabled symbol in a packed grey image; polygons are in the image's pixels.
-    public func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
+    package func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
         try recycleIfDue()
         let count = image.pixels.withUnsafeBytes { pixels in
             scanPlane(pixels.baseAddress!, width: image.width, height: image.height)
@@ -196,8 +196,8 @@ public final class BarcodeScanner {
 }
 
 /// zbar could not be used.
-public struct BarcodeError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct BarcodeError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }

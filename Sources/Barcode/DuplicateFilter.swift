@@ -6,9 +6,9 @@ import Foundation
 /// In `session` mode a payload counts the first time only, for as long as the filter lives (the hub keeps one
 /// per device for the whole run, across camera reconnects). It remembers at most `sessionCapacity` payloads;
 /// past that the oldest are forgotten first.
-public struct DuplicateFilter: Sendable {
+package struct DuplicateFilter: Sendable {
     /// How long a sighting suppresses the same payload.
-    public enum Scope: Sendable, Equatable {
+    package enum Scope: Sendable, Equatable {
         /// A sliding window: the payload counts again once it was out of sight for this many seconds.
         case window(TimeInterval)
         /// Once per session.
@@ -16,9 +16,9 @@ public struct DuplicateFilter: Sendable {
     }
 
     /// Window or session.
-    public var scope: Scope
+    package var scope: Scope
     /// Payloads remembered in session mode before the oldest are forgotten.
-    public var sessionCapacity: Int
+    package var sessionCapacity: Int
     private var lastSeen: [Key: Date] = [:]
     /// Session mode: payloads in the order first seen, for forgetting the oldest.
     private var order: [Key] = []
@@ -29,31 +29,31 @@ public struct DuplicateFilter: Sendable {
         var bytes: [UInt8]
     }
 
-    public init(window: TimeInterval) {
+    package init(window: TimeInterval) {
         self.init(scope: .window(window))
     }
 
-    public init(scope: Scope, sessionCapacity: Int = 65_536) {
+    package init(scope: Scope, sessionCapacity: Int = 65_536) {
         self.scope = scope
         self.sessionCapacity = max(1, sessionCapacity)
     }
 
     /// The sliding window in seconds (0 in session mode).
-    public var window: TimeInterval {
+    package var window: TimeInterval {
         if case .window(let seconds) = scope { return seconds }
         return 0
     }
 
     /// Payloads remembered now.
-    public var count: Int { lastSeen.count }
+    package var count: Int { lastSeen.count }
 
     /// True when the payload counts as a new scan at `time`; either way `time` becomes its last sight.
-    public mutating func admit(_ symbol: DecodedSymbol, at time: Date) -> Bool {
+    package mutating func admit(_ symbol: DecodedSymbol, at time: Date) -> Bool {
         admit(symbology: symbol.symbology.rawValue, bytes: symbol.bytes, at: time)
     }
 
     /// The same for a payload read by a scanner, whose symbology may be one zbar does not know (`unknown`).
-    public mutating func admit(symbology: String, bytes: [UInt8], at time: Date) -> Bool {
+    package mutating func admit(symbology: String, bytes: [UInt8], at time: Date) -> Bool {
         let key = Key(symbology: symbology, bytes: bytes)
         switch scope {
         case .window(let window):

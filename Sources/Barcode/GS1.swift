@@ -1,18 +1,18 @@
 import HubCore
 
 /// A GS1 element string that does not parse: what was wrong and at which byte.
-public struct GS1Error: Error, Sendable, Equatable, CustomStringConvertible {
+package struct GS1Error: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong, for staff and logs.
-    public var message: String
+    package var message: String
     /// Byte offset into the element string.
-    public var offset: Int
+    package var offset: Int
 
-    public init(_ message: String, offset: Int) {
+    package init(_ message: String, offset: Int) {
         self.message = message
         self.offset = offset
     }
 
-    public var description: String { "GS1 element string at byte \(offset): \(message)" }
+    package var description: String { "GS1 element string at byte \(offset): \(message)" }
 }
 
 /// Parses GS1 element strings (GS1-128, GS1 QR and DataMatrix, DataBar) into application identifiers.
@@ -20,9 +20,9 @@ public struct GS1Error: Error, Sendable, Equatable, CustomStringConvertible {
 /// Element strings are AI, value, AI, value...; an AI with a variable-length value is ended by the group
 /// separator GS (0x1D, FNC1 in the symbol) unless it is the last one. AIs with a predefined length need no
 /// separator. A leading symbology identifier (`]C1`, `]Q3`, `]d2`, `]e0`) or FNC1 is skipped.
-public enum GS1 {
+package enum GS1 {
     /// The group separator that ends a variable-length value.
-    public static let groupSeparator: UInt8 = 0x1D
+    package static let groupSeparator: UInt8 = 0x1D
 
     /// How a value is written: `n` digits only, `an` GS1's printable subset (ASCII 0x21–0x7E here).
     enum Charset { case numeric, alphanumeric }
@@ -144,7 +144,7 @@ public enum GS1 {
 
     /// Splits an element string into its AIs and values. Throws for an unknown AI, a value of the wrong length
     /// or character set, a bad check digit or date, or a separator where none may be.
-    public static func parse(_ bytes: [UInt8]) throws(GS1Error) -> [GS1Element] {
+    package static func parse(_ bytes: [UInt8]) throws(GS1Error) -> [GS1Element] {
         var index = 0
         if bytes.count >= 3, bytes[0] == UInt8(ascii: "]") { index = 3 }
         while index < bytes.count, bytes[index] == groupSeparator { index += 1 }

@@ -6,34 +6,34 @@ import HubCore
 /// read by the `BarcodeReader`, and the time that took decides when the next frame may be read: after a
 /// read of `t`, frames are let pass for `t / maxCpuShare - t`, so on average the decoder uses at most
 /// `maxCpuShare` of one core whatever the scene. Strategies stop at `strategyBudget` into a frame.
-public final class LiveDecoder {
+package final class LiveDecoder {
     /// zbar and the strategies.
-    public let reader: BarcodeReader
+    package let reader: BarcodeReader
     /// Skips frames where nothing moved.
-    public var gate = MotionGate()
+    package var gate = MotionGate()
     /// Whether the motion gate is used.
-    public var skipStillFrames: Bool
+    package var skipStillFrames: Bool
     /// Average share of one core the decoder may use.
-    public var maxCpuShare: Double
+    package var maxCpuShare: Double
     /// Strategies are not started later than this into a frame.
-    public var strategyBudget: Duration = .milliseconds(40)
+    package var strategyBudget: Duration = .milliseconds(40)
     /// Frames offered, frames read, frames skipped because nothing moved, frames skipped for the budget.
-    public private(set) var counters = Counters()
+    package private(set) var counters = Counters()
     private var nextRead: Duration = .zero
 
     /// What happened to the frames so far.
-    public struct Counters: Sendable, Equatable {
+    package struct Counters: Sendable, Equatable {
         /// Frames handed to `process`.
-        public var offered: UInt64 = 0
+        package var offered: UInt64 = 0
         /// Frames the reader read.
-        public var read: UInt64 = 0
+        package var read: UInt64 = 0
         /// Frames skipped because nothing moved.
-        public var still: UInt64 = 0
+        package var still: UInt64 = 0
         /// Frames skipped to stay within the CPU share.
-        public var overBudget: UInt64 = 0
+        package var overBudget: UInt64 = 0
     }
 
-    public init(reader: BarcodeReader, skipStillFrames: Bool = true, maxCpuShare: Double = 0.5) {
+    package init(reader: BarcodeReader, skipStillFrames: Bool = true, maxCpuShare: Double = 0.5) {
         self.reader = reader
         self.skipStillFrames = skipStillFrames
         self.maxCpuShare = max(0.01, min(1, maxCpuShare))
@@ -41,7 +41,7 @@ public final class LiveDecoder {
 
     /// Reads the frame if it is worth it and the budget allows; nil when it was skipped. `time` is the frame's
     /// time on any monotonic scale (the pipeline's clock, or a benchmark's virtual 30 fps clock).
-    public func process(_ frame: Frame, at time: Duration) throws(BarcodeError) -> [DecodedSymbol]? {
+    package func process(_ frame: Frame, at time: Duration) throws(BarcodeError) -> [DecodedSymbol]? {
         counters.offered += 1
         if skipStillFrames && !gate.shouldDecode(frame) {
             counters.still += 1

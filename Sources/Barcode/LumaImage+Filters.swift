@@ -3,12 +3,12 @@ import Foundation
 /// Filters that keep the image's geometry: each pixel from itself or its neighbourhood.
 extension LumaImage {
     /// Light on dark becomes dark on light.
-    public func inverted() -> LumaImage {
+    package func inverted() -> LumaImage {
         LumaImage(width: width, height: height, pixels: pixels.map { 255 &- $0 })
     }
 
     /// Maps the `low`...`high` percentile range of grey levels onto 0...255: low-contrast prints become crisp.
-    public func stretched(low: Double = 0.02, high: Double = 0.98) -> LumaImage {
+    package func stretched(low: Double = 0.02, high: Double = 0.98) -> LumaImage {
         var histogram = [Int](repeating: 0, count: 256)
         for value in pixels { histogram[Int(value)] += 1 }
         let total = pixels.count
@@ -35,7 +35,7 @@ extension LumaImage {
 
     /// Black where a pixel is darker than its neighbourhood's mean (a square of `window` pixels) by more
     /// than `offset`, else white: uneven light and glare stop mattering.
-    public func binarized(window: Int, offset: Int = 4) -> LumaImage {
+    package func binarized(window: Int, offset: Int = 4) -> LumaImage {
         let w = width
         let h = height
         let radius = max(1, window / 2)
@@ -76,7 +76,7 @@ extension LumaImage {
     }
 
     /// Each pixel the mean of its 3x3 neighbourhood: takes the edge off sensor noise before a contrast stretch.
-    public func smoothed() -> LumaImage {
+    package func smoothed() -> LumaImage {
         guard width >= 3, height >= 3 else { return self }
         var output = pixels
         let w = width
@@ -98,7 +98,7 @@ extension LumaImage {
 
     /// Unsharp mask: each pixel pushed away from its neighbourhood's mean (two 3x3 box passes, a 5x5 tent) by
     /// `amount` times the difference.
-    public func sharpened(amount: Double = 2) -> LumaImage {
+    package func sharpened(amount: Double = 2) -> LumaImage {
         let blurred = smoothed().smoothed()
         var output = pixels
         for index in output.indices {

@@ -3,7 +3,7 @@ import Foundation
 /// Resampling: scaling, rotation and the perspective view of a card, each with the map back to the source.
 extension LumaImage {
     /// Bilinear resampling by `factor` (2 doubles each side, 0.5 halves it).
-    public func scaled(by factor: Double) -> LumaImage {
+    package func scaled(by factor: Double) -> LumaImage {
         let newWidth = max(1, Int((Double(width) * factor).rounded()))
         let newHeight = max(1, Int((Double(height) * factor).rounded()))
         if factor < 1 { return boxDownscaled(to: newWidth, newHeight) }
@@ -58,7 +58,7 @@ extension LumaImage {
 
     /// Rotated by `radians` (counter-clockwise on screen) about the centre, on a canvas large enough to
     /// hold all of it; uncovered corners take `fill`. Returns the map from output back to input pixels.
-    public func rotated(by radians: Double, fill: UInt8) -> (image: LumaImage, toSource: AffineMap) {
+    package func rotated(by radians: Double, fill: UInt8) -> (image: LumaImage, toSource: AffineMap) {
         let c = cos(radians)
         let s = sin(radians)
         let newWidth = Int((abs(Double(width) * c) + abs(Double(height) * s)).rounded(.up))
@@ -96,7 +96,7 @@ extension LumaImage {
     /// A square view of a code seen at an angle: the quadrilateral spanned by the extreme dark pixels (the outer
     /// corners of a 2D code's modules) within the light card the code is printed on is mapped onto a square with
     /// a quiet zone. Nil when there is no card or no quad.
-    public func rectified() -> (image: LumaImage, toSource: Homography)? {
+    package func rectified() -> (image: LumaImage, toSource: Homography)? {
         guard let corners = cardCorners() else { return nil }
         return warped(onto: corners)
     }

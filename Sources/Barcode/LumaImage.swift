@@ -5,27 +5,27 @@ import HubCore
 ///
 /// Strategies work on crops of a frame (a region of interest), so these images are small; their pixel
 /// loops run over `withUnsafe...` buffers to stay cheap in release builds.
-public struct LumaImage: Sendable, Equatable {
+package struct LumaImage: Sendable, Equatable {
     /// Pixels per row.
-    public var width: Int
+    package var width: Int
     /// Rows.
-    public var height: Int
+    package var height: Int
     /// Row-major, `width` bytes per row.
-    public var pixels: [UInt8]
+    package var pixels: [UInt8]
 
-    public init(width: Int, height: Int, pixels: [UInt8]) {
+    package init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width > 0 && height > 0 && pixels.count == width * height, "pixel count must match the size")
         self.width = width
         self.height = height
         self.pixels = pixels
     }
 
-    public init(width: Int, height: Int, fill: UInt8 = 0) {
+    package init(width: Int, height: Int, fill: UInt8 = 0) {
         self.init(width: width, height: height, pixels: [UInt8](repeating: fill, count: width * height))
     }
 
     /// Copies a rectangle out of a frame's luma plane (clamped to the frame).
-    public init(frame: Frame, region: PixelRect) throws(BarcodeError) {
+    package init(frame: Frame, region: PixelRect) throws(BarcodeError) {
         guard let luma = frame.lumaPlane else { throw BarcodeError("frame format \(frame.format) has no luma plane") }
         let rect = region.clamped(width: frame.width, height: frame.height)
         guard rect.width > 0, rect.height > 0 else { throw BarcodeError("empty region \(region)") }
@@ -41,7 +41,7 @@ public struct LumaImage: Sendable, Equatable {
     }
 
     /// The grey level that best splits the pixels into dark and light (Otsu's method).
-    public var otsuThreshold: UInt8 { otsuThreshold(from: 0) }
+    package var otsuThreshold: UInt8 { otsuThreshold(from: 0) }
 
     /// Otsu's split among the pixels at or above `floor` only: separates a white card from a lighter-than-ink
     /// background once the ink is set apart.
@@ -71,7 +71,7 @@ public struct LumaImage: Sendable, Equatable {
     }
 
     /// The median grey level, for filling what a rotation uncovers.
-    public var median: UInt8 {
+    package var median: UInt8 {
         var histogram = [Int](repeating: 0, count: 256)
         for value in pixels { histogram[Int(value)] += 1 }
         var seen = 0

@@ -7,26 +7,26 @@ import HubCore
 /// the last frame that was decoded. A frame is decoded when enough cells changed (something moved in), while
 /// the scene is still settling after motion (a code held up steadies after it arrives), and at least every
 /// `refreshFrames` frames whatever happens (lighting drift, a code that was missed).
-public struct MotionGate: Sendable {
+package struct MotionGate: Sendable {
     /// Grey-level change of a cell mean that counts as motion; well above sensor noise of a 16-sample mean.
-    public var cellThreshold: Int = 10
+    package var cellThreshold: Int = 10
     /// Changed cells needed (a code the size of a matchbox covers a few dozen at 720p).
-    public var minChangedCells: Int = 6
+    package var minChangedCells: Int = 6
     /// Frames decoded after the last motion.
-    public var settleFrames: Int = 12
+    package var settleFrames: Int = 12
     /// A decode at least this often, in frames.
-    public var refreshFrames: Int = 60
+    package var refreshFrames: Int = 60
 
     private var reference: [UInt8] = []
     private var current: [UInt8] = []
     private var framesSinceDecode = Int.max / 2
     private var framesSinceMotion = Int.max / 2
 
-    public init() {}
+    package init() {}
 
     /// Whether to decode this frame. Call once per frame; if the answer is true the frame's grid becomes the
     /// reference when `decoded()` is called after decoding it.
-    public mutating func shouldDecode(_ frame: Frame) -> Bool {
+    package mutating func shouldDecode(_ frame: Frame) -> Bool {
         guard let luma = frame.lumaPlane else { return true }
         let cell = 16
         let cellsX = frame.width / cell
@@ -66,7 +66,7 @@ public struct MotionGate: Sendable {
     }
 
     /// The frame last passed to `shouldDecode` was decoded: it becomes the reference.
-    public mutating func decoded() {
+    package mutating func decoded() {
         swap(&reference, &current)
         if current.count != reference.count { current = reference }
         framesSinceDecode = 0

@@ -2,12 +2,12 @@ import Foundation
 import HubCore
 
 /// Turns decoded bytes into text and retail numbers.
-public enum Payload {
+package enum Payload {
     /// UTF-8 when the bytes are valid UTF-8, else ISO-8859-1 (every byte is a code point), never mojibake.
     ///
     /// QR codes are the exception: zbar hands over Kanji-mode segments as Shift-JIS bytes, so QR bytes that are
     /// not UTF-8 but are plausible Shift-JIS (see `looksLikeShiftJIS`) are decoded as Shift-JIS.
-    public static func text(_ bytes: [UInt8], symbology: Symbology? = nil) -> String {
+    package static func text(_ bytes: [UInt8], symbology: Symbology? = nil) -> String {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         if symbology == .qr || symbology == .microqr, looksLikeShiftJIS(bytes),
             let text = String(bytes: bytes, encoding: .shiftJIS)
@@ -23,7 +23,7 @@ public enum Payload {
     /// 0x81–0x9F or 0xE0–0xEB, second byte 0x40–0xFC except 0x7F), and at least one first byte is 0x81–0x9F:
     /// those are control characters in ISO-8859-1, so no Latin text has them, while kana, punctuation and the
     /// common kanji all start there. A Latin-1 word such as "Désirée" (0xE9 then a letter) stays Latin-1.
-    public static func looksLikeShiftJIS(_ bytes: [UInt8]) -> Bool {
+    package static func looksLikeShiftJIS(_ bytes: [UInt8]) -> Bool {
         var index = 0
         var sawControlLead = false
         var sawDoubleByte = false
@@ -46,10 +46,10 @@ public enum Payload {
     }
 
     /// Whether the last digit of `digits` is the GS1 check digit of the others.
-    public static func hasValidCheckDigit(_ digits: String) -> Bool { GTIN.hasValidCheckDigit(digits) }
+    package static func hasValidCheckDigit(_ digits: String) -> Bool { GTIN.hasValidCheckDigit(digits) }
 
     /// The GTIN-13 for an EAN/UPC payload, or nil when it is malformed or its check digit is wrong.
-    public static func gtin13(symbology: Symbology, digits: String) -> String? {
+    package static func gtin13(symbology: Symbology, digits: String) -> String? {
         let candidate: String
         switch symbology {
         case .ean13 where digits.utf8.count == 13: candidate = digits
@@ -65,7 +65,7 @@ public enum Payload {
     }
 
     /// Expands an 8-digit UPC-E (number system, six digits, check digit) into its 12-digit UPC-A.
-    public static func expandUPCE(_ digits: String) -> String? {
+    package static func expandUPCE(_ digits: String) -> String? {
         let d = Array(digits.utf8.map { Character(Unicode.Scalar($0)) })
         guard d.count == 8, d.allSatisfy(\.isASCII), d.allSatisfy(\.isNumber), d[0] == "0" || d[0] == "1" else {
             return nil

@@ -1,17 +1,17 @@
 import Foundation
 
 /// A rectangle in frame pixels.
-public struct PixelRect: Sendable, Equatable, CustomStringConvertible {
+package struct PixelRect: Sendable, Equatable, CustomStringConvertible {
     /// Left edge.
-    public var x: Int
+    package var x: Int
     /// Top edge.
-    public var y: Int
+    package var y: Int
     /// Width in pixels.
-    public var width: Int
+    package var width: Int
     /// Height in pixels.
-    public var height: Int
+    package var height: Int
 
-    public init(x: Int, y: Int, width: Int, height: Int) {
+    package init(x: Int, y: Int, width: Int, height: Int) {
         self.x = x
         self.y = y
         self.width = width
@@ -19,7 +19,7 @@ public struct PixelRect: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The part that lies inside a `width` x `height` image.
-    public func clamped(width limitWidth: Int, height limitHeight: Int) -> PixelRect {
+    package func clamped(width limitWidth: Int, height limitHeight: Int) -> PixelRect {
         let left = max(0, min(limitWidth, x))
         let top = max(0, min(limitHeight, y))
         let right = max(left, min(limitWidth, x + width))
@@ -28,25 +28,25 @@ public struct PixelRect: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Grown by `margin` pixels on every side.
-    public func expanded(by margin: Int) -> PixelRect {
+    package func expanded(by margin: Int) -> PixelRect {
         PixelRect(x: x - margin, y: y - margin, width: width + 2 * margin, height: height + 2 * margin)
     }
 
     /// Whether the point lies inside.
-    public func contains(_ px: Int, _ py: Int) -> Bool {
+    package func contains(_ px: Int, _ py: Int) -> Bool {
         px >= x && py >= y && px < x + width && py < y + height
     }
 
-    public var description: String { "\(width)x\(height)+\(x)+\(y)" }
+    package var description: String { "\(width)x\(height)+\(x)+\(y)" }
 }
 
 /// A projective map (x', y') = ((a·x + b·y + c) / (g·x + h·y + 1), (d·x + e·y + f) / (g·x + h·y + 1)).
-public struct Homography: Sendable, Equatable {
+package struct Homography: Sendable, Equatable {
     /// a, b, c, d, e, f, g, h.
-    public var coefficients: [Double]
+    package var coefficients: [Double]
 
     /// The map taking each of four points to its partner; nil when three of them are on one line.
-    public init?(from source: [(Double, Double)], to target: [(Double, Double)]) {
+    package init?(from source: [(Double, Double)], to target: [(Double, Double)]) {
         guard source.count == 4, target.count == 4 else { return nil }
         var rows: [[Double]] = []
         for ((x, y), (u, v)) in zip(source, target) {
@@ -68,7 +68,7 @@ public struct Homography: Sendable, Equatable {
     }
 
     /// The image of a point.
-    public func apply(_ x: Double, _ y: Double) -> (Double, Double) {
+    package func apply(_ x: Double, _ y: Double) -> (Double, Double) {
         let c = coefficients
         let w = c[6] * x + c[7] * y + 1
         return ((c[0] * x + c[1] * y + c[2]) / w, (c[3] * x + c[4] * y + c[5]) / w)
@@ -76,11 +76,11 @@ public struct Homography: Sendable, Equatable {
 }
 
 /// Maps a point of a derived image (crop, scaled, rotated) back to the frame: x' = a·x + b·y + tx, y' = c·x + d·y + ty.
-public struct AffineMap: Sendable, Equatable {
+package struct AffineMap: Sendable, Equatable {
     /// The matrix entries and the translation.
-    public var a, b, c, d, tx, ty: Double
+    package var a, b, c, d, tx, ty: Double
 
-    public init(a: Double, b: Double, c: Double, d: Double, tx: Double, ty: Double) {
+    package init(a: Double, b: Double, c: Double, d: Double, tx: Double, ty: Double) {
         self.a = a
         self.b = b
         self.c = c
@@ -90,25 +90,25 @@ public struct AffineMap: Sendable, Equatable {
     }
 
     /// Leaves points where they are.
-    public static let identity = AffineMap(a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0)
+    package static let identity = AffineMap(a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0)
 
     /// Scales by `factor` (a derived image that is `factor` times the size of its source).
-    public static func scale(_ factor: Double) -> AffineMap {
+    package static func scale(_ factor: Double) -> AffineMap {
         AffineMap(a: 1 / factor, b: 0, c: 0, d: 1 / factor, tx: 0, ty: 0)
     }
 
     /// Moves points by (x, y): a crop at (x, y) back to its frame.
-    public static func offset(_ x: Int, _ y: Int) -> AffineMap {
+    package static func offset(_ x: Int, _ y: Int) -> AffineMap {
         AffineMap(a: 1, b: 0, c: 0, d: 1, tx: Double(x), ty: Double(y))
     }
 
     /// The image of a point.
-    public func apply(_ x: Double, _ y: Double) -> (Double, Double) {
+    package func apply(_ x: Double, _ y: Double) -> (Double, Double) {
         (a * x + b * y + tx, c * x + d * y + ty)
     }
 
     /// First `self`, then `outer`: a point of the innermost image all the way to the frame.
-    public func then(_ outer: AffineMap) -> AffineMap {
+    package func then(_ outer: AffineMap) -> AffineMap {
         AffineMap(
             a: outer.a * a + outer.b * c, b: outer.a * b + outer.b * d, c: outer.c * a + outer.d * c,
             d: outer.c * b + outer.d * d, tx: outer.a * tx + outer.b * ty + outer.tx,

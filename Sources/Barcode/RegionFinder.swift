@@ -2,15 +2,15 @@ import Foundation
 import HubCore
 
 /// A place in a frame where a code may be: dense, strong edges.
-public struct CandidateRegion: Sendable, Equatable {
+package struct CandidateRegion: Sendable, Equatable {
     /// In frame pixels.
-    public var rect: PixelRect
+    package var rect: PixelRect
     /// Grid cells (of `RegionFinder.cellSize` pixels) that make it up: a size and confidence measure.
-    public var cells: Int
+    package var cells: Int
     /// Direction of the dominant gradient in radians (0 = across vertical bars), from -π/2 to π/2.
-    public var angle: Double
+    package var angle: Double
     /// 0...1: how much the edges share one direction. 1D barcodes are near 1, QR codes near 0.
-    public var coherence: Double
+    package var coherence: Double
 }
 
 /// A cheap detector of code-like regions: gradient energy on a subsampled luma grid.
@@ -18,20 +18,20 @@ public struct CandidateRegion: Sendable, Equatable {
 /// Codes are areas where nearly every pixel sits on a strong edge; object outlines and texture give
 /// thin lines or weak edges. The threshold follows the frame's own noise (a multiple of the median
 /// gradient), so sensor noise does not light up the whole frame. Reads a quarter of the pixels.
-public struct RegionFinder: Sendable {
+package struct RegionFinder: Sendable {
     /// Side of a grid cell in frame pixels.
-    public var cellSize = 16
+    package var cellSize = 16
     /// Fraction of a cell's samples that must be on a strong edge.
-    public var density = 0.22
+    package var density = 0.22
     /// Cells a region needs at least.
-    public var minCells = 3
+    package var minCells = 3
     /// The most regions returned, largest first.
-    public var maxRegions = 4
+    package var maxRegions = 4
 
-    public init() {}
+    package init() {}
 
     /// The frame's candidate regions, largest first.
-    public func regions(in frame: Frame) -> [CandidateRegion] {
+    package func regions(in frame: Frame) -> [CandidateRegion] {
         guard let luma = frame.lumaPlane else { return [] }
         let step = 2
         let gridWidth = frame.width / step - 1

@@ -5,19 +5,19 @@ import Foundation
 /// Rules are tried in order; the first whose symbologies (if given) include the symbol's and whose pattern
 /// (if given) is found in the payload text wins. A pattern is searched, not matched whole: anchor it with
 /// `^...$` to match the whole payload.
-public struct ScanClassifier: Sendable {
+package struct ScanClassifier: Sendable {
     /// One named rule.
-    public struct Rule: Sendable {
+    package struct Rule: Sendable {
         /// The class name carried in scan events.
-        public var name: String
+        package var name: String
         /// Symbologies the rule is limited to; nil for any.
-        public var symbologies: Set<Symbology>?
+        package var symbologies: Set<Symbology>?
         /// The pattern's source, for messages.
-        public var patternSource: String?
+        package var patternSource: String?
         let pattern: NSRegularExpression?
 
         /// Throws a ClassifierError naming what is wrong (`field` says which part) for an invalid pattern or name.
-        public init(name: String, pattern: String?, symbologies: [String]?) throws(ClassifierError) {
+        package init(name: String, pattern: String?, symbologies: [String]?) throws(ClassifierError) {
             guard !name.isEmpty else { throw ClassifierError(field: "name", message: "expected a non-empty name") }
             guard pattern != nil || symbologies != nil else {
                 throw ClassifierError(field: "", message: "a class needs a pattern, symbologies or both")
@@ -57,20 +57,20 @@ public struct ScanClassifier: Sendable {
     }
 
     /// Tried in order.
-    public var rules: [Rule]
+    package var rules: [Rule]
 
-    public init(rules: [Rule] = []) {
+    package init(rules: [Rule] = []) {
         self.rules = rules
     }
 
     /// The first matching rule's name, or nil.
-    public func classify(symbology: Symbology, text: String) -> String? {
+    package func classify(symbology: Symbology, text: String) -> String? {
         rules.first { $0.matches(symbology, text) }?.name
     }
 
     /// The class of a scan whose symbology is a name, as scanners report them (`gs1-128`, `unknown`, ...): a rule
     /// with symbologies matches when one of them has that name.
-    public func classify(symbologyName: String, text: String) -> String? {
+    package func classify(symbologyName: String, text: String) -> String? {
         rules.first { rule in
             if let symbologies = rule.symbologies, !symbologies.contains(where: { $0.rawValue == symbologyName }) {
                 return false
@@ -81,16 +81,16 @@ public struct ScanClassifier: Sendable {
     }
 
     /// The class of a decoded symbol.
-    public func classify(_ symbol: DecodedSymbol) -> String? {
+    package func classify(_ symbol: DecodedSymbol) -> String? {
         classify(symbology: symbol.symbology, text: symbol.text)
     }
 }
 
 /// A class rule that cannot be used; `field` is the rule's key that is wrong (empty for the rule as a whole).
-public struct ClassifierError: Error, Sendable, CustomStringConvertible {
+package struct ClassifierError: Error, Sendable, CustomStringConvertible {
     /// The rule key that is wrong.
-    public var field: String
+    package var field: String
     /// What is wrong.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }

@@ -4,7 +4,7 @@ import CZXing
 /// A barcode symbology, named as StoreHub's configs and events name it.
 ///
 /// zbar reads the first twelve; DataMatrix, PDF417, Aztec and Micro QR only zxing-cpp reads (`engines`).
-public enum Symbology: String, Sendable, CaseIterable, Codable {
+package enum Symbology: String, Sendable, CaseIterable, Codable {
     case qr
     case ean13
     case ean8
@@ -69,15 +69,15 @@ public enum Symbology: String, Sendable, CaseIterable, Codable {
     }
 
     /// Whether only zxing-cpp reads the symbology.
-    public var needsZXing: Bool { zbarType == nil }
+    package var needsZXing: Bool { zbarType == nil }
 
     /// Whether StoreHub lets zxing-cpp read the symbology: QR and the 2D codes only. Debian's libzxing 1.4.0 is
     /// built with assertions on, and its 1D reader aborts the process on some frames (`Result::operator==`,
     /// "lineCount() == 1", seen on a Code 128 of the decode corpus); zbar reads 1D codes.
-    public var zxingReads: Bool { self == .qr || needsZXing }
+    package var zxingReads: Bool { self == .qr || needsZXing }
 
     /// EAN and UPC: digits with a GS1 check digit, normalised to GTIN-13.
-    public var isRetail: Bool { [.ean13, .ean8, .upca, .upce].contains(self) }
+    package var isRetail: Bool { [.ean13, .ean8, .upca, .upce].contains(self) }
 
     init?(zbar type: zbar_symbol_type_t) {
         guard let match = Symbology.allCases.first(where: { $0.zbarType == type }) else { return nil }
@@ -85,7 +85,7 @@ public enum Symbology: String, Sendable, CaseIterable, Codable {
     }
 
     /// Parses configured names; the error lists the names that are known.
-    public static func parse(_ names: [String]) throws(SymbologyError) -> [Symbology] {
+    package static func parse(_ names: [String]) throws(SymbologyError) -> [Symbology] {
         try names.map { name throws(SymbologyError) in
             guard let symbology = Symbology(rawValue: name) else { throw SymbologyError(name: name) }
             return symbology
@@ -94,9 +94,9 @@ public enum Symbology: String, Sendable, CaseIterable, Codable {
 }
 
 /// A configured symbology name that StoreHub does not know.
-public struct SymbologyError: Error, Sendable, CustomStringConvertible {
-    public var name: String
-    public var description: String {
+package struct SymbologyError: Error, Sendable, CustomStringConvertible {
+    package var name: String
+    package var description: String {
         "unknown symbology '\(name)' (known: \(Symbology.allCases.map(\.rawValue).joined(separator: ", ")))"
     }
 }

@@ -1,7 +1,7 @@
 /// AIM symbology identifiers (ISO/IEC 15424): `]`, a code character for the symbology, a modifier.
-public enum SymbologyIdentifier {
+package enum SymbologyIdentifier {
     /// The identifier of a symbol without ECI, as zbar reads it (zbar reports no identifier of its own).
-    public static func plain(for symbology: Symbology, gs1: Bool) -> String {
+    package static func plain(for symbology: Symbology, gs1: Bool) -> String {
         switch symbology {
         case .qr: gs1 ? "]Q3" : "]Q1"
         case .microqr: "]Q1"
@@ -21,7 +21,7 @@ public enum SymbologyIdentifier {
 
     /// Whether the identifier marks a GS1 element string: `]C1` GS1-128, `]Q3`/`]Q4` GS1 QR, `]d2`/`]d5` GS1
     /// DataMatrix, `]z1`/`]z4` GS1 Aztec, and DataBar (`]e`), which only carries GS1 data.
-    public static func marksGS1(_ identifier: String) -> Bool {
+    package static func marksGS1(_ identifier: String) -> Bool {
         switch identifier {
         case "]C1", "]Q3", "]Q4", "]d2", "]d5", "]z1", "]z4": true
         default: identifier.hasPrefix("]e")
@@ -30,7 +30,7 @@ public enum SymbologyIdentifier {
 
     /// The identifier of the same symbol when it carries an ECI designator: the modifier moves by the symbology's
     /// offset (DataMatrix and Aztec +3, QR +1, PDF417 `]L2` becomes `]L1`).
-    public static func withECI(_ identifier: String) -> String {
+    package static func withECI(_ identifier: String) -> String {
         let bytes = Array(identifier.utf8)
         guard bytes.count == 3, bytes[0] == UInt8(ascii: "]") else { return identifier }
         let offset: Int

@@ -8,13 +8,13 @@ import HubCore
 /// docs/decoding.md say so, QR codes too; never 1D codes (`Symbology.zxingReads` says why). Payloads follow the
 /// same rules as zbar's: `bytes` exactly as encoded (ECI designators removed), `text` converted by the symbol's
 /// ECI when it has one and otherwise by `Payload.text`, GS1 told by the symbology identifier.
-public final class ZXingScanner {
+package final class ZXingScanner {
     /// The symbologies it looks for.
-    public let symbologies: [Symbology]
+    package let symbologies: [Symbology]
     private let reader: OpaquePointer
 
     /// `tryHarder` lets zxing-cpp also look at rotated and downscaled views of the image (its own default).
-    public init(symbologies: [Symbology], tryHarder: Bool = true) throws(BarcodeError) {
+    package init(symbologies: [Symbology], tryHarder: Bool = true) throws(BarcodeError) {
         guard !symbologies.isEmpty else { throw BarcodeError("no symbologies enabled") }
         if let linear = symbologies.first(where: { !$0.zxingReads }) {
             throw BarcodeError("zxing-cpp is not used for \(linear.rawValue) (zbar reads it; see Symbology.zxingReads)")
@@ -30,7 +30,7 @@ public final class ZXingScanner {
     deinit { storehub_zxing_reader_destroy(reader) }
 
     /// Decodes every enabled symbol in the frame's luma plane (read in place, padded rows included).
-    public func scan(_ frame: Frame) throws(BarcodeError) -> [DecodedSymbol] {
+    package func scan(_ frame: Frame) throws(BarcodeError) -> [DecodedSymbol] {
         guard let luma = frame.lumaPlane else { throw BarcodeError("frame format \(frame.format) has no luma plane") }
         let count = storehub_zxing_read(
             reader, luma.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(frame.width), Int32(frame.height),
@@ -39,7 +39,7 @@ public final class ZXingScanner {
     }
 
     /// Decodes every enabled symbol in a packed grey image; polygons are in the image's pixels.
-    public func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
+    package func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
         let count = image.pixels.withUnsafeBufferPointer { pixels in
             storehub_zxing_read(
                 reader, pixels.baseAddress!, Int32(image.width), Int32(image.height), Int32(image.width))

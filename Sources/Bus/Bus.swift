@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 
 /// Checks bearer tokens; implemented by the server's token store.
-public protocol Authenticator: Sendable {
+package protocol Authenticator: Sendable {
     /// The principal a token stands for, or nil for an unknown or revoked token.
     func authenticate(token: String) -> Principal?
 }
@@ -15,9 +15,9 @@ public protocol Authenticator: Sendable {
 ///
 /// The bus never accepts an event itself: everything goes through the EventLog first and reaches the bus from
 /// the log's commit callback, so what a subscriber sees is always already durable.
-public final class Bus: Sendable {
-    public let log: EventLog
-    public let settings: HubConfig.BusSettings
+package final class Bus: Sendable {
+    package let log: EventLog
+    package let settings: HubConfig.BusSettings
     let hubID: String
     let authenticator: any Authenticator
     let logger: Logger
@@ -45,7 +45,7 @@ public final class Bus: Sendable {
         let problem: @Sendable (JSONValue?) -> String?
     }
 
-    public init(
+    package init(
         log: EventLog, settings: HubConfig.BusSettings, hubID: String, authenticator: any Authenticator,
         logger: Logger = Logger(label: "storehub.bus")
     ) {
@@ -67,7 +67,7 @@ public final class Bus: Sendable {
     /// Has every publish on a topic matching `pattern` checked by `problem`, which returns what is wrong with the
     /// event's `data` (nil when it may be used): a client then gets `bad_request` instead of an event the hub would
     /// refuse later, when it reads it.
-    public func checkData(on pattern: TopicPattern, _ problem: @escaping @Sendable (JSONValue?) -> String?) {
+    package func checkData(on pattern: TopicPattern, _ problem: @escaping @Sendable (JSONValue?) -> String?) {
         dataChecks.withLock { $0.append(DataCheck(pattern: pattern, problem: problem)) }
     }
 
@@ -89,13 +89,13 @@ public final class Bus: Sendable {
 
     /// Takes one publish of `bytes` from `principal`'s publish rate and byte budget, as a client's publish would:
     /// nil when it may go, else the wait. For publishers that are not bus clients (the uplink's commands).
-    public func admitPublish(by principal: Principal, bytes: Int) -> Duration? {
+    package func admitPublish(by principal: Principal, bytes: Int) -> Duration? {
         publishRate.take(principal.tokenID) ?? byteBudget(for: principal).take(principal.tokenID, cost: Double(bytes))
     }
 
     /// A new connection's session. `principal` is set when the transport already authenticated it;
     /// `onRefusedToken` runs when the client's `auth` message carries a token that is not accepted.
-    public func openSession(
+    package func openSession(
         principal: Principal?, peer: String, onRefusedToken: (@Sendable () -> Void)? = nil
     ) -> BusSession {
         let session = BusSession(bus: self, principal: principal, peer: peer, onRefusedToken: onRefusedToken)
@@ -129,7 +129,7 @@ public final class Bus: Sendable {
     }
 
     /// Number of open sessions.
-    public var sessionCount: Int { sessions.withLock { $0.count } }
+    package var sessionCount: Int { sessions.withLock { $0.count } }
 
     func closeSession(_ session: BusSession) {
         let id = ObjectIdentifier(session)
@@ -165,7 +165,7 @@ public final class Bus: Sendable {
     }
 
     /// Refuses every session signed in with the token `tokenID` (error, close 4401): it was just revoked.
-    public func disconnect(tokenID: String) {
+    package func disconnect(tokenID: String) {
         let current = sessions.withLock { Array($0.values) }
         for session in current where session.principal?.tokenID == tokenID {
             session.refuse(.unauthenticated, "token revoked", closeCode: 4401, reason: "token revoked")
@@ -173,7 +173,7 @@ public final class Bus: Sendable {
     }
 
     /// Says goodbye to every session (close code 1001) so their transports can finish.
-    public func shutdown() {
+    package func shutdown() {
         stopping.store(true, ordering: .releasing)
         let current = sessions.withLock { Array($0.values) }
         for session in current { session.requestClose(code: 1001, reason: "hub shutting down") }

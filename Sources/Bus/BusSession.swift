@@ -10,9 +10,9 @@ import Synchronization
 /// The transport feeds client messages to `receive(_:)` and runs one writer loop that waits on `wakeups` and
 /// sends what `drain(max:)` returns. Only that loop calls `drain`, so durable consumers read the log there,
 /// outside the lock, without racing one another.
-public final class BusSession: Sendable {
+package final class BusSession: Sendable {
     /// Yields whenever there may be something to send, unless a waker is set (`setWaker(_:)`).
-    public let wakeups: AsyncStream<Void>
+    package let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     /// Called instead of yielding on `wakeups` when set: a transport that writes from its own thread.
     /// (A struct around the closure: a bare closure in a Mutex is re-wrapped by every `withLock`.)
@@ -23,10 +23,10 @@ public final class BusSession: Sendable {
     }
     private unowned let bus: Bus
     private let state: Mutex<State>
-    public let peer: String
+    package let peer: String
 
     /// What the writer loop should do next.
-    public enum Outgoing: Sendable, Equatable {
+    package enum Outgoing: Sendable, Equatable {
         case message([UInt8])
         case close(code: UInt16, reason: String)
     }
@@ -174,12 +174,12 @@ public final class BusSession: Sendable {
         wake.yield()
     }
 
-    public var principal: Principal? { state.withLock { $0.principal } }
+    package var principal: Principal? { state.withLock { $0.principal } }
 
     /// Has `body` called, instead of a yield on `wakeups`, whenever there may be something to send; once at
     /// once, for what is already queued. It must not call `drain` itself (it is called with the session's work
     /// unfinished, on any thread): it schedules the writer. Cleared by `close()`.
-    public func setWaker(_ body: @escaping @Sendable () -> Void) {
+    package func setWaker(_ body: @escaping @Sendable () -> Void) {
         waker.withLock { $0 = Waker(body: body) }
         body()
     }
@@ -196,7 +196,7 @@ public final class BusSession: Sendable {
 
     /// Handles one text message from the client.
     /// A refused request's `error` carries the request's `ref` when it had one, so clients can match it.
-    public func receive(_ text: String) {
+    package func receive(_ text: String) {
         // A connection that is being closed (refused, too slow, the hub stopping) handles nothing more it sent,
         // not even what it sent before it read its close.
         guard state.withLock({ $0.close == nil }) else { return }
@@ -414,7 +414,7 @@ public final class BusSession: Sendable {
     }
 
     /// The client cannot be let in (a wrong token, or none in time): an error, then close code 4401.
-    public func refuseAuthentication(_ message: String) {
+    package func refuseAuthentication(_ message: String) {
         enqueueControl(Wire.error(.unauthenticated, message))
         requestClose(code: 4401, reason: "authentication failed")
     }
@@ -428,13 +428,13 @@ public final class BusSession: Sendable {
 
     /// A browser page from another site opened the connection (cross-site WebSocket hijacking): an error, then
     /// close code 4403, before any event.
-    public func refuseOrigin(_ message: String) {
+    package func refuseOrigin(_ message: String) {
         enqueueControl(Wire.error(.forbidden, message))
         requestClose(code: 4403, reason: "origin not allowed")
     }
 
     /// Handles a binary message, which the protocol does not have.
-    public func receiveBinary() {
+    package func receiveBinary() {
         enqueueControl(Wire.error(.badRequest, "binary messages are not part of the protocol; send JSON text"))
     }
 
@@ -454,7 +454,7 @@ public final class BusSession: Sendable {
     }
 
     /// Asks the writer loop to close the connection after what is queued.
-    public func requestClose(code: UInt16, reason: String) {
+    package func requestClose(code: UInt16, reason: String) {
         state.withLock { state in
             if state.close == nil {
                 state.close = (code, reason)
@@ -465,15 +465,15 @@ public final class BusSession: Sendable {
     }
 
     /// When the session asked to close, if it did.
-    public var closeRequested: ContinuousClock.Instant? { state.withLock { $0.closeRequested } }
+    package var closeRequested: ContinuousClock.Instant? { state.withLock { $0.closeRequested } }
 
     /// The writer wrote `count` bytes that `drain` handed it.
-    public func sent(_ count: Int) {
+    package func sent(_ count: Int) {
         state.withLock { $0.queuedBytes -= count }
     }
 
     /// Bytes held for this client now.
-    public var queuedBytes: Int { state.withLock { $0.queuedBytes } }
+    package var queuedBytes: Int { state.withLock { $0.queuedBytes } }
 
     /// A client that leaves more than `bus.maxQueuedBytesPerConnection` unread is closed with 4008: what was queued
     /// for it is dropped at once, so one stalled reader costs the hub at most that much. Live subscribers miss what
@@ -549,7 +549,7 @@ public final class BusSession: Sendable {
     }
 
     /// The next messages to send, at most `max`, fairly across subscriptions; control messages first.
-    public func drain(max: Int = 256) -> [Outgoing] {
+    package func drain(max: Int = 256) -> [Outgoing] {
         refillDurables()
         let retainedBudget = bus.settings.maxQueuedBytesPerConnection / 2
         return state.withLock { state -> [Outgoing] in
@@ -635,7 +635,7 @@ public final class BusSession: Sendable {
     }
 
     /// The transport is gone: forget the session.
-    public func close() {
+    package func close() {
         state.withLock { state in
             state.closed = true
             state.subscriptions.removeAll()

@@ -13,8 +13,8 @@ import Synchronization
 ///
 /// Iterate it from one task. Cancelling that task, or letting go of the subscription and its iterator, ends it and
 /// removes it from the bus.
-public struct BusSubscription: AsyncSequence, Sendable {
-    public typealias Element = StoredEvent
+package struct BusSubscription: AsyncSequence, Sendable {
+    package typealias Element = StoredEvent
     private let events: AsyncStream<StoredEvent>
     private let subscriber: LiveSubscriber
 
@@ -23,17 +23,17 @@ public struct BusSubscription: AsyncSequence, Sendable {
         self.subscriber = subscriber
     }
 
-    public var patterns: [TopicPattern] { subscriber.patterns }
+    package var patterns: [TopicPattern] { subscriber.patterns }
 
     /// Events that matched but were dropped, oldest first, because `bus.liveBuffer` of them were waiting already.
-    public var dropped: Int { subscriber.dropped.load(ordering: .relaxed) }
+    package var dropped: Int { subscriber.dropped.load(ordering: .relaxed) }
 
-    public func makeAsyncIterator() -> AsyncStream<StoredEvent>.Iterator { events.makeAsyncIterator() }
+    package func makeAsyncIterator() -> AsyncStream<StoredEvent>.Iterator { events.makeAsyncIterator() }
 }
 
 extension Bus {
     /// A live subscription to the events on topics matching any of `patterns`, from the next one the bus fans out.
-    public func subscribe(to patterns: [TopicPattern]) -> BusSubscription {
+    package func subscribe(to patterns: [TopicPattern]) -> BusSubscription {
         let (events, continuation) = AsyncStream.makeStream(
             of: StoredEvent.self, bufferingPolicy: .bufferingNewest(settings.liveBuffer))
         let subscriber = LiveSubscriber(patterns: patterns, continuation: continuation)
@@ -43,7 +43,7 @@ extension Bus {
     }
 
     /// In-process subscriptions (`subscribe(to:)`) not ended yet.
-    public var subscriptionCount: Int { liveSubscribers.count }
+    package var subscriptionCount: Int { liveSubscribers.count }
 }
 
 /// The bus's in-process subscriptions. Mutex: subscribers come and go on any task while the log's fan-out reads.

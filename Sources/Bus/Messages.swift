@@ -29,7 +29,7 @@ enum Wire {
 }
 
 /// The `code` of an `error` message.
-public enum ErrorCode: String, Sendable {
+package enum ErrorCode: String, Sendable {
     case badJSON = "bad_json"
     case badRequest = "bad_request"
     case unknownOp = "unknown_op"

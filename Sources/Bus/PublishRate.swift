@@ -6,23 +6,23 @@ import Synchronization
 /// A bucket holds up to `burst` units and refills at `rate` per second; an operation takes its cost (one publish,
 /// or an event's bytes). A bucket without enough refuses and says how long until the operation would be let
 /// through.
-public final class PublishRate: Sendable {
-    public let rate: Double
-    public let burst: Double
+package final class PublishRate: Sendable {
+    package let rate: Double
+    package let burst: Double
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
     }
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    public init(rate: Double, burst: Int) {
+    package init(rate: Double, burst: Int) {
         self.rate = rate
         self.burst = Double(burst)
     }
 
     /// Takes `cost` from `key`'s bucket: nil when allowed, else the wait until it would be. A cost above `burst` is
     /// let through once the bucket is full, so it is slowed down, never refused for good.
-    public func take(_ key: String, cost: Double = 1, now: ContinuousClock.Instant = .now) -> Duration? {
+    package func take(_ key: String, cost: Double = 1, now: ContinuousClock.Instant = .now) -> Duration? {
         buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
             let elapsed = now - bucket.updated

@@ -4,15 +4,15 @@ import Foundation
 import HubCore
 
 /// An event a client asks to publish, as it came: on the bus (`publish`) or over REST (`POST /api/v1/events`).
-public struct PublishRequest: Sendable {
-    public var topic: String
-    public var type: String
-    public var data: JSONValue?
+package struct PublishRequest: Sendable {
+    package var topic: String
+    package var type: String
+    package var data: JSONValue?
     /// The client's id for this event (it becomes the CloudEvent `id`): a repeat from the same token within the
     /// log's dedupe window is answered with the first event's sequence and not stored again.
-    public var id: String?
+    package var id: String?
 
-    public init(topic: String, type: String, data: JSONValue?, id: String? = nil) {
+    package init(topic: String, type: String, data: JSONValue?, id: String? = nil) {
         self.topic = topic
         self.type = type
         self.data = data
@@ -21,11 +21,11 @@ public struct PublishRequest: Sendable {
 }
 
 /// Why a publish was refused: the protocol's error code and what was wrong, naming the field.
-public struct PublishRefusal: Error, Sendable, CustomStringConvertible {
-    public var code: ErrorCode
-    public var message: String
+package struct PublishRefusal: Error, Sendable, CustomStringConvertible {
+    package var code: ErrorCode
+    package var message: String
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 extension Bus {
@@ -38,7 +38,7 @@ extension Bus {
     /// Checks a publish at the edge, the same way for every transport: topic, the principal's right to it, type,
     /// client id, the data's schema for its topic (`display.*`, and the topics the hub reads: `checkData`), the size of
     /// a retained event, and the token's publish rate and byte budget. Returns the event to append.
-    public func prepare(_ request: PublishRequest, by principal: Principal) throws(PublishRefusal) -> EventDraft {
+    package func prepare(_ request: PublishRequest, by principal: Principal) throws(PublishRefusal) -> EventDraft {
         let topic = request.topic
         do {
             try Topic.validate(topic)

@@ -10,22 +10,22 @@ import Synchronization
 ///
 /// A YUYV or NV12 frame is copied into its delivery buffer, which a camera's DMA would have done without the CPU; a
 /// consumer may draw on it (the mirror does) without changing the pictures.
-public final class CameraReplaySource: FrameSource {
+package final class CameraReplaySource: FrameSource {
     /// The camera format played.
-    public enum Format: String, Sendable, CaseIterable {
+    package enum Format: String, Sendable, CaseIterable {
         case mjpeg = "MJPG"
         case yuyv = "YUYV"
         case nv12 = "NV12"
     }
 
-    public let name: String
-    public let fps: Double
-    public let format: Format
-    public let output: V4L2Camera.Output
-    public let width: Int
-    public let height: Int
+    package let name: String
+    package let fps: Double
+    package let format: Format
+    package let output: V4L2Camera.Output
+    package let width: Int
+    package let height: Int
     /// Frames each picture is shown for.
-    public let hold: Int
+    package let hold: Int
     /// Makes the pictures at `open()`: packed RGB images of exactly `width` x `height`.
     private let pictures: @Sendable () throws -> [[UInt8]]
     private let state: Mutex<State>
@@ -39,7 +39,7 @@ public final class CameraReplaySource: FrameSource {
     }
 
     /// A source named `name` (for logs) playing `pictures` in `format`, `hold` frames each, looping.
-    public init(
+    package init(
         name: String, width: Int, height: Int, fps: Double, format: Format, output: V4L2Camera.Output, hold: Int = 1,
         pictures: @escaping @Sendable () throws -> [[UInt8]]
     ) {
@@ -55,10 +55,10 @@ public final class CameraReplaySource: FrameSource {
         state = Mutex(State(pacing: ReplayPacing(fps: fps)))
     }
 
-    public var description: String { "\(name) as a \(format.rawValue) camera at \(width)x\(height), \(fps) fps" }
-    public var counters: FrameCounters { state.withLock { $0.counters } }
+    package var description: String { "\(name) as a \(format.rawValue) camera at \(width)x\(height), \(fps) fps" }
+    package var counters: FrameCounters { state.withLock { $0.counters } }
 
-    public func open() async throws {
+    package func open() async throws {
         let images = try pictures()
         guard !images.isEmpty else { throw CaptureError("\(name): no pictures to play", isTransient: false) }
         var payloads: [[UInt8]] = []
@@ -98,7 +98,7 @@ public final class CameraReplaySource: FrameSource {
         }
     }
 
-    public func next() async throws -> Frame? {
+    package func next() async throws -> Frame? {
         let (tick, due) = state.withLock { $0.pacing.next() }
         try await ReplayPacing.wait(until: due)
         return try state.withLock { state -> Frame? in
@@ -158,7 +158,7 @@ public final class CameraReplaySource: FrameSource {
         }
     }
 
-    public func close() {
+    package func close() {
         state.withLock { state in
             state.payloads = []
             state.decoder = nil
@@ -192,7 +192,7 @@ public final class CameraReplaySource: FrameSource {
     /// Pictures of a portrait as a camera at a mirror sees it: the photo scaled to the frame's height (centred,
     /// on grey) in `poses` steps of the synthetic head motion `PortraitSource.motion` (two frames of a 30 fps
     /// camera apart), so that tracking follows a moving face.
-    public static func portraitPictures(file: URL, width: Int, height: Int, poses: Int = 12) throws -> [[UInt8]] {
+    package static func portraitPictures(file: URL, width: Int, height: Int, poses: Int = 12) throws -> [[UInt8]] {
         let (rgb, stillWidth, stillHeight) = try ColorImage.loadRGB(file)
         let scale = min(Float(width) / Float(stillWidth), Float(height) / Float(stillHeight))
         let center = SIMD2(Float(width), Float(height)) / 2
@@ -226,7 +226,7 @@ public final class CameraReplaySource: FrameSource {
 
     /// The grey pictures of a replay folder (`.jpg`, `.pgm`, sorted by name) as RGB, each exactly `width` x `height`:
     /// a kiosk's scan window as a camera sees it.
-    public static func folderPictures(folder: URL, width: Int, height: Int) throws -> [[UInt8]] {
+    package static func folderPictures(folder: URL, width: Int, height: Int) throws -> [[UInt8]] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.filter {
             let lower = $0.lowercased()
             return lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") || lower.hasSuffix(".pgm")

@@ -5,9 +5,9 @@ import HubCore
 
 /// Colour stills for the mirror: images decoded to RGB and converted to NV12 frames (full-range BT.601, the
 /// YCbCr JPEG uses), and NV12/YUYV frames converted back to RGB.
-public enum ColorImage {
+package enum ColorImage {
     /// Decodes a JPEG or PNG file into packed RGB (3 bytes per pixel). Errors name the file.
-    public static func loadRGB(_ url: URL) throws(CaptureError) -> (pixels: [UInt8], width: Int, height: Int) {
+    package static func loadRGB(_ url: URL) throws(CaptureError) -> (pixels: [UInt8], width: Int, height: Int) {
         let bytes = try ImageFile.read(url)
         if bytes.starts(with: [0xFF, 0xD8]) { return try decodeJPEG(bytes, name: url.path) }
         if bytes.starts(with: PNG.signature) { return try decodePNG(bytes, name: url.path) }
@@ -15,7 +15,7 @@ public enum ColorImage {
     }
 
     /// Decodes a colour image file into a new NV12 frame (odd widths and heights lose their last column or row).
-    public static func loadNV12(_ url: URL) throws(CaptureError) -> Frame {
+    package static func loadNV12(_ url: URL) throws(CaptureError) -> Frame {
         let (pixels, width, height) = try loadRGB(url)
         guard width >= 2, height >= 2 else {
             throw CaptureError("\(url.path): image of \(width)x\(height) pixels is too small", isTransient: false)
@@ -34,7 +34,7 @@ public enum ColorImage {
     }
 
     /// An NV12 frame (even size, bytesPerRow = width) from packed RGB; each chroma sample averages 2x2 pixels.
-    public static func nv12(rgb: [UInt8], width sourceWidth: Int, height sourceHeight: Int) -> Frame {
+    package static func nv12(rgb: [UInt8], width sourceWidth: Int, height sourceHeight: Int) -> Frame {
         let width = sourceWidth & ~1
         let height = sourceHeight & ~1
         let buffer = FrameBuffer(capacity: width * height * 3 / 2)
@@ -76,7 +76,7 @@ public enum ColorImage {
 
     /// Packed RGB of an NV12 or YUYV frame (each chroma sample shared by the pixels it covers); grey frames come
     /// back grey.
-    public static func rgb(of frame: Frame) -> [UInt8] {
+    package static func rgb(of frame: Frame) -> [UInt8] {
         var pixels = [UInt8](repeating: 0, count: frame.width * frame.height * 3)
         let base = frame.buffer.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let stride = frame.bytesPerRow
@@ -111,7 +111,7 @@ public enum ColorImage {
     }
 
     /// A copy of `frame` in new memory (the mirror keeps a frame for a snapshot while its source moves on).
-    public static func copy(_ frame: Frame) -> Frame {
+    package static func copy(_ frame: Frame) -> Frame {
         let size = frame.format == .nv12 ? frame.bytesPerRow * frame.height * 3 / 2 : frame.bytesPerRow * frame.height
         let buffer = FrameBuffer(capacity: size)
         buffer.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame.buffer.bytes[0..<size]))

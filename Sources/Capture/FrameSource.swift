@@ -4,7 +4,7 @@ import HubCore
 ///
 /// One pipeline task pulls frames with `next()`. The source decides which frame that is: always the newest
 /// it has, so a slow consumer skips frames instead of working on stale ones; skipped frames are counted.
-public protocol FrameSource: Sendable {
+package protocol FrameSource: Sendable {
     /// For logs and status: what this source reads.
     var description: String { get }
     /// Opens the device or files. Throws a CaptureError that says what is wrong and what to do.
@@ -24,25 +24,25 @@ public protocol FrameSource: Sendable {
 }
 
 extension FrameSource {
-    public var warnings: [String] { [] }
+    package var warnings: [String] { [] }
 
-    public func waitForDevice(upTo limit: Duration) async throws {
+    package func waitForDevice(upTo limit: Duration) async throws {
         try await Task.sleep(for: limit)
     }
 }
 
 /// Frames a source delivered to its consumer, and frames it skipped because the consumer was busy.
-public struct FrameCounters: Sendable, Equatable {
-    public var delivered: UInt64 = 0
-    public var dropped: UInt64 = 0
+package struct FrameCounters: Sendable, Equatable {
+    package var delivered: UInt64 = 0
+    package var dropped: UInt64 = 0
     /// Delivered frames whose pixels had to be copied or decoded (YUYV luma, MJPEG); the others were lent in place.
-    public var converted: UInt64 = 0
+    package var converted: UInt64 = 0
     /// Times a stalled stream was stopped and started again without closing the device.
-    public var streamRestarts: UInt64 = 0
+    package var streamRestarts: UInt64 = 0
     /// Frames skipped because they could not be decoded (damaged MJPEG); also counted in `dropped`.
-    public var damaged: UInt64 = 0
+    package var damaged: UInt64 = 0
 
-    public init(
+    package init(
         delivered: UInt64 = 0, dropped: UInt64 = 0, converted: UInt64 = 0, streamRestarts: UInt64 = 0,
         damaged: UInt64 = 0
     ) {
@@ -55,18 +55,18 @@ public struct FrameCounters: Sendable, Equatable {
 }
 
 /// A capture failure: what happened, and whether retrying may help (an unplugged camera) or not (bad files).
-public struct CaptureError: DeviceFailure, Sendable {
-    public var message: String
+package struct CaptureError: DeviceFailure, Sendable {
+    package var message: String
     /// True when the device may come back by itself; the supervisor retries with backoff.
-    public var isTransient: Bool
+    package var isTransient: Bool
     /// No frame came in time; the source has already restarted its stream, and the next `next()` may succeed.
-    public var isStall: Bool
+    package var isStall: Bool
 
-    public init(_ message: String, isTransient: Bool, isStall: Bool = false) {
+    package init(_ message: String, isTransient: Bool, isStall: Bool = false) {
         self.message = message
         self.isTransient = isTransient
         self.isStall = isStall
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

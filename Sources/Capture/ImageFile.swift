@@ -4,9 +4,9 @@ import Foundation
 import HubCore
 
 /// Decodes still images (PNG, JPEG, binary PGM) into grey frames for replay and `storehub decode`.
-public enum ImageFile {
+package enum ImageFile {
     /// Decodes the file's luma into a new buffer. Errors name the file and what is wrong with it.
-    public static func loadGrey(_ url: URL) throws(CaptureError) -> Frame {
+    package static func loadGrey(_ url: URL) throws(CaptureError) -> Frame {
         let bytes = try read(url)
         if bytes.starts(with: [0xFF, 0xD8]) { return try JPEG.decodeGrey(bytes, name: url.path) }
         if bytes.starts(with: [UInt8(ascii: "P"), UInt8(ascii: "5")]) { return try PGM.decode(bytes, name: url.path) }
@@ -25,9 +25,9 @@ public enum ImageFile {
 }
 
 /// JPEG decoding with libjpeg-turbo.
-public enum JPEG {
+package enum JPEG {
     /// Decodes a JPEG straight to 8-bit grey (libjpeg-turbo skips the chroma work).
-    public static func decodeGrey(_ jpeg: [UInt8], name: String) throws(CaptureError) -> Frame {
+    package static func decodeGrey(_ jpeg: [UInt8], name: String) throws(CaptureError) -> Frame {
         let (buffer, width, height) = try decode(jpeg, name: name, channels: 1)
         return Frame(
             format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,
@@ -70,13 +70,13 @@ public enum JPEG {
 }
 
 /// PNG decoding with libpng's simplified API.
-public enum PNG {
+package enum PNG {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
     /// Larger images are refused rather than allocated (a damaged header can claim gigapixels).
     static let maxPixels = 64 * 1024 * 1024
 
     /// Decodes a PNG to 8-bit grey; colour and alpha are reduced to grey.
-    public static func decodeGrey(_ png: [UInt8], name: String) throws(CaptureError) -> Frame {
+    package static func decodeGrey(_ png: [UInt8], name: String) throws(CaptureError) -> Frame {
         let (buffer, width, height) = try decode(png, name: name, channels: 1)
         return Frame(
             format: .grey, width: width, height: height, bytesPerRow: width, captureTime: Date(), index: 0,

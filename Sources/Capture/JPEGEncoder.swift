@@ -2,10 +2,10 @@ import CTurboJPEG
 import HubCore
 
 /// Grey JPEGs of frames for the status page: camera thumbnails and staff snapshots.
-public enum JPEGEncoder {
+package enum JPEGEncoder {
     /// Encodes `frame`'s luma, shrunk by `shrink` (1 keeps the full size) with a box filter. Returns nil only
     /// when libjpeg-turbo fails, which leaves the page without a picture and nothing else.
-    public static func grey(_ frame: Frame, shrink: Int = 1, quality: Int32 = 80) -> [UInt8]? {
+    package static func grey(_ frame: Frame, shrink: Int = 1, quality: Int32 = 80) -> [UInt8]? {
         guard let luma = frame.lumaPlane, shrink >= 1 else { return nil }
         let width = frame.width / shrink
         let height = frame.height / shrink
@@ -41,7 +41,7 @@ public enum JPEGEncoder {
 /// allocates nothing per frame.
 ///
 /// One encoder belongs to one task at a time (libjpeg-turbo handles are not thread-safe).
-public final class ColorJPEGEncoder {
+package final class ColorJPEGEncoder {
     private let handle: tjhandle
     private var width = 0
     private var height = 0
@@ -54,10 +54,10 @@ public final class ColorJPEGEncoder {
     private let strides = UnsafeMutablePointer<Int32>.allocate(capacity: 3)
     private var output: UnsafeMutablePointer<UInt8>?
     private var outputCapacity: UInt = 0
-    public var quality: Int32
+    package var quality: Int32
 
     /// Nil when libjpeg-turbo cannot start.
-    public init?(quality: Int32 = 80) {
+    package init?(quality: Int32 = 80) {
         guard let handle = tjInitCompress() else { return nil }
         self.handle = handle
         self.quality = quality
@@ -97,7 +97,7 @@ public final class ColorJPEGEncoder {
 
     /// Encodes `frame` and lends the JPEG to `body`; the bytes are valid only inside it. Nil for grey frames or
     /// when libjpeg-turbo fails.
-    public func encode<R>(_ frame: Frame, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    package func encode<R>(_ frame: Frame, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         guard splitPlanes(frame) else { return nil }
         return try compressPlanes(body)
     }
@@ -153,5 +153,5 @@ public final class ColorJPEGEncoder {
     }
 
     /// Encodes `frame` into a new array.
-    public func encode(_ frame: Frame) -> [UInt8]? { encode(frame) { Array($0) } }
+    package func encode(_ frame: Frame) -> [UInt8]? { encode(frame) { Array($0) } }
 }

@@ -6,7 +6,7 @@ import HubCore
 ///
 /// USB cameras send MJPEG at sizes and rates their bus cannot carry uncompressed (720p30 on USB 2.0). Many leave
 /// the Huffman tables out of every frame, as Motion-JPEG allows; libjpeg-turbo then uses the standard tables.
-public final class MJPEGDecoder {
+package final class MJPEGDecoder {
     private let handle: tjhandle
     /// Cb and Cr planes as the JPEG holds them (4:2:2 from most UVC cameras), made once for the largest chroma
     /// a frame of the size given at init can have (4:4:4); empty for a grey-only decoder.
@@ -16,7 +16,7 @@ public final class MJPEGDecoder {
     private let strides = UnsafeMutablePointer<Int32>.allocate(capacity: 3)
 
     /// A decoder for grey output, or for colour output of frames up to `colourWidth` x `colourHeight`.
-    public init(colourWidth: Int = 0, colourHeight: Int = 0) throws(CaptureError) {
+    package init(colourWidth: Int = 0, colourHeight: Int = 0) throws(CaptureError) {
         guard let handle = tjInitDecompress() else {
             throw CaptureError("libjpeg-turbo could not start", isTransient: false)
         }
@@ -65,7 +65,7 @@ public final class MJPEGDecoder {
 
     /// Decodes one frame of exactly `width` x `height` into `target` (rows of `width` bytes). A damaged frame, or
     /// one of another size, is an error that names the camera; the buffer is then left as it was.
-    public func decodeGrey(
+    package func decodeGrey(
         _ jpeg: UnsafeRawBufferPointer, width: Int, height: Int, into target: FrameBuffer, camera: String
     ) throws(CaptureError) {
         precondition(target.bytes.count >= width * height, "the target buffer is smaller than a frame")
@@ -83,7 +83,7 @@ public final class MJPEGDecoder {
     ///
     /// Folding touches only the chroma, a third of the output: cheaper than interleaving a whole frame into YUYV,
     /// and the NV12 frame then goes to the face pipeline, the renderer and the 4:2:0 stream as it is.
-    public func decodeNV12(
+    package func decodeNV12(
         _ jpeg: UnsafeRawBufferPointer, width: Int, height: Int, into target: FrameBuffer, camera: String
     ) throws(CaptureError) {
         precondition(width % 2 == 0 && height % 2 == 0, "NV12 frames have even sizes")

@@ -8,10 +8,10 @@ import Synchronization
 /// The image is decoded once at `open()`; each frame is the portrait warped (bilinear) into one buffer allocated
 /// at open, so playing allocates nothing. The motion is a known function of the frame index (`motion(at:)`), so
 /// landmarks computed once for the still can be moved with it.
-public final class PortraitSource: FrameSource {
-    public let file: URL
-    public let fps: Double
-    public let moves: Bool
+package final class PortraitSource: FrameSource {
+    package let file: URL
+    package let fps: Double
+    package let moves: Bool
     private let state: Mutex<State>
 
     private struct State {
@@ -21,7 +21,7 @@ public final class PortraitSource: FrameSource {
         var counters = FrameCounters()
     }
 
-    public init(file: URL, fps: Double, moves: Bool = true) {
+    package init(file: URL, fps: Double, moves: Bool = true) {
         precondition(fps > 0)
         self.file = file
         self.fps = fps
@@ -29,19 +29,19 @@ public final class PortraitSource: FrameSource {
         state = Mutex(State(pacing: ReplayPacing(fps: fps)))
     }
 
-    public var description: String { "portrait \(file.lastPathComponent) at \(fps) fps" }
+    package var description: String { "portrait \(file.lastPathComponent) at \(fps) fps" }
 
-    public var counters: FrameCounters { state.withLock { $0.counters } }
+    package var counters: FrameCounters { state.withLock { $0.counters } }
 
     /// The synthetic head pose at frame `index`: pixels of the still map to `offset + rotation·scale·(p − centre)
     /// + centre`.
-    public struct Motion: Sendable, Equatable {
-        public var offset: SIMD2<Float>
-        public var angle: Float
-        public var scale: Float
+    package struct Motion: Sendable, Equatable {
+        package var offset: SIMD2<Float>
+        package var angle: Float
+        package var scale: Float
 
         /// Where a point of the still appears in the frame, for an image of `width` x `height`.
-        public func apply(_ point: SIMD2<Float>, width: Int, height: Int) -> SIMD2<Float> {
+        package func apply(_ point: SIMD2<Float>, width: Int, height: Int) -> SIMD2<Float> {
             let center = SIMD2(Float(width), Float(height)) / 2
             let p = (point - center) * scale
             let c = cos(angle)
@@ -51,7 +51,7 @@ public final class PortraitSource: FrameSource {
     }
 
     /// The pose at frame `index` of a source running at `fps`; still when `moves` is false.
-    public static func motion(at index: UInt64, fps: Double, moves: Bool, width: Int) -> Motion {
+    package static func motion(at index: UInt64, fps: Double, moves: Bool, width: Int) -> Motion {
         guard moves else { return Motion(offset: .zero, angle: 0, scale: 1) }
         let t = Float(Double(index) / fps)
         let amplitude = Float(width) * 0.015
@@ -60,7 +60,7 @@ public final class PortraitSource: FrameSource {
             angle: 0.03 * sin(t * 0.7), scale: 1 + 0.015 * sin(t * 0.5))
     }
 
-    public func open() async throws {
+    package func open() async throws {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw CaptureError(
                 "face photo \(file.path) is missing: run scripts/fetch-assets (make run does) to fetch it",
@@ -74,7 +74,7 @@ public final class PortraitSource: FrameSource {
         }
     }
 
-    public func next() async throws -> Frame? {
+    package func next() async throws -> Frame? {
         let (tick, due) = state.withLock { $0.pacing.next() }
         try await ReplayPacing.wait(until: due)
         let taken = state.withLock { state -> (Frame, FrameBuffer, Int64)? in
@@ -93,7 +93,7 @@ public final class PortraitSource: FrameSource {
             index: UInt64(current), buffer: output)
     }
 
-    public func close() {
+    package func close() {
         state.withLock { state in
             state.still = nil
             state.output = nil

@@ -7,11 +7,11 @@ import Synchronization
 ///
 /// Images are decoded once at `open()`; playing allocates nothing. Pacing follows the wall clock: when the
 /// consumer falls behind, the frames it missed are skipped and counted as dropped, as a live camera would.
-public final class ReplaySource: FrameSource {
-    public let folder: URL
-    public let fps: Double
-    public let loops: Bool
-    public let hold: Int
+package final class ReplaySource: FrameSource {
+    package let folder: URL
+    package let fps: Double
+    package let loops: Bool
+    package let hold: Int
     private let state: Mutex<PlayState>
 
     private struct PlayState {
@@ -20,7 +20,7 @@ public final class ReplaySource: FrameSource {
         var counters = FrameCounters()
     }
 
-    public init(folder: URL, fps: Double, loops: Bool = true, hold: Int = 1) {
+    package init(folder: URL, fps: Double, loops: Bool = true, hold: Int = 1) {
         precondition(fps > 0 && hold > 0)
         self.folder = folder
         self.fps = fps
@@ -29,11 +29,11 @@ public final class ReplaySource: FrameSource {
         state = Mutex(PlayState(pacing: ReplayPacing(fps: fps)))
     }
 
-    public var description: String { "replay of \(folder.path) at \(fps) fps" }
+    package var description: String { "replay of \(folder.path) at \(fps) fps" }
 
-    public var counters: FrameCounters { state.withLock { $0.counters } }
+    package var counters: FrameCounters { state.withLock { $0.counters } }
 
-    public func open() async throws {
+    package func open() async throws {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
@@ -57,7 +57,7 @@ public final class ReplaySource: FrameSource {
         }
     }
 
-    public func next() async throws -> Frame? {
+    package func next() async throws -> Frame? {
         let (tick, due) = state.withLock { $0.pacing.next() }
         try await ReplayPacing.wait(until: due)
         return state.withLock { state -> Frame? in
@@ -76,7 +76,7 @@ public final class ReplaySource: FrameSource {
         }
     }
 
-    public func close() {
+    package func close() {
         state.withLock { state in
             state.frames = []
             state.pacing.reset()

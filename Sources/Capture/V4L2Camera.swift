@@ -12,32 +12,32 @@ import Synchronization
 /// and YUYV frames are lent in place, MJPEG is decoded to NV12 without RGB into a buffer made at open. Only a few
 /// buffers are queued, and `next()` always returns the newest filled one: older ones go straight back to the
 /// driver and count as dropped.
-public final class V4L2Camera: FrameSource {
-    public let path: String
-    public let width: Int
-    public let height: Int
-    public let fps: Double
+package final class V4L2Camera: FrameSource {
+    package let path: String
+    package let width: Int
+    package let height: Int
+    package let fps: Double
     /// A pinned pixel format (fourcc), or nil to negotiate the best the camera offers.
-    public let format: String?
+    package let format: String?
     /// How long `next()` waits for a frame before it calls the stream stalled.
-    public let stallTimeout: Duration
+    package let stallTimeout: Duration
     /// Control values by descriptor name (`auto_exposure`, `brightness`), set on every open.
-    public let controls: [String: Int]
+    package let controls: [String: Int]
     /// What the consumer needs of a frame: luma only, or colour.
-    public let output: Output
+    package let output: Output
     private let state = Mutex(Stream?.none)
     private let counters_ = Mutex(FrameCounters())
     private let queue: DispatchQueue
 
     /// What the consumer needs of a frame, which decides the formats negotiated and how they are delivered.
-    public enum Output: Sendable {
+    package enum Output: Sendable {
         /// GREY or NV12 frames (kiosks: zbar reads the luma plane): GREY, NV12, YU12, YUYV, MJPG, best first.
         case luma
         /// NV12 or YUYV frames (mirrors): NV12, YUYV, MJPG, best first.
         case colour
 
         /// The fourccs this output takes, best first.
-        public var formats: [String] {
+        package var formats: [String] {
             switch self {
             case .luma: ["GREY", "NV12", "YU12", "YUYV", "MJPG"]
             case .colour: ["NV12", "YUYV", "MJPG"]
@@ -46,16 +46,16 @@ public final class V4L2Camera: FrameSource {
     }
 
     /// What was negotiated with the driver, for status and tests.
-    public struct Negotiated: Sendable, Equatable {
-        public var fourcc: String
-        public var width: Int
-        public var height: Int
-        public var bytesPerLine: Int
-        public var driver: String
-        public var card: String
+    package struct Negotiated: Sendable, Equatable {
+        package var fourcc: String
+        package var width: Int
+        package var height: Int
+        package var bytesPerLine: Int
+        package var driver: String
+        package var card: String
     }
 
-    public init(
+    package init(
         path: String, width: Int = 1280, height: Int = 720, fps: Double = 30, format: String? = nil,
         stallTimeout: Duration = .seconds(3), controls: [String: Int] = [:], output: Output = .luma
     ) {
@@ -70,12 +70,12 @@ public final class V4L2Camera: FrameSource {
         queue = DispatchQueue(label: "storehub.v4l2.\(path)")
     }
 
-    public var description: String { "V4L2 camera \(path)" }
-    public var counters: FrameCounters { counters_.withLock { $0 } }
-    public var negotiated: Negotiated? { state.withLock { $0?.negotiated } }
-    public var warnings: [String] { state.withLock { $0?.controlProblems ?? [] } }
+    package var description: String { "V4L2 camera \(path)" }
+    package var counters: FrameCounters { counters_.withLock { $0 } }
+    package var negotiated: Negotiated? { state.withLock { $0?.negotiated } }
+    package var warnings: [String] { state.withLock { $0?.controlProblems ?? [] } }
 
-    public func open() async throws {
+    package func open() async throws {
         let (path, width, height, fps, format) = (self.path, self.width, self.height, self.fps, self.format)
         let (controls, output) = (self.controls, self.output)
         let timeoutMs = Int32(
@@ -90,7 +90,7 @@ public final class V4L2Camera: FrameSource {
 
     /// Waits on the camera's queue for the newest frame. Nothing is allocated per call: the continuation is an
     /// unsafe one (a pointer to this task), and the block sent to the queue was made when the stream opened.
-    public func next() async throws -> Frame? {
+    package func next() async throws -> Frame? {
         guard let stream = state.withLock({ $0 }) else { throw CaptureError("\(path) is not open", isTransient: true) }
         let delivery: Stream.Delivery
         do {
@@ -112,7 +112,7 @@ public final class V4L2Camera: FrameSource {
     }
 
     /// Returns when the device node exists (inotify, no polling), or after `limit`.
-    public func waitForDevice(upTo limit: Duration) async throws {
+    package func waitForDevice(upTo limit: Duration) async throws {
         if FileManager.default.fileExists(atPath: path) {
             try await Task.sleep(for: limit)
         } else {
@@ -121,7 +121,7 @@ public final class V4L2Camera: FrameSource {
         }
     }
 
-    public func close() {
+    package func close() {
         let stream = state.withLock { state -> Stream? in
             defer { state = nil }
             return state

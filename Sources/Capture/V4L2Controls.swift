@@ -3,23 +3,23 @@ import Foundation
 import HubCore
 
 /// A camera control (exposure, focus, brightness, ...) as the driver describes it.
-public struct V4L2Control: Sendable, Codable, Equatable {
+package struct V4L2Control: Sendable, Codable, Equatable {
     /// The name descriptors use: the driver's name in lower case with `_` between words, as `v4l2-ctl` prints
     /// it ("Exposure Time, Absolute" is `exposure_time_absolute`).
-    public var name: String
+    package var name: String
     /// `integer`, `boolean`, `menu`, `integer-menu`, `button`, ...
-    public var type: String
-    public var minimum: Int
-    public var maximum: Int
-    public var step: Int
-    public var defaultValue: Int
+    package var type: String
+    package var minimum: Int
+    package var maximum: Int
+    package var step: Int
+    package var defaultValue: Int
     /// The current value, when the driver lets it be read.
-    public var value: Int?
+    package var value: Int?
     /// Set by the driver while another control is in automatic mode (exposure while auto exposure is on).
-    public var inactive: Bool
+    package var inactive: Bool
 
     /// The descriptor name of a driver's control name.
-    public static func descriptorName(_ driverName: String) -> String {
+    package static func descriptorName(_ driverName: String) -> String {
         var name = ""
         for scalar in driverName.unicodeScalars {
             if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {

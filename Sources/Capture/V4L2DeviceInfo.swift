@@ -3,31 +3,31 @@ import Foundation
 import HubCore
 
 /// What a V4L2 device says about itself, for `storehub devices`.
-public struct V4L2DeviceInfo: Sendable, Codable, Equatable {
-    public var path: String
-    public var driver: String
-    public var card: String
-    public var busInfo: String
-    public var capabilities: [String]
-    public var formats: [Format]
+package struct V4L2DeviceInfo: Sendable, Codable, Equatable {
+    package var path: String
+    package var driver: String
+    package var card: String
+    package var busInfo: String
+    package var capabilities: [String]
+    package var formats: [Format]
     /// Controls with their ranges and current values, named as descriptors name them.
-    public var controls: [V4L2Control]
+    package var controls: [V4L2Control]
 
-    public struct Format: Sendable, Codable, Equatable {
-        public var fourcc: String
-        public var description: String
+    package struct Format: Sendable, Codable, Equatable {
+        package var fourcc: String
+        package var description: String
         /// `WIDTHxHEIGHT` with the frame rates offered at that size.
-        public var sizes: [Size]
+        package var sizes: [Size]
     }
 
-    public struct Size: Sendable, Codable, Equatable {
-        public var width: Int
-        public var height: Int
-        public var fps: [Double]
+    package struct Size: Sendable, Codable, Equatable {
+        package var width: Int
+        package var height: Int
+        package var fps: [Double]
     }
 
     /// Queries the device at `path`. Errors say what is wrong (missing, permission, not a camera).
-    public static func query(_ path: String) throws(CaptureError) -> V4L2DeviceInfo {
+    package static func query(_ path: String) throws(CaptureError) -> V4L2DeviceInfo {
         let fd = storehub_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw V4L2.openError(path: path, errno: errno) }
         defer { _ = storehub_v4l2_close(fd) }

@@ -1,27 +1,28 @@
 import Foundation
 
 /// A configuration file that cannot be used: which file, where in it, and what was expected.
-public struct ConfigError: Error, Sendable, CustomStringConvertible {
-    public var file: String
+package struct ConfigError: Error, Sendable, CustomStringConvertible {
+    package var file: String
     /// Dotted path to the offending value, e.g. `camera.fps` or `decoder.symbologies[2]`; empty for the whole file.
-    public var keyPath: String
-    public var problem: String
+    package var keyPath: String
+    package var problem: String
 
-    public init(file: String, keyPath: String, problem: String) {
+    package init(file: String, keyPath: String, problem: String) {
         self.file = file
         self.keyPath = keyPath
         self.problem = problem
     }
 
-    public var description: String {
+    package var description: String {
         keyPath.isEmpty ? "\(file): \(problem)" : "\(file): at \(keyPath): \(problem)"
     }
 }
 
 /// Decodes JSON configuration files into values and turns every decoding failure into a ConfigError.
-public enum ConfigFile {
+package enum ConfigFile {
     /// Reads and decodes `url`; the error names the file, the key path and what was expected.
-    public static func load<T: Decodable>(_ type: T.Type, from url: URL, displayPath: String? = nil) throws(ConfigError)
+    package static func load<T: Decodable>(_ type: T.Type, from url: URL, displayPath: String? = nil)
+        throws(ConfigError)
         -> T
     {
         let name = displayPath ?? url.path
@@ -35,7 +36,7 @@ public enum ConfigFile {
     }
 
     /// Decodes `data`; `file` names it in errors.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws(ConfigError) -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws(ConfigError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {

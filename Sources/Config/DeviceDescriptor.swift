@@ -2,28 +2,28 @@ import Foundation
 import HubCore
 
 /// One device of the shop, as a JSON descriptor in the hub's devices folder describes it.
-public struct DeviceDescriptor: Sendable, Decodable, Equatable {
-    public var id: DeviceID
-    public var kind: DeviceKind
+package struct DeviceDescriptor: Sendable, Decodable, Equatable {
+    package var id: DeviceID
+    package var kind: DeviceKind
     /// For staff: "Pickup counter kiosk".
-    public var name: String
-    public var camera: CameraSource?
+    package var name: String
+    package var camera: CameraSource?
     /// Set when a replay camera names a `format` (`MJPG`, `YUYV` or `NV12`): its pictures are played as a USB camera in
     /// that format delivers them, at `width` x `height`, each frame decoded like a real camera's (load tests and
     /// benchmarks).
-    public var replayAsCamera: ReplayAsCamera?
+    package var replayAsCamera: ReplayAsCamera?
     /// A scanner's connection and how its output becomes scans; present exactly for kind `scanner`.
-    public var scanner: ScannerSettings?
-    public var decoder: DecoderSettings
+    package var scanner: ScannerSettings?
+    package var decoder: DecoderSettings
     /// A try-on mirror's settings; present (perhaps defaulted) exactly for kind `mirror`.
-    public var mirror: MirrorSettings?
+    package var mirror: MirrorSettings?
     /// The customer screen of a kiosk or mirror (its languages); defaulted for those kinds, nil for scanners.
-    public var screen: ScreenSettings?
+    package var screen: ScreenSettings?
     /// The file it was read from, for messages.
-    public var file: String = ""
+    package var file: String = ""
 
     /// Where a kiosk's or mirror's frames come from.
-    public enum CameraSource: Sendable, Equatable {
+    package enum CameraSource: Sendable, Equatable {
         /// Image files played in a loop, for the demo and tests; each image is shown for `hold` frames. For a
         /// mirror, `path` is one colour portrait, played with small synthetic head motion unless `still`.
         case replay(path: String, fps: Double, loop: Bool, hold: Int)
@@ -36,12 +36,12 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     }
 
     /// How a replay camera imitates a USB camera: the format it sends and the frame size.
-    public struct ReplayAsCamera: Sendable, Equatable {
-        public var format: String
-        public var width: Int
-        public var height: Int
+    package struct ReplayAsCamera: Sendable, Equatable {
+        package var format: String
+        package var width: Int
+        package var height: Int
 
-        public init(format: String, width: Int, height: Int) {
+        package init(format: String, width: Int, height: Int) {
             self.format = format
             self.width = width
             self.height = height
@@ -49,29 +49,29 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
     }
 
     /// What a kiosk decodes and how it reports it.
-    public struct DecoderSettings: Sendable, Decodable, Equatable {
+    package struct DecoderSettings: Sendable, Decodable, Equatable {
         /// zbar symbology names: `qr`, `ean13`, `ean8`, `upca`, `upce`, `code128`, ...
-        public var symbologies: [String]
+        package var symbologies: [String]
         /// The same payload from the same device within this many seconds counts once.
-        public var duplicateWindowSeconds: Double
+        package var duplicateWindowSeconds: Double
         /// A payload counts once per hub run on this device (instead of once per window).
-        public var oncePerSession: Bool
+        package var oncePerSession: Bool
         /// Decode strategy names tried when zbar alone reads nothing; nil means the recommended set.
-        public var strategies: [String]?
+        package var strategies: [String]?
         /// Skip frames in which nothing moved.
-        public var skipStillFrames: Bool
+        package var skipStillFrames: Bool
         /// The share of one CPU core the decoder may use on average (0.05...1).
-        public var maxCpuShare: Double
+        package var maxCpuShare: Double
         /// Payload classes, first match wins: carried in scan events as `class`.
-        public var classes: [PayloadClass]
+        package var classes: [PayloadClass]
 
         /// A named payload class: a regular expression searched in the text, symbologies, or both.
-        public struct PayloadClass: Sendable, Decodable, Equatable {
-            public var name: String
-            public var pattern: String?
-            public var symbologies: [String]?
+        package struct PayloadClass: Sendable, Decodable, Equatable {
+            package var name: String
+            package var pattern: String?
+            package var symbologies: [String]?
 
-            public init(name: String, pattern: String? = nil, symbologies: [String]? = nil) {
+            package init(name: String, pattern: String? = nil, symbologies: [String]? = nil) {
                 self.name = name
                 self.pattern = pattern
                 self.symbologies = symbologies
@@ -79,7 +79,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
 
             enum CodingKeys: String, CodingKey, CaseIterable { case name, pattern, symbologies }
 
-            public init(from decoder: any Decoder) throws {
+            package init(from decoder: any Decoder) throws {
                 try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
                 let c = try decoder.container(keyedBy: CodingKeys.self)
                 name = try c.decode(String.self, forKey: .name)
@@ -109,7 +109,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
             }
         }
 
-        public init(
+        package init(
             symbologies: [String] = ["qr", "ean13"], duplicateWindowSeconds: Double = 3, oncePerSession: Bool = false,
             strategies: [String]? = nil, skipStillFrames: Bool = true, maxCpuShare: Double = 0.5,
             classes: [PayloadClass] = []
@@ -127,7 +127,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
             case symbologies, duplicateWindowSeconds, oncePerSession, strategies, skipStillFrames, maxCpuShare, classes
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             symbologies = try c.decodeIfPresent([String].self, forKey: .symbologies) ?? ["qr", "ean13"]
@@ -194,7 +194,7 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
         }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(DeviceID.self, forKey: .id)
@@ -320,8 +320,8 @@ public struct DeviceDescriptor: Sendable, Decodable, Equatable {
 }
 
 /// Loads every `*.json` descriptor in a folder, in name order; ids must be unique.
-public enum DeviceDirectory {
-    public static func load(_ folder: URL) throws(ConfigError) -> [DeviceDescriptor] {
+package enum DeviceDirectory {
+    package static func load(_ folder: URL) throws(ConfigError) -> [DeviceDescriptor] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder.path)

@@ -2,43 +2,43 @@ import Foundation
 import HubCore
 
 /// The hub's own settings (one JSON file). Relative paths in it are relative to the file's folder.
-public struct HubConfig: Sendable, Decodable, Equatable {
+package struct HubConfig: Sendable, Decodable, Equatable {
     /// Names this hub in event sources (`storehub://<hub>/<device>`).
-    public var hub: String
-    public var listen: Listen
+    package var hub: String
+    package var listen: Listen
     /// Folder of device descriptors (`*.json`).
-    public var devices: String
+    package var devices: String
     /// Where the event log and tokens live; absent: `.storehub` in the working directory.
-    public var stateDirectory: String?
+    package var stateDirectory: String?
     /// Folder of the status page; absent: no status page is served.
-    public var statusPage: String?
+    package var statusPage: String?
     /// The try-on mirrors' shade catalog (JSON); required when a mirror is configured.
-    public var shades: String?
+    package var shades: String?
     /// The folder with the face models (face_detection_short_range.tflite, face_landmark.tflite) the mirrors' native
     /// lip locator runs; default `<stateDirectory>/models`. Without them mirrors use the classical locator.
-    public var models: String?
-    public var log: LogSettings
-    public var bus: BusSettings
+    package var models: String?
+    package var log: LogSettings
+    package var bus: BusSettings
     /// Webhook sinks: services that get events POSTed instead of holding a WebSocket open.
-    public var sinks: [SinkSettings]
+    package var sinks: [SinkSettings]
     /// The MQTT uplink to the chain's broker; nil: none.
-    public var uplink: UplinkSettings?
+    package var uplink: UplinkSettings?
     /// Folder of the customer screens' pages (`/screens/<kind>/<device>`); absent: no screens are served.
-    public var screens: String?
+    package var screens: String?
     /// Where the mirror screens' share QR codes lead.
-    public var share: ShareSettings = ShareSettings()
+    package var share: ShareSettings = ShareSettings()
     /// Public keys for signed pickup codes; nil: codes are not checked (docs/pickup.md).
-    public var pickup: PickupSettings?
+    package var pickup: PickupSettings?
 
-    public struct Listen: Sendable, Decodable, Equatable {
-        public var host: String
-        public var port: Int
+    package struct Listen: Sendable, Decodable, Equatable {
+        package var host: String
+        package var port: Int
         /// Web origins (`https://kiosk.example`) whose pages may open the bus besides the hub's own status page.
-        public var allowedOrigins: [String]
+        package var allowedOrigins: [String]
         /// TLS on this listener; nil or disabled: plain HTTP.
-        public var tls: TLSSettings?
+        package var tls: TLSSettings?
 
-        public init(
+        package init(
             host: String = "127.0.0.1", port: Int = 8080, allowedOrigins: [String] = [], tls: TLSSettings? = nil
         ) {
             self.host = host
@@ -49,7 +49,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
 
         enum CodingKeys: String, CodingKey, CaseIterable { case host, port, allowedOrigins, tls }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
@@ -68,24 +68,24 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         }
 
         /// Whether only this machine can reach the listener.
-        public var isLoopback: Bool {
+        package var isLoopback: Bool {
             host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
         }
     }
 
     /// Event log retention and durability.
-    public struct LogSettings: Sendable, Decodable, Equatable {
-        public var maxAgeHours: Double
-        public var maxEvents: Int
+    package struct LogSettings: Sendable, Decodable, Equatable {
+        package var maxAgeHours: Double
+        package var maxEvents: Int
         /// Bytes the database may use; checked at commit time, the oldest events go first.
-        public var maxBytes: Int
+        package var maxBytes: Int
         /// Topics whose last event is kept for new subscribers (`device.status.<device>`), at most; a status of one
         /// more device is still logged and delivered, but not kept.
-        public var maxRetainedTopics: Int
+        package var maxRetainedTopics: Int
         /// How long a client's event `id` is remembered: a repeat from the same token within it is not a new event.
-        public var dedupeWindowHours: Double
+        package var dedupeWindowHours: Double
 
-        public init(
+        package init(
             maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30,
             maxRetainedTopics: Int = 1024, dedupeWindowHours: Double = 24
         ) {
@@ -100,7 +100,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             case maxAgeHours, maxEvents, maxBytes, maxRetainedTopics, dedupeWindowHours
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let defaults = LogSettings()
@@ -135,39 +135,39 @@ public struct HubConfig: Sendable, Decodable, Equatable {
     }
 
     /// Limits of the WebSocket bus. docs/protocol.md says how each refusal looks to a client.
-    public struct BusSettings: Sendable, Decodable, Equatable {
+    package struct BusSettings: Sendable, Decodable, Equatable {
         /// Events a live subscription may have queued before the oldest are dropped.
-        public var liveBuffer: Int
+        package var liveBuffer: Int
         /// Unacknowledged events a durable consumer may have outstanding, unless it asks for fewer.
-        public var maxInFlight: Int
+        package var maxInFlight: Int
         /// Largest client message, in bytes.
-        public var maxMessageBytes: Int
+        package var maxMessageBytes: Int
         /// Open bus connections; one more is refused with close code 1013.
-        public var maxConnections: Int
+        package var maxConnections: Int
         /// Subscriptions one connection may hold.
-        public var maxSubscriptionsPerConnection: Int
+        package var maxSubscriptionsPerConnection: Int
         /// Bytes the hub may hold for one connection that does not read them; past it the connection is closed (4008).
-        public var maxQueuedBytesPerConnection: Int
+        package var maxQueuedBytesPerConnection: Int
         /// Events per second one token may publish, summed over its connections, with bursts of `publishBurst`.
-        public var publishRatePerToken: Double
-        public var publishBurst: Int
+        package var publishRatePerToken: Double
+        package var publishBurst: Int
         /// Bytes of events per second one token may publish (summed over its connections); device tokens get
         /// `devicePublishBytesPerSecond` instead. A token may burst four seconds' worth, at least one largest message.
-        public var publishBytesPerSecond: Int
-        public var devicePublishBytesPerSecond: Int
+        package var publishBytesPerSecond: Int
+        package var devicePublishBytesPerSecond: Int
         /// Subscribes, unsubscribes and pings per second on one connection, with bursts of `controlBurst`.
-        public var controlRatePerConnection: Double
-        public var controlBurst: Int
+        package var controlRatePerConnection: Double
+        package var controlBurst: Int
         /// Durable consumer names one token's owner (its role, or a device token's device) may create.
-        public var maxConsumersPerOwner: Int
+        package var maxConsumersPerOwner: Int
         /// Largest event on a retained topic (`device.status.<device>`), in bytes.
-        public var maxRetainedEventBytes: Int
+        package var maxRetainedEventBytes: Int
         /// The hub pings every connection this often; one that has not answered the previous ping is closed (1001).
-        public var pingIntervalSeconds: Double
+        package var pingIntervalSeconds: Double
         /// Test only: `?echo=<admin token>` on the bus endpoint echoes WebSocket messages, for the conformance suite.
-        public var conformanceEcho: Bool
+        package var conformanceEcho: Bool
 
-        public init(
+        package init(
             liveBuffer: Int = 1024, maxInFlight: Int = 256, maxMessageBytes: Int = 65536, maxConnections: Int = 256,
             maxSubscriptionsPerConnection: Int = 64, maxQueuedBytesPerConnection: Int = 8 << 20,
             publishRatePerToken: Double = 1000, publishBurst: Int = 2000, publishBytesPerSecond: Int = 1 << 20,
@@ -201,7 +201,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             case maxConsumersPerOwner, maxRetainedEventBytes
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let defaults = BusSettings()
@@ -262,7 +262,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
         }
     }
 
-    public init(
+    package init(
         hub: String = "storehub", listen: Listen = Listen(), devices: String = "devices", stateDirectory: String? = nil,
         statusPage: String? = nil, log: LogSettings = LogSettings(), bus: BusSettings = BusSettings(),
         sinks: [SinkSettings] = []
@@ -282,7 +282,7 @@ public struct HubConfig: Sendable, Decodable, Equatable {
             pickup
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         hub = try c.decode(String.self, forKey: .hub)

@@ -1,25 +1,25 @@
 import Foundation
 
 /// A try-on mirror's settings: the `mirror` section of a descriptor of kind `mirror`.
-public struct MirrorSettings: Sendable, Decodable, Equatable {
+package struct MirrorSettings: Sendable, Decodable, Equatable {
     /// The shade shown until a shopper picks one (a SKU of the catalog), or none.
-    public var defaultShade: String?
+    package var defaultShade: String?
     /// Demo: switch to the catalog's next shade every this many seconds (nil: only on command).
-    public var cycleShadesSeconds: Double?
+    package var cycleShadesSeconds: Double?
     /// Where the face guide on the mirror puts the face, `[x, y, width, height]` in camera pixels: the classical
     /// locator looks for lips in it.
-    public var faceGuide: [Double]?
+    package var faceGuide: [Double]?
     /// Demo: a 468-point face mesh computed once for the replayed portrait (fixture format), moved with its
     /// synthetic motion; a relative path is relative to the descriptor.
-    public var landmarks: String?
+    package var landmarks: String?
     /// How long snapshots stay retrievable.
-    public var snapshotTTLSeconds: Double
+    package var snapshotTTLSeconds: Double
     /// Frames per second sent to mirror screens and the status page.
-    public var streamFps: Double
+    package var streamFps: Double
     /// JPEG quality of the stream and snapshots.
-    public var jpegQuality: Int
+    package var jpegQuality: Int
 
-    public init(
+    package init(
         defaultShade: String? = nil, cycleShadesSeconds: Double? = nil, faceGuide: [Double]? = nil,
         landmarks: String? = nil, snapshotTTLSeconds: Double = 900, streamFps: Double = 15, jpegQuality: Int = 80
     ) {
@@ -36,7 +36,7 @@ public struct MirrorSettings: Sendable, Decodable, Equatable {
         case defaultShade, cycleShadesSeconds, faceGuide, landmarks, snapshotTTLSeconds, streamFps, jpegQuality
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = MirrorSettings()

@@ -3,21 +3,21 @@ import HubCore
 
 /// `pickup` in hub.json: the order service's public keys, with which the hub checks signed pickup codes itself
 /// (docs/pickup.md). Absent: codes are not checked and scans carry no `pickup` field.
-public struct PickupSettings: Sendable, Decodable, Equatable {
+package struct PickupSettings: Sendable, Decodable, Equatable {
     /// One Ed25519 public key and the id that codes name it by; several let keys rotate.
-    public struct Key: Sendable, Decodable, Equatable {
-        public var id: String
+    package struct Key: Sendable, Decodable, Equatable {
+        package var id: String
         /// The 32-byte public key, base64url (padding optional), as `storehub pickup keygen` prints it.
-        public var publicKey: String
+        package var publicKey: String
 
-        public init(id: String, publicKey: String) {
+        package init(id: String, publicKey: String) {
             self.id = id
             self.publicKey = publicKey
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable { case id, publicKey }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             id = try c.decode(String.self, forKey: .id)
@@ -33,15 +33,15 @@ public struct PickupSettings: Sendable, Decodable, Equatable {
         }
     }
 
-    public var keys: [Key]
+    package var keys: [Key]
 
-    public init(keys: [Key]) {
+    package init(keys: [Key]) {
         self.keys = keys
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable { case keys }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         keys = try c.decode([Key].self, forKey: .keys)

@@ -1,9 +1,9 @@
 import Foundation
 
 /// How a scanner is connected and how its output becomes scans: the `scanner` section of a descriptor.
-public struct ScannerSettings: Sendable, Equatable, Decodable {
+package struct ScannerSettings: Sendable, Equatable, Decodable {
     /// Where the scanner's characters come from.
-    public enum Connection: Sendable, Equatable {
+    package enum Connection: Sendable, Equatable {
         /// A USB HID keyboard-wedge scanner, read through evdev.
         case hid(HID)
         /// A serial (RS-232 or USB CDC/ACM) scanner, read through termios.
@@ -11,20 +11,20 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
     }
 
     /// A keyboard-wedge scanner: which input device it is and how its keys become text.
-    public struct HID: Sendable, Equatable {
+    package struct HID: Sendable, Equatable {
         /// `/dev/input/by-id/...` or `/dev/input/eventN`; nil when `match` picks the device.
-        public var path: String?
+        package var path: String?
         /// USB vendor and product id: the first `/dev/input/event*` with these ids is the scanner.
-        public var match: USBID?
+        package var match: USBID?
         /// xkb layout the scanner types in (`us`, `de`, `fr`, ...), and its variant, if any.
-        public var layout: String
-        public var variant: String?
+        package var layout: String
+        package var variant: String?
         /// The key that ends a scan.
-        public var terminator: Terminator
+        package var terminator: Terminator
         /// A pause between keys this long ends the input: a scan without a terminator, else a partial one.
-        public var interKeyGapMs: Int
+        package var interKeyGapMs: Int
 
-        public init(
+        package init(
             path: String? = nil, match: USBID? = nil, layout: String = "us", variant: String? = nil,
             terminator: Terminator = .enter, interKeyGapMs: Int = 100
         ) {
@@ -38,7 +38,7 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
     }
 
     /// The key a keyboard-wedge scanner sends after each code.
-    public enum Terminator: String, Sendable, Equatable, CaseIterable {
+    package enum Terminator: String, Sendable, Equatable, CaseIterable {
         case enter
         case tab
         /// No terminator: a pause of `interKeyGapMs` ends the scan.
@@ -46,18 +46,18 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
     }
 
     /// A serial scanner: the port, its line settings and how scans are framed.
-    public struct Serial: Sendable, Equatable {
-        public var path: String
-        public var baud: Int
-        public var parity: Parity
-        public var dataBits: Int
-        public var stopBits: Int
-        public var flowControl: FlowControl
-        public var framing: Framing
+    package struct Serial: Sendable, Equatable {
+        package var path: String
+        package var baud: Int
+        package var parity: Parity
+        package var dataBits: Int
+        package var stopBits: Int
+        package var flowControl: FlowControl
+        package var framing: Framing
         /// A frame whose bytes stop arriving for this long without its end is partial and dropped.
-        public var frameTimeoutMs: Int
+        package var frameTimeoutMs: Int
 
-        public init(
+        package init(
             path: String, baud: Int = 9600, parity: Parity = .none, dataBits: Int = 8, stopBits: Int = 1,
             flowControl: FlowControl = .none, framing: Framing = .cr, frameTimeoutMs: Int = 500
         ) {
@@ -72,10 +72,10 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
         }
     }
 
-    public enum Parity: String, Sendable, Equatable, CaseIterable { case none, even, odd }
-    public enum FlowControl: String, Sendable, Equatable, CaseIterable { case none, rtscts, xonxoff }
+    package enum Parity: String, Sendable, Equatable, CaseIterable { case none, even, odd }
+    package enum FlowControl: String, Sendable, Equatable, CaseIterable { case none, rtscts, xonxoff }
     /// How a serial scanner marks where a scan ends (or starts and ends).
-    public enum Framing: String, Sendable, Equatable, CaseIterable {
+    package enum Framing: String, Sendable, Equatable, CaseIterable {
         case cr
         case lf
         case crlf
@@ -84,17 +84,17 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
     }
 
     /// A USB vendor:product pair, written `0c2e:0b61`.
-    public struct USBID: Sendable, Equatable, CustomStringConvertible {
-        public var vendor: UInt16
-        public var product: UInt16
+    package struct USBID: Sendable, Equatable, CustomStringConvertible {
+        package var vendor: UInt16
+        package var product: UInt16
 
-        public init(vendor: UInt16, product: UInt16) {
+        package init(vendor: UInt16, product: UInt16) {
             self.vendor = vendor
             self.product = product
         }
 
         /// Parses `vvvv:pppp` (hexadecimal); nil for anything else.
-        public init?(_ text: String) {
+        package init?(_ text: String) {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 2, parts.allSatisfy({ $0.count == 4 }),
                 let vendor = UInt16(parts[0], radix: 16), let product = UInt16(parts[1], radix: 16)
@@ -102,7 +102,7 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
             self.init(vendor: vendor, product: product)
         }
 
-        public var description: String {
+        package var description: String {
             func hex(_ value: UInt16) -> String {
                 let digits = String(value, radix: 16)
                 return String(repeating: "0", count: 4 - digits.count) + digits
@@ -111,19 +111,19 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
         }
     }
 
-    public var connection: Connection
+    package var connection: Connection
     /// Stripped from the start of every scan when present (a prefix the scanner is programmed to send).
-    public var prefix: String
+    package var prefix: String
     /// Stripped from the end of every scan when present.
-    public var suffix: String
+    package var suffix: String
     /// The scanner sends AIM symbology identifiers (`]Q1`, `]E0`, ...): they are parsed into the symbology.
-    public var aimIdentifiers: Bool
+    package var aimIdentifiers: Bool
     /// The symbology reported when no AIM identifier says otherwise (`unknown`, or e.g. `ean13`).
-    public var symbology: String
+    package var symbology: String
     /// Longer input is dropped (and counted), never published.
-    public var maxLength: Int
+    package var maxLength: Int
 
-    public init(
+    package init(
         connection: Connection, prefix: String = "", suffix: String = "", aimIdentifiers: Bool = false,
         symbology: String = "unknown", maxLength: Int = 256
     ) {
@@ -136,7 +136,7 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
     }
 
     /// The device path or match, for logs and status.
-    public var target: String {
+    package var target: String {
         switch connection {
         case .hid(let hid): hid.path ?? "input device \(hid.match?.description ?? "?")"
         case .serial(let serial): serial.path
@@ -144,7 +144,7 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
     }
 
     /// Baud rates termios offers.
-    public static let baudRates = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600]
+    package static let baudRates = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600]
 
     enum Keys: String, CodingKey, CaseIterable {
         case type, path, match, layout, variant, terminator, interKeyGapMs
@@ -160,7 +160,7 @@ public struct ScannerSettings: Sendable, Equatable, Decodable {
     }
 
     /// Decodes the `scanner` section strictly: keys of the other scanner type are refused too.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         let type = try c.decode(String.self, forKey: .type)
         let allowed: [Keys]

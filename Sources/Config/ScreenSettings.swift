@@ -1,21 +1,21 @@
 import Foundation
 
 /// A customer screen's settings: the `screen` section of a kiosk's or a mirror's descriptor.
-public struct ScreenSettings: Sendable, Decodable, Equatable {
+package struct ScreenSettings: Sendable, Decodable, Equatable {
     /// The languages the screen offers, as i18n file names (`en`, `zh-Hans`); the first is the default.
-    public var languages: [String]
+    package var languages: [String]
     /// Mirrors: a regular expression a member QR code's text matches. Such a code held up to the mirror links the
     /// visit to that shopper's account (later try-on results carry it as `member`); nil: no linking.
-    public var memberPattern: String?
+    package var memberPattern: String?
     /// Kiosks: how long the screen waits for the order service's answer to a scan before it tells the customer to
     /// ask at the counter (and, for a signed pickup code, what the hub's own verdict says).
-    public var answerTimeoutSeconds: Double
+    package var answerTimeoutSeconds: Double
 
     /// The range `answerTimeoutSeconds` must be in: long enough for a service across the shop's network, short
     /// enough that a customer is not left waiting in front of a screen that says nothing.
-    public static let answerTimeoutRange: ClosedRange<Double> = 0.5...30
+    package static let answerTimeoutRange: ClosedRange<Double> = 0.5...30
 
-    public init(languages: [String] = ["en"], memberPattern: String? = nil, answerTimeoutSeconds: Double = 4) {
+    package init(languages: [String] = ["en"], memberPattern: String? = nil, answerTimeoutSeconds: Double = 4) {
         self.languages = languages
         self.memberPattern = memberPattern
         self.answerTimeoutSeconds = answerTimeoutSeconds
@@ -23,7 +23,7 @@ public struct ScreenSettings: Sendable, Decodable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case languages, memberPattern, answerTimeoutSeconds }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         languages = try c.decodeIfPresent([String].self, forKey: .languages) ?? ["en"]
@@ -53,7 +53,7 @@ public struct ScreenSettings: Sendable, Decodable, Equatable {
 
     /// A BCP 47-like tag of at most 16 characters: 2 or 3 lowercase letters, then `-` and 2 to 8 letters or digits,
     /// repeated. Checked wherever a tag comes in (descriptors, requests), since it also names a file.
-    public static func isLanguageTag(_ text: String) -> Bool {
+    package static func isLanguageTag(_ text: String) -> Bool {
         guard text.utf8.count <= 16 else { return false }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard let first = parts.first, (2...3).contains(first.utf8.count),
@@ -69,21 +69,21 @@ public struct ScreenSettings: Sendable, Decodable, Equatable {
 }
 
 /// Where the QR code on a mirror screen's share panel leads: the `share` section of the hub config.
-public struct ShareSettings: Sendable, Decodable, Equatable {
+package struct ShareSettings: Sendable, Decodable, Equatable {
     /// The sharing service's page for a snapshot, with `{snapshotId}` where the id goes
     /// (`https://share.example/s/{snapshotId}`). A template starting with `/` is a page of the hub itself, made
     /// absolute with the address the screen reached the hub at.
-    public var urlTemplate: String
+    package var urlTemplate: String
 
-    public static let placeholder = "{snapshotId}"
+    package static let placeholder = "{snapshotId}"
 
-    public init(urlTemplate: String = "/share/{snapshotId}") {
+    package init(urlTemplate: String = "/share/{snapshotId}") {
         self.urlTemplate = urlTemplate
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable { case urlTemplate }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         urlTemplate = try c.decodeIfPresent(String.self, forKey: .urlTemplate) ?? ShareSettings().urlTemplate
@@ -101,7 +101,7 @@ public struct ShareSettings: Sendable, Decodable, Equatable {
     }
 
     /// The share URL of `snapshotID`; `origin` (`http://host:port`) makes a hub path absolute.
-    public func url(for snapshotID: String, origin: String) -> String {
+    package func url(for snapshotID: String, origin: String) -> String {
         let filled = urlTemplate.replacingOccurrences(of: Self.placeholder, with: snapshotID)
         return filled.hasPrefix("/") ? origin + filled : filled
     }

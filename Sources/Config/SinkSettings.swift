@@ -2,26 +2,26 @@ import Foundation
 import HubCore
 
 /// A webhook sink (`sinks[]` in hub.json): events of some topics POSTed to a service's URL, in order, at least once.
-public struct SinkSettings: Sendable, Decodable, Equatable {
+package struct SinkSettings: Sendable, Decodable, Equatable {
     /// Names the sink; its cursor in the log is the durable consumer `sink:<name>`.
-    public var name: String
+    package var name: String
     /// `http://` or `https://` URL the events are POSTed to.
-    public var url: String
+    package var url: String
     /// Topic patterns (`scan.>`, `tryon.result.*`); an event matching any of them is delivered.
-    public var topics: [String]
+    package var topics: [String]
     /// Extra request headers, e.g. `Authorization`. Their values are secrets: never logged, never shown.
-    public var headers: [String: String]
+    package var headers: [String: String]
     /// Failed attempts after which an event goes to the dead-letter list and delivery moves on.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// First retry delay, seconds; it doubles per failed attempt (with jitter) up to `maxRetryDelaySeconds`.
-    public var retryDelaySeconds: Double
-    public var maxRetryDelaySeconds: Double
+    package var retryDelaySeconds: Double
+    package var maxRetryDelaySeconds: Double
     /// How long one POST may take, connecting included, before it counts as failed.
-    public var timeoutSeconds: Double
+    package var timeoutSeconds: Double
     /// PEM file of the certificate(s) an `https` service is checked against instead of the system's roots.
-    public var caFile: String?
+    package var caFile: String?
 
-    public init(
+    package init(
         name: String, url: String, topics: [String], headers: [String: String] = [:], maxAttempts: Int = 8,
         retryDelaySeconds: Double = 0.5, maxRetryDelaySeconds: Double = 60, timeoutSeconds: Double = 10,
         caFile: String? = nil
@@ -41,7 +41,7 @@ public struct SinkSettings: Sendable, Decodable, Equatable {
         case name, url, topics, headers, maxAttempts, retryDelaySeconds, maxRetryDelaySeconds, timeoutSeconds, caFile
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = SinkSettings(name: "", url: "", topics: [])
@@ -106,7 +106,7 @@ public struct SinkSettings: Sendable, Decodable, Equatable {
     package static func defaultPort(scheme: String) -> Int { scheme.lowercased() == "https" ? 443 : 80 }
 
     /// The URL as it may be shown or logged: no user, password or query (they may hold secrets).
-    public var displayURL: String {
+    package var displayURL: String {
         guard var parts = URLComponents(string: url) else { return "(invalid URL)" }
         parts.user = nil
         parts.password = nil

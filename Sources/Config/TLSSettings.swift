@@ -2,14 +2,14 @@
 ///
 /// With `enabled` and no certificate, the hub makes a self-signed certificate and key in its state directory on
 /// first run and reuses them afterwards. Relative paths are relative to the config file's folder.
-public struct TLSSettings: Sendable, Decodable, Equatable {
-    public var enabled: Bool
+package struct TLSSettings: Sendable, Decodable, Equatable {
+    package var enabled: Bool
     /// PEM certificate chain, the server's certificate first; nil: the generated one.
-    public var certificateFile: String?
+    package var certificateFile: String?
     /// PEM private key of that certificate; given together with `certificateFile`.
-    public var keyFile: String?
+    package var keyFile: String?
 
-    public init(enabled: Bool = true, certificateFile: String? = nil, keyFile: String? = nil) {
+    package init(enabled: Bool = true, certificateFile: String? = nil, keyFile: String? = nil) {
         self.enabled = enabled
         self.certificateFile = certificateFile
         self.keyFile = keyFile
@@ -17,7 +17,7 @@ public struct TLSSettings: Sendable, Decodable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case enabled, certificateFile, keyFile }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? true

@@ -3,45 +3,45 @@ import HubCore
 /// The hub's MQTT uplink to the chain's broker cluster (the `uplink` section of hub.json).
 ///
 /// Absent section: no uplink. Relative file paths are relative to the config file's folder.
-public struct UplinkSettings: Sendable, Decodable, Equatable {
+package struct UplinkSettings: Sendable, Decodable, Equatable {
     /// Broker addresses, `mqtt://host:port` or `mqtts://host:port`, tried in turn.
-    public var brokers: [Broker]
+    package var brokers: [Broker]
     /// The shop's id in the chain; part of the client id and of the default topic prefix.
-    public var store: String
-    public var username: String?
+    package var store: String
+    package var username: String?
     /// File holding the password (first line); keep it readable by the hub only. Never logged.
-    public var passwordFile: String?
+    package var passwordFile: String?
     /// PEM file of the CA that signs the brokers' certificates. When set, only this CA is trusted (pinning);
     /// absent, mqtts:// uses the system's trust store.
-    public var caFile: String?
+    package var caFile: String?
     /// Host name the broker certificate must carry; absent: each broker's host.
-    public var serverName: String?
-    public var keepaliveSeconds: Int
+    package var serverName: String?
+    package var keepaliveSeconds: Int
     /// Put in front of every MQTT topic, `chain/<store>/` by default; ends with `/`.
-    public var topicPrefix: String
+    package var topicPrefix: String
     /// Which bus topics go up.
-    public var topics: [TopicPattern]
+    package var topics: [TopicPattern]
     /// Whether to subscribe to `<prefix>command/#` and republish commands on the local bus.
-    public var commands: Bool
+    package var commands: Bool
     /// PUBLISH packets sent and not yet acknowledged by the broker, at most.
-    public var maxInFlight: Int
+    package var maxInFlight: Int
     /// Backlog (events not yet acknowledged by the broker) above which the hub warns.
-    public var backlogWarning: Int
+    package var backlogWarning: Int
 
     /// One broker address.
-    public struct Broker: Sendable, Equatable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-        public var tls: Bool
+    package struct Broker: Sendable, Equatable, CustomStringConvertible {
+        package var host: String
+        package var port: Int
+        package var tls: Bool
 
-        public init(host: String, port: Int, tls: Bool) {
+        package init(host: String, port: Int, tls: Bool) {
             self.host = host
             self.port = port
             self.tls = tls
         }
 
         /// Parses `mqtt://host[:port]` (1883 by default) or `mqtts://host[:port]` (8883).
-        public init(url: String) throws(ValidationError) {
+        package init(url: String) throws(ValidationError) {
             let tls: Bool
             let rest: Substring
             if url.hasPrefix("mqtt://") {
@@ -82,18 +82,18 @@ public struct UplinkSettings: Sendable, Decodable, Equatable {
             self.init(host: checked, port: port, tls: tls)
         }
 
-        public var description: String { "\(tls ? "mqtts" : "mqtt")://\(host):\(port)" }
+        package var description: String { "\(tls ? "mqtts" : "mqtt")://\(host):\(port)" }
     }
 
     /// The default bus topics that go up: scans, try-on results and device status.
-    public static let defaultTopics = ["scan.>", "tryon.>", "device.status.>"]
+    package static let defaultTopics = ["scan.>", "tryon.>", "device.status.>"]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case brokers, store, username, passwordFile, caFile, serverName, keepaliveSeconds, topicPrefix, topics, commands
         case maxInFlight, backlogWarning
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(allowed: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let urls = try c.decode([String].self, forKey: .brokers)
@@ -155,5 +155,5 @@ public struct UplinkSettings: Sendable, Decodable, Equatable {
     }
 
     /// The MQTT client id: stable per shop and hub, so the broker keeps the session across reconnects.
-    public func clientID(hub: String) -> String { "storehub-\(store)-\(hub)" }
+    package func clientID(hub: String) -> String { "storehub-\(store)-\(hub)" }
 }

@@ -4,21 +4,21 @@ import SQLiteStore
 /// (`log.dedupeWindowHours`) a second append with the same key is not stored again; the append answers with the
 /// first event's sequence instead. The keys live in the database, so a client that retries after a hub restart is
 /// answered the same way.
-public struct DedupeKey: Sendable, Hashable {
+package struct DedupeKey: Sendable, Hashable {
     /// Whose ids these are: the token's public id.
-    public var scope: String
-    public var id: String
+    package var scope: String
+    package var id: String
 
-    public init(scope: String, id: String) {
+    package init(scope: String, id: String) {
         self.scope = scope
         self.id = id
     }
 
     /// What an id may be, for error messages.
-    public static let idRule = "must be 1 to 128 characters of letters, digits and - _ . : / @"
+    package static let idRule = "must be 1 to 128 characters of letters, digits and - _ . : / @"
 
     /// 1 to 128 of `A-Z a-z 0-9 - _ . : / @`: UUIDs, ULIDs and order-service keys, nothing that needs escaping.
-    public static func isValidID(_ id: String) -> Bool {
+    package static func isValidID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 128
             && id.utf8.allSatisfy { c in
                 (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)

@@ -14,9 +14,9 @@ import Synchronization
 /// `append` returns: its commit is on disk. Sequences are given out when an append is queued, in order, from
 /// the larger of SQLite's AUTOINCREMENT counter and a range reserved ahead in `meta`; they are monotonic and never
 /// reused, even after retention removed every row, a failed commit or a crash.
-public final class EventLog: Sendable {
+package final class EventLog: Sendable {
     /// Where this log's database lives.
-    public let path: String
+    package let path: String
     let settings: HubConfig.LogSettings
     /// Topics whose last event is kept for new subscribers; nil: none.
     private let retainedTopics: TopicPattern?
@@ -65,13 +65,13 @@ public final class EventLog: Sendable {
     }
 
     /// Counters of the writer, for benchmarks and metrics.
-    public struct CommitStats: Sendable {
-        public var commits: UInt64 = 0
-        public var events: UInt64 = 0
+    package struct CommitStats: Sendable {
+        package var commits: UInt64 = 0
+        package var events: UInt64 = 0
         /// Wall time of the last commits (BEGIN to COMMIT returned), seconds; a ring of the newest 4096.
-        public var recentDurations: [Double] = []
+        package var recentDurations: [Double] = []
         /// Every commit's wall time, seconds.
-        public var durations = Histogram()
+        package var durations = Histogram()
     }
 
     enum Job {
@@ -89,7 +89,7 @@ public final class EventLog: Sendable {
     /// Opens (creating if needed) the log at `path`. The last event of each topic matching `retaining` is kept for
     /// new subscribers (the hub retains every device's status); nil: no topic is retained. `commitTimer` is given
     /// every commit's wall time as it is counted.
-    public init(
+    package init(
         path: String, settings: HubConfig.LogSettings = .init(), retaining retainedTopics: TopicPattern? = nil,
         logger: Logger = Logger(label: "storehub.log"), commitTimer: CoreMetrics.Timer? = nil
     ) throws(SQLiteError) {
@@ -165,7 +165,7 @@ public final class EventLog: Sendable {
     /// subscribers need not wait for the disk); otherwise right after its commit. A crash skips the reserved
     /// range, so no sequence `live` saw is ever given to another event; but `live` may have seen events whose
     /// commit then failed or was cut off. Keep both short: appends and the next commit wait for them.
-    public func onCommit(
+    package func onCommit(
         live: (@Sendable ([StoredEvent]) -> Void)? = nil,
         _ committed: @escaping @Sendable (_ events: [StoredEvent]) -> Void
     ) {
@@ -173,7 +173,7 @@ public final class EventLog: Sendable {
     }
 
     /// Appends events; returns once they are committed (accepted), with their sequences.
-    public func append(_ drafts: [EventDraft]) async throws -> [StoredEvent] {
+    package func append(_ drafts: [EventDraft]) async throws -> [StoredEvent] {
         if drafts.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
             append(drafts) { continuation.resume(with: $0) }
@@ -183,7 +183,7 @@ public final class EventLog: Sendable {
     /// Appends events and calls `completion` on the writer thread once they are committed or refused.
     ///
     /// Completions run in the order the appends were made, so a caller can answer its clients in order.
-    public func append(
+    package func append(
         _ drafts: [EventDraft], completion: @escaping @Sendable (Result<[StoredEvent], any Error>) -> Void
     ) {
         let listener = listener.withLock { $0 }
@@ -216,12 +216,12 @@ public final class EventLog: Sendable {
     }
 
     /// Appends one event; returns it once committed.
-    public func append(_ draft: EventDraft) async throws -> StoredEvent {
+    package func append(_ draft: EventDraft) async throws -> StoredEvent {
         try await append([draft])[0]
     }
 
     /// Records that `consumer` has processed everything up to `sequence`. Stored with the next commit.
-    public func acknowledge(consumer: String, sequence: UInt64) {
+    package func acknowledge(consumer: String, sequence: UInt64) {
         let advanced = cursors.withLock { cursors in
             if let current = cursors[consumer], current >= sequence { return false }
             cursors[consumer] = sequence
@@ -231,12 +231,12 @@ public final class EventLog: Sendable {
     }
 
     /// The last acknowledged sequence of `consumer`, nil for a consumer never seen.
-    public func cursor(for consumer: String) -> UInt64? {
+    package func cursor(for consumer: String) -> UInt64? {
         cursors.withLock { $0[consumer] }
     }
 
     /// Moves `consumer`'s cursor to the name `newName` (in the next commit), unless `newName` has one already.
-    public func renameConsumer(_ consumer: String, to newName: String) {
+    package func renameConsumer(_ consumer: String, to newName: String) {
         let moved = cursors.withLock { cursors -> Bool in
             guard cursors[newName] == nil, let cursor = cursors.removeValue(forKey: consumer) else { return false }
             cursors[newName] = cursor
@@ -246,25 +246,25 @@ public final class EventLog: Sendable {
     }
 
     /// Every durable consumer and its cursor.
-    public func consumers() -> [String: UInt64] {
+    package func consumers() -> [String: UInt64] {
         cursors.withLock { $0 }
     }
 
     /// Oldest retained and newest accepted sequence; an empty log has `first == last + 1`.
-    public var sequenceBounds: (first: UInt64, last: UInt64) {
+    package var sequenceBounds: (first: UInt64, last: UInt64) {
         bounds.withLock { ($0.first, $0.last) }
     }
 
-    public var stats: CommitStats { commitStats.withLock { $0 } }
+    package var stats: CommitStats { commitStats.withLock { $0 } }
 
     /// Runs `body` with the writer's counters while no commit can be counted: what `body` reads of `commitTimer`
     /// then agrees with `stats.commits`.
-    public func withStats<Result>(_ body: (CommitStats) -> Result) -> Result {
+    package func withStats<Result>(_ body: (CommitStats) -> Result) -> Result {
         commitStats.withLock { body($0) }
     }
 
     /// Bytes the log takes on disk: the database and its write-ahead log.
-    public var sizeOnDisk: UInt64 {
+    package var sizeOnDisk: UInt64 {
         [path, path + "-wal"].reduce(0) { total, file in
             var info = stat()
             return stat(file, &info) == 0 ? total + UInt64(info.st_size) : total
@@ -275,7 +275,7 @@ public final class EventLog: Sendable {
     ///
     /// Scans at most `scanLimit` rows; `scannedThrough` is the last sequence looked at, so a caller with a
     /// narrow pattern can continue from there without rescanning.
-    public func read(after: UInt64, matching pattern: TopicPattern? = nil, limit: Int, scanLimit: Int = 10_000)
+    package func read(after: UInt64, matching pattern: TopicPattern? = nil, limit: Int, scanLimit: Int = 10_000)
         throws -> (events: [StoredEvent], scannedThrough: UInt64)
     {
         try reader.withLock { reader in
@@ -284,13 +284,13 @@ public final class EventLog: Sendable {
     }
 
     /// The last event of every retained topic (the hub's: `device.status.<device>`), in sequence order.
-    public func retainedEvents() -> [StoredEvent] {
+    package func retainedEvents() -> [StoredEvent] {
         retainedCache.withLock { Array($0.values) }.sorted { $0.sequence < $1.sequence }
     }
 
     /// Removes events past the configured age, count or size. Returns how many were removed.
     @discardableResult
-    public func applyRetention(now: Date = Date()) async throws -> Int {
+    package func applyRetention(now: Date = Date()) async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
             enqueue(.retention(now: now, continuation), orFail: { continuation.resume(throwing: LogClosedError()) })
         }
@@ -299,12 +299,12 @@ public final class EventLog: Sendable {
     /// Asks the writer to write a row (`meta.probe`, the time) and commit it; `completion` runs on the writer thread
     /// with the outcome. The hub's watchdog uses it: a writer that cannot commit (a full or wedged disk, a database
     /// locked by another process) means the hub is not healthy. (An empty transaction would pass on a full disk.)
-    public func probe(_ completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+    package func probe(_ completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         enqueue(.probe(completion), orFail: { completion(.failure(LogClosedError())) })
     }
 
     /// Commits what is queued, stops the writer and closes the database. Appends after this fail.
-    public func close() {
+    package func close() {
         let first = queue.withLock { queue -> Bool in
             if queue.closed { return false }
             queue.closed = true
@@ -336,7 +336,7 @@ public final class EventLog: Sendable {
     }
 
     /// Whether the log keeps the last event of `topic` for new subscribers: it matches the pattern given at open.
-    public func isRetained(_ topic: String) -> Bool {
+    package func isRetained(_ topic: String) -> Bool {
         retainedTopics?.matches(topic) ?? false
     }
 }
@@ -349,6 +349,6 @@ struct CommitListener: Sendable {
 }
 
 /// Raised by appends after `close()`.
-public struct LogClosedError: Error, CustomStringConvertible {
-    public var description: String { "the event log is closed (the hub is shutting down)" }
+package struct LogClosedError: Error, CustomStringConvertible {
+    package var description: String { "the event log is closed (the hub is shutting down)" }
 }

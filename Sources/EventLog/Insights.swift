@@ -6,7 +6,7 @@ import Synchronization
 /// What an event counts for in the shop's insights, given by whoever drafted it (it has the parsed data) and
 /// recorded by the writer in the same transaction, in small tables kept for `GET /api/v1/insights`: the insights
 /// are then a few indexed lookups over hours, never a pass over the events.
-public enum InsightFact: Sendable, Equatable {
+package enum InsightFact: Sendable, Equatable {
     /// A scan on `device`, of payload class `label` ("" for none); `pickup` when it is a pickup code.
     case scan(device: String, label: String, pickup: Bool)
     /// A screen's answer to the scan with this sequence: `ok`, or a refusal (`error`, `warning`).
@@ -98,33 +98,33 @@ final class InsightStatements {
 }
 
 /// The shop's insights over a range of hours, as `GET /api/v1/insights` serves them.
-public struct Insights: Sendable, Equatable {
+package struct Insights: Sendable, Equatable {
     /// One hour (its start, Unix ms) and what happened in it.
-    public struct Hour: Sendable, Equatable {
-        public var startMs: Int64
+    package struct Hour: Sendable, Equatable {
+        package var startMs: Int64
         /// Scans by device, then by payload class ("" for none).
-        public var scans: [String: [String: Int]] = [:]
-        public var pickupsOK = 0
-        public var pickupsRefused = 0
-        public var pickupsUnanswered = 0
-        public var mirrorVisits = 0
+        package var scans: [String: [String: Int]] = [:]
+        package var pickupsOK = 0
+        package var pickupsRefused = 0
+        package var pickupsUnanswered = 0
+        package var mirrorVisits = 0
     }
 
     /// A shade among the most tried.
-    public struct Shade: Sendable, Equatable {
-        public var sku: String
-        public var tried: Int
-        public var medianDwellSeconds: Double?
-        public var pictures: Int
+    package struct Shade: Sendable, Equatable {
+        package var sku: String
+        package var tried: Int
+        package var medianDwellSeconds: Double?
+        package var pictures: Int
     }
 
-    public var hours: [Hour]
-    public var shades: [Shade]
+    package var hours: [Hour]
+    package var shades: [Shade]
 }
 
 extension EventLog {
     /// The insights of the hours that overlap `fromMs..<toMs` (Unix ms), hours without anything left out.
-    public func insights(fromMs: Int64, toMs: Int64, topShades: Int = 10) throws -> Insights {
+    package func insights(fromMs: Int64, toMs: Int64, topShades: Int = 10) throws -> Insights {
         try reader.withLock {
             try $0.insights(fromHour: fromMs / 3_600_000, toHour: (toMs - 1) / 3_600_000, topShades: topShades)
         }

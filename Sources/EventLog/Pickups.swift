@@ -3,7 +3,7 @@ import Synchronization
 
 /// What an event means for a pickup order, recorded beside it in the same transaction so that "was this order
 /// handed over?" is one indexed lookup, not a scan of the log.
-public enum PickupFact: Sendable, Equatable {
+package enum PickupFact: Sendable, Equatable {
     /// A scan of a genuine signed pickup code for this order.
     case scanned(orderID: String)
     /// An `ok` answer on `display.*` to the scan with this sequence: the order that scan named is handed over.
@@ -53,7 +53,7 @@ final class PickupStatements {
 
 extension EventLog {
     /// Whether an `ok` answer was committed for a scan of `orderID`. Pending appends are not seen.
-    public func isCollected(orderID: String) throws -> Bool {
+    package func isCollected(orderID: String) throws -> Bool {
         try reader.withLock { try $0.isCollected(orderID: orderID) }
     }
 }

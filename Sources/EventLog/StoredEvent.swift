@@ -1,16 +1,16 @@
 /// An event to append: its topic and its CloudEvent JSON without `sequence`.
-public struct EventDraft: Sendable {
-    public var topic: String
+package struct EventDraft: Sendable {
+    package var topic: String
     /// A JSON object, `{` first.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// The client's id for the event: a repeat within the dedupe window is answered with the first event.
-    public var dedupe: DedupeKey?
+    package var dedupe: DedupeKey?
     /// What the event means for a pickup, recorded with it in the same transaction.
-    public var pickup: PickupFact?
+    package var pickup: PickupFact?
     /// What the event counts for in the shop's insights, recorded with it in the same transaction.
-    public var insight: InsightFact?
+    package var insight: InsightFact?
 
-    public init(
+    package init(
         topic: String, body: [UInt8], dedupe: DedupeKey? = nil, pickup: PickupFact? = nil, insight: InsightFact? = nil
     ) {
         precondition(body.first == UInt8(ascii: "{"), "an event body is a JSON object")
@@ -36,23 +36,23 @@ struct DraftNotes: Sendable {
 }
 
 /// An accepted event: committed to the log under `sequence`.
-public struct StoredEvent: Sendable, Equatable {
-    public var sequence: UInt64
-    public var topic: String
+package struct StoredEvent: Sendable, Equatable {
+    package var sequence: UInt64
+    package var topic: String
     /// CloudEvent JSON without `sequence`.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// Only in an append's answer: the draft repeated a `DedupeKey` within the window, so nothing was stored and
     /// `sequence` is the first event's (`body` is the repeat's).
-    public var duplicate = false
+    package var duplicate = false
 
-    public init(sequence: UInt64, topic: String, body: [UInt8]) {
+    package init(sequence: UInt64, topic: String, body: [UInt8]) {
         self.sequence = sequence
         self.topic = topic
         self.body = body
     }
 
     /// The event as delivered: the stored JSON with `"sequence"` spliced in first, without re-encoding.
-    public var json: [UInt8] {
+    package var json: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 24)
         appendJSON(to: &out)
@@ -62,7 +62,7 @@ public struct StoredEvent: Sendable, Equatable {
     /// Appends the delivered form to `out`. It reserves no capacity itself: an exact reservation on a buffer that
     /// many events are appended to would copy the whole buffer for every event (quadratic); appends grow it
     /// geometrically.
-    public func appendJSON(to out: inout [UInt8]) {
+    package func appendJSON(to out: inout [UInt8]) {
         out.append(contentsOf: #"{"sequence":"#.utf8)
         out.append(contentsOf: String(sequence).utf8)
         if body.count > 2 { out.append(UInt8(ascii: ",")) }

@@ -1,26 +1,28 @@
 import Foundation
 
 /// A face found by the detector, in image pixels.
-public struct FaceDetection: Sendable, Equatable {
+package struct FaceDetection: Sendable, Equatable {
     /// Axis-aligned box: origin top left.
-    public var minX: Float
-    public var minY: Float
-    public var width: Float
-    public var height: Float
+    package var minX: Float
+    package var minY: Float
+    package var width: Float
+    package var height: Float
     /// The subject's right eye (keypoint 0).
-    public var rightEye: SIMD2<Float>
+    package var rightEye: SIMD2<Float>
     /// The subject's left eye (keypoint 1).
-    public var leftEye: SIMD2<Float>
-    public var noseTip: SIMD2<Float>
-    public var mouthCentre: SIMD2<Float>
-    public var rightEarTragion: SIMD2<Float>
-    public var leftEarTragion: SIMD2<Float>
+    package var leftEye: SIMD2<Float>
+    package var noseTip: SIMD2<Float>
+    package var mouthCentre: SIMD2<Float>
+    package var rightEarTragion: SIMD2<Float>
+    package var leftEarTragion: SIMD2<Float>
     /// 0...1.
-    public var score: Float
+    package var score: Float
 
     /// The six keypoints in the model's order: right eye, left eye, nose tip, mouth centre, right ear tragion, left
     /// ear tragion (the subject's right and left). Stored one by one so that a detection allocates nothing.
-    public var keypoints: [SIMD2<Float>] { [rightEye, leftEye, noseTip, mouthCentre, rightEarTragion, leftEarTragion] }
+    package var keypoints: [SIMD2<Float>] {
+        [rightEye, leftEye, noseTip, mouthCentre, rightEarTragion, leftEarTragion]
+    }
 }
 
 /// MediaPipe's short-range face detector (BlazeFace, 128 x 128 input) with its pre- and post-processing.

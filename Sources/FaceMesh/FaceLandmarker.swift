@@ -2,16 +2,16 @@ import Foundation
 import HubCore
 
 /// The 468 face-mesh landmarks of one face, in the pixels of the frame they were found in.
-public struct FaceLandmarks: Sendable, Equatable {
+package struct FaceLandmarks: Sendable, Equatable {
     /// x right and y down in frame pixels (pixel centres at integers); z is MediaPipe's relative depth in the
     /// same pixel scale, smaller towards the camera.
-    public var points: [SIMD3<Float>]
+    package var points: [SIMD3<Float>]
     /// The mesh model's face-presence score, 0...1.
-    public var score: Float
+    package var score: Float
     /// The rotated square the landmarks were read from.
-    public var region: RotatedRect
+    package var region: RotatedRect
 
-    public init(
+    package init(
         points: [SIMD3<Float>] = [], score: Float = 0,
         region: RotatedRect = .init(centerX: 0, centerY: 0, width: 0, height: 0, rotation: 0)
     ) {
@@ -29,10 +29,10 @@ public struct FaceLandmarks: Sendable, Equatable {
 /// the previous landmarks (bounding box, eye corners 33 and 263 for the angle) and the detector runs again only
 /// when the mesh's face score drops below 0.5. Buffers are made once at load: a frame allocates nothing when
 /// results go into a reused `FaceLandmarks` (`update(_:for:)`). One landmarker per camera; not for concurrent use.
-public final class FaceLandmarker {
-    public static let landmarkCount = 468
-    public static let detectorModelName = "face_detection_short_range.tflite"
-    public static let landmarkModelName = "face_landmark.tflite"
+package final class FaceLandmarker {
+    package static let landmarkCount = 468
+    package static let detectorModelName = "face_detection_short_range.tflite"
+    package static let landmarkModelName = "face_landmark.tflite"
     static let rightEyeOuterCorner = 33
     static let leftEyeOuterCorner = 263
     static let inputSize = 192
@@ -41,11 +41,11 @@ public final class FaceLandmarker {
 
     /// Outer lip contour, a closed loop: left mouth corner (61), along the upper lip to the right corner (291),
     /// back along the lower lip.
-    public static let outerLipContour: [Int] = [
+    package static let outerLipContour: [Int] = [
         61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
     ]
     /// Inner lip contour (the mouth opening), a closed loop from the left inner corner (78).
-    public static let innerLipContour: [Int] = [
+    package static let innerLipContour: [Int] = [
         78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95,
     ]
 
@@ -58,7 +58,7 @@ public final class FaceLandmarker {
     /// Loads both models from `modelsDirectory` (scripts/fetch-assets puts them in .cache/models).
     ///
     /// Throws `FaceMeshError` with code `.modelMissing` when a file is absent, naming it and the fix.
-    public init(modelsDirectory: URL) throws(FaceMeshError) {
+    package init(modelsDirectory: URL) throws(FaceMeshError) {
         var models: [TFLiteModel] = []
         for name in [FaceLandmarker.detectorModelName, FaceLandmarker.landmarkModelName] {
             let url = modelsDirectory.appendingPathComponent(name)
@@ -85,20 +85,20 @@ public final class FaceLandmarker {
     }
 
     /// Whether the next frame starts from the previous landmarks instead of the detector.
-    public var isTracking: Bool { tracked != nil }
+    package var isTracking: Bool { tracked != nil }
 
     /// Forgets the tracked face: the next frame runs the detector.
-    public func reset() { tracked = nil }
+    package func reset() { tracked = nil }
 
     /// The face's landmarks in an NV12 or YUYV frame, or nil when there is no face (or the frame is grey or
     /// damaged; `update` says which). Allocates the result; a live loop uses `update(_:for:)`.
-    public func landmarks(for frame: Frame) -> FaceLandmarks? {
+    package func landmarks(for frame: Frame) -> FaceLandmarks? {
         var result = FaceLandmarks()
         return (try? update(&result, for: frame)) == true ? result : nil
     }
 
     /// The face's landmarks in a packed 8-bit RGB image. Allocates the result.
-    public func landmarks(rgb: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerRow: Int) -> FaceLandmarks? {
+    package func landmarks(rgb: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerRow: Int) -> FaceLandmarks? {
         var result = FaceLandmarks()
         guard let image = try? ImageSampler(rgb: rgb, width: width, height: height, bytesPerRow: bytesPerRow) else {
             return nil
@@ -109,24 +109,24 @@ public final class FaceLandmarker {
     /// Writes the face's landmarks into `result`, reusing its storage; false when there is no face.
     ///
     /// Throws `.unsupportedInput` for grey frames and buffers smaller than the frame claims.
-    public func update(_ result: inout FaceLandmarks, for frame: Frame) throws(FaceMeshError) -> Bool {
+    package func update(_ result: inout FaceLandmarks, for frame: Frame) throws(FaceMeshError) -> Bool {
         run(try ImageSampler(frame: frame), into: &result)
     }
 
     /// Writes the face's landmarks in a packed RGB image into `result`; false when there is no face.
-    public func update(
+    package func update(
         _ result: inout FaceLandmarks, rgb: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerRow: Int
     ) throws(FaceMeshError) -> Bool {
         run(try ImageSampler(rgb: rgb, width: width, height: height, bytesPerRow: bytesPerRow), into: &result)
     }
 
     /// The detector alone on a frame: the most confident face, or nil.
-    public func detect(in frame: Frame) throws(FaceMeshError) -> FaceDetection? {
+    package func detect(in frame: Frame) throws(FaceMeshError) -> FaceDetection? {
         detector.detect(try ImageSampler(frame: frame))
     }
 
     /// The detector alone on a packed RGB image.
-    public func detect(rgb: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerRow: Int) throws(FaceMeshError)
+    package func detect(rgb: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerRow: Int) throws(FaceMeshError)
         -> FaceDetection?
     {
         detector.detect(try ImageSampler(rgb: rgb, width: width, height: height, bytesPerRow: bytesPerRow))

@@ -3,9 +3,9 @@ import Foundation
 /// Why the face models could not be loaded or run.
 ///
 /// `code` is the closed set of causes; `message` names the file or tensor and what to do about it.
-public struct FaceMeshError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct FaceMeshError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The kind of failure.
-    public enum Code: Sendable, Equatable {
+    package enum Code: Sendable, Equatable {
         /// A model file is not in the models directory (run scripts/fetch-assets).
         case modelMissing
         /// A model file is not a well-formed TensorFlow Lite flatbuffer.
@@ -16,13 +16,13 @@ public struct FaceMeshError: Error, CustomStringConvertible, Sendable, Equatable
         case unsupportedInput
     }
 
-    public let code: Code
-    public let message: String
+    package let code: Code
+    package let message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -165,14 +165,14 @@ struct ImageSampler {
 }
 
 /// A rectangle in image pixels, turned by `rotation` radians about its centre (clockwise on screen, y down).
-public struct RotatedRect: Sendable, Equatable {
-    public var centerX: Float
-    public var centerY: Float
-    public var width: Float
-    public var height: Float
-    public var rotation: Float
+package struct RotatedRect: Sendable, Equatable {
+    package var centerX: Float
+    package var centerY: Float
+    package var width: Float
+    package var height: Float
+    package var rotation: Float
 
-    public init(centerX: Float, centerY: Float, width: Float, height: Float, rotation: Float) {
+    package init(centerX: Float, centerY: Float, width: Float, height: Float, rotation: Float) {
         self.centerX = centerX
         self.centerY = centerY
         self.width = width

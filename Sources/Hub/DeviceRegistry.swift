@@ -6,7 +6,7 @@ import Server
 import Synchronization
 
 /// The latest state of every device, for the REST API and the status page.
-public final class DeviceRegistry: DeviceStatusProvider {
+package final class DeviceRegistry: DeviceStatusProvider {
     private let entries = Mutex<[DeviceID: DeviceSummary]>([:])
     /// Scan counts for /metrics, by device; their latencies go to `prometheus` under the same lock.
     private let measures = Mutex<[DeviceID: DeviceMeasures]>([:])
@@ -33,13 +33,13 @@ public final class DeviceRegistry: DeviceStatusProvider {
     /// How often a camera's thumbnail is refreshed.
     static let previewInterval: Duration = .seconds(1)
 
-    public init(prometheus: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(prometheus: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.prometheus = prometheus
     }
 
     // MARK: staff actions and pictures
 
-    public func requestRestart(_ device: DeviceID) -> Bool {
+    package func requestRestart(_ device: DeviceID) -> Bool {
         guard entries.withLock({ $0[device] != nil }) else { return false }
         controls.withLock { $0[device, default: DeviceControl()].restartRequested = true }
         return true
@@ -54,13 +54,13 @@ public final class DeviceRegistry: DeviceStatusProvider {
         }
     }
 
-    public func preview(_ device: DeviceID) -> [UInt8]? {
+    package func preview(_ device: DeviceID) -> [UInt8]? {
         controls.withLock { $0[device]?.preview }
     }
 
     /// Waits for the device's next frame and returns it as a full-size JPEG, or nil after `timeout` (a device that
     /// delivers no frames, or one that is not a camera).
-    public func snapshot(_ device: DeviceID, timeout: Duration) async -> [UInt8]? {
+    package func snapshot(_ device: DeviceID, timeout: Duration) async -> [UInt8]? {
         guard entries.withLock({ $0[device]?.status.kind }) != .scanner else { return nil }
         return await withTaskGroup(of: [UInt8]?.self) { group in
             group.addTask {
@@ -105,7 +105,7 @@ public final class DeviceRegistry: DeviceStatusProvider {
         }
     }
 
-    public func deviceSummaries() -> [DeviceSummary] {
+    package func deviceSummaries() -> [DeviceSummary] {
         entries.withLock { $0.values.sorted { $0.status.device < $1.status.device } }
     }
 

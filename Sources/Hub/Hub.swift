@@ -17,27 +17,27 @@ import UnixSignals
 import Uplink
 
 /// The assembled daemon: event log, token store, bus, device pipelines and the server.
-public struct Hub: Sendable {
-    public let config: HubConfig
-    public let log: EventLog
-    public let tokens: TokenStore
+package struct Hub: Sendable {
+    package let config: HubConfig
+    package let log: EventLog
+    package let tokens: TokenStore
     let bus: Bus
     let registry: DeviceRegistry
     /// The hub's metrics, which GET /metrics exports; a library that reports through swift-metrics reaches it when
     /// the process bootstraps `PrometheusMetricsFactory(registry: prometheus)`.
-    public let prometheus = PrometheusCollectorRegistry()
+    package let prometheus = PrometheusCollectorRegistry()
     let pipelines: [any DevicePipeline]
     let server: HubServer
     let mirrors: MirrorHub?
     let sinks: SinkSet
     /// The listener's certificate when TLS is on.
-    public let tlsIdentity: TLSIdentity?
+    package let tlsIdentity: TLSIdentity?
     /// Forwards events to the chain's MQTT broker, when the config has an `uplink` section.
     let uplink: Uplink?
     let logger: Logger
 
     /// Opens the state and builds every pipeline. Throws ConfigError for descriptors it cannot run.
-    public init(
+    package init(
         config: HubConfig, configDirectory: URL, devices: [DeviceDescriptor], stateDirectory: URL, logger: Logger
     ) throws {
         self.config = config
@@ -228,7 +228,7 @@ public struct Hub: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT, then stops devices, closes clients and flushes the log.
-    public func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
+    package func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let notifier = SystemdNotifier()
         let registry = self.registry
         let application = try server.makeApplication { port in

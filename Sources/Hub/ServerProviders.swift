@@ -10,17 +10,17 @@ extension HubMetrics: MetricsProvider {
 }
 
 extension SinkSet: SinkProvider {
-    public func sinkStatus() -> JSONValue { status() }
+    package func sinkStatus() -> JSONValue { status() }
 
-    public func resendDeadLetters(of sink: String) throws -> Int? {
+    package func resendDeadLetters(of sink: String) throws -> Int? {
         try handle(.resend, sink: sink)
     }
 
-    public func discardDeadLetters(of sink: String) throws -> Int? {
+    package func discardDeadLetters(of sink: String) throws -> Int? {
         try handle(.discard, sink: sink)
     }
 }
 
 extension Uplink: UplinkStatusProvider {
-    public func uplinkStatus() -> JSONValue { status() }
+    package func uplinkStatus() -> JSONValue { status() }
 }

@@ -2,14 +2,14 @@ import Foundation
 
 /// systemd's notify protocol: `READY=1`, `STATUS=...`, `WATCHDOG=1` and `STOPPING=1` as datagrams to the
 /// socket named in NOTIFY_SOCKET. Without that variable (not started by systemd) every send does nothing.
-public final class SystemdNotifier: Sendable {
+package final class SystemdNotifier: Sendable {
     /// The socket's address, or nil when the hub does not run under systemd with Type=notify.
     let address: String?
     /// How often systemd expects WATCHDOG=1 (WatchdogSec), or nil when no watchdog is configured.
-    public let watchdogInterval: Duration?
+    package let watchdogInterval: Duration?
     private let fd: Int32
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let address = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
         self.address = address
         fd = address == nil ? -1 : socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -27,12 +27,12 @@ public final class SystemdNotifier: Sendable {
     }
 
     /// Whether messages go anywhere.
-    public var isActive: Bool { fd >= 0 }
+    package var isActive: Bool { fd >= 0 }
 
     /// Sends newline-separated assignments (`READY=1\nSTATUS=...`). Returns false when the message could not be
     /// sent; systemd then treats the hub as it would a silent one, so a failure is not an error for the caller.
     @discardableResult
-    public func send(_ message: String) -> Bool {
+    package func send(_ message: String) -> Bool {
         guard fd >= 0, let address else { return false }
         var storage = sockaddr_un()
         storage.sun_family = sa_family_t(AF_UNIX)

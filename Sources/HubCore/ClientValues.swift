@@ -2,18 +2,18 @@ import Foundation
 
 /// A value a client sent in a query string or path that is not what the API takes. The transport answers it with
 /// 400 and a JSON error that names the parameter.
-public struct ClientValueError: Error, Equatable, CustomStringConvertible {
+package struct ClientValueError: Error, Equatable, CustomStringConvertible {
     /// The query or path parameter, as the API spells its name.
-    public let parameter: String
+    package let parameter: String
     /// What was wrong and what is taken instead; never the client's value itself.
-    public let message: String
+    package let message: String
 
-    public init(_ parameter: String, _ message: String) {
+    package init(_ parameter: String, _ message: String) {
         self.parameter = parameter
         self.message = message
     }
 
-    public var description: String { "\(parameter): \(message)" }
+    package var description: String { "\(parameter): \(message)" }
 }
 
 /// The query parameters of one request, read only through typed accessors that check each value into its range.
@@ -21,19 +21,19 @@ public struct ClientValueError: Error, Equatable, CustomStringConvertible {
 /// Every number, topic and ticket a client puts in a query goes through here, so a value out of range is refused in
 /// one place instead of reaching a conversion that could trap. A parameter given twice is refused too: which of the
 /// two a route would use is not something to guess.
-public struct ClientQuery: Sendable {
+package struct ClientQuery: Sendable {
     /// Longest query value the hub reads; longer ones are refused before they are looked at.
-    public static let maxValueBytes = 1024
+    package static let maxValueBytes = 1024
 
     private let parameters: [(name: Substring, value: Substring)]
 
     /// Parameters as the transport decoded them from the query string, in order.
-    public init(_ parameters: [(name: Substring, value: Substring)]) {
+    package init(_ parameters: [(name: Substring, value: Substring)]) {
         self.parameters = parameters
     }
 
     /// The single value of `name`, or nil when it is absent.
-    public func value(_ name: String) throws(ClientValueError) -> Substring? {
+    package func value(_ name: String) throws(ClientValueError) -> Substring? {
         var found: Substring?
         for parameter in parameters where parameter.name == name {
             guard found == nil else { throw ClientValueError(name, "given more than once") }
@@ -46,7 +46,7 @@ public struct ClientQuery: Sendable {
     }
 
     /// A whole number in `range` written in decimal digits only (no sign, no spaces), or `fallback` when absent.
-    public func integer(
+    package func integer(
         _ name: String, in range: ClosedRange<UInt64>, default fallback: UInt64
     ) throws(ClientValueError) -> UInt64 {
         guard let text = try value(name) else { return fallback }
@@ -58,7 +58,7 @@ public struct ClientQuery: Sendable {
     }
 
     /// A topic pattern (`scan.*`, `device.status.>`), or the pattern `fallback` when absent.
-    public func topicPattern(_ name: String, default fallback: String) throws(ClientValueError) -> TopicPattern {
+    package func topicPattern(_ name: String, default fallback: String) throws(ClientValueError) -> TopicPattern {
         let text = try value(name).map(String.init) ?? fallback
         do {
             return try TopicPattern(validating: text)
@@ -69,9 +69,9 @@ public struct ClientQuery: Sendable {
 }
 
 /// Values of a route's path, each checked into its grammar in one place.
-public enum PathValue {
+package enum PathValue {
     /// A device id or another name with the topic-segment grammar (sink names): lowercase letters, digits, `-`, `_`.
-    public static func name(_ text: String?, parameter: String) throws(ClientValueError) -> DeviceID {
+    package static func name(_ text: String?, parameter: String) throws(ClientValueError) -> DeviceID {
         guard let text else { throw ClientValueError(parameter, "missing from the path") }
         do {
             return try DeviceID(validating: text)
@@ -81,7 +81,7 @@ public enum PathValue {
     }
 
     /// The id of a path segment `<id><suffix>` (such as `<snapshot id>.jpg`) whose id is 32 lowercase hex digits.
-    public static func hexID(_ text: String?, suffix: String, parameter: String) throws(ClientValueError) -> String {
+    package static func hexID(_ text: String?, suffix: String, parameter: String) throws(ClientValueError) -> String {
         guard let text, text.hasSuffix(suffix), isHexID(text.dropLast(suffix.count)) else {
             throw ClientValueError(parameter, "must be <32 hex digits>\(suffix)")
         }
@@ -89,26 +89,26 @@ public enum PathValue {
     }
 
     /// True for the 32 lowercase hex digits of the hub's random ids (snapshots, stream tickets).
-    public static func isHexID(_ text: Substring) -> Bool {
+    package static func isHexID(_ text: Substring) -> Bool {
         text.utf8.count == 32
             && text.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= 97 && $0 <= 102) }
     }
 }
 
 /// What `GET /api/v1/events` was asked for: `topic`, `after` and `limit`, each checked into its range.
-public struct EventsQuery: Sendable {
+package struct EventsQuery: Sendable {
     /// Events per page when the client names no `limit`, and the most it may ask for.
-    public static let defaultLimit: UInt64 = 100
-    public static let maxLimit: UInt64 = 1000
+    package static let defaultLimit: UInt64 = 100
+    package static let maxLimit: UInt64 = 1000
     /// Sequences are SQLite integers: nothing above Int64.max exists, so nothing above it is taken.
-    public static let afterRange: ClosedRange<UInt64> = 0...UInt64(Int64.max)
+    package static let afterRange: ClosedRange<UInt64> = 0...UInt64(Int64.max)
 
-    public var topic: String
-    public var pattern: TopicPattern
-    public var after: UInt64
-    public var limit: Int
+    package var topic: String
+    package var pattern: TopicPattern
+    package var after: UInt64
+    package var limit: Int
 
-    public init(_ query: ClientQuery) throws(ClientValueError) {
+    package init(_ query: ClientQuery) throws(ClientValueError) {
         topic = try query.value("topic").map(String.init) ?? ">"
         pattern = try query.topicPattern("topic", default: ">")
         after = try query.integer("after", in: Self.afterRange, default: 0)
@@ -119,7 +119,7 @@ public struct EventsQuery: Sendable {
 extension ClientQuery {
     /// An ISO 8601 time (`2026-12-02T10:00:00Z`, fractions allowed) between 1970 and the year 5138, or nil when
     /// absent.
-    public func instant(_ name: String) throws(ClientValueError) -> Date? {
+    package func instant(_ name: String) throws(ClientValueError) -> Date? {
         guard let text = try value(name) else { return nil }
         let plain = ISO8601DateFormatter()
         plain.formatOptions = [.withInternetDateTime]
@@ -133,14 +133,14 @@ extension ClientQuery {
 }
 
 /// What `GET /api/v1/insights` was asked for: `from` and `to`, at most `maxRange` apart; by default the last day.
-public struct InsightsQuery: Sendable {
+package struct InsightsQuery: Sendable {
     /// Longest range one request may cover.
-    public static let maxRange: TimeInterval = 92 * 24 * 3600
+    package static let maxRange: TimeInterval = 92 * 24 * 3600
 
-    public var from: Date
-    public var to: Date
+    package var from: Date
+    package var to: Date
 
-    public init(_ query: ClientQuery, now: Date = Date()) throws(ClientValueError) {
+    package init(_ query: ClientQuery, now: Date = Date()) throws(ClientValueError) {
         to = try query.instant("to") ?? now
         from = try query.instant("from") ?? to.addingTimeInterval(-24 * 3600)
         guard from < to, to.timeIntervalSince(from) <= Self.maxRange else {

@@ -1,17 +1,17 @@
 import Foundation
 
 /// A CloudEvents 1.0 event as StoreHub publishes it; `subject` is the bus topic.
-public struct CloudEvent: Sendable, Codable, Equatable {
-    public var specversion: String
-    public var id: String
-    public var source: String
-    public var type: String
-    public var subject: String
-    public var time: String
-    public var datacontenttype: String?
-    public var data: JSONValue?
+package struct CloudEvent: Sendable, Codable, Equatable {
+    package var specversion: String
+    package var id: String
+    package var source: String
+    package var type: String
+    package var subject: String
+    package var time: String
+    package var datacontenttype: String?
+    package var data: JSONValue?
 
-    public init(
+    package init(
         id: String = CloudEvent.randomID(), source: String, type: String, subject: String,
         time: Date = Date(), data: JSONValue?
     ) {
@@ -27,7 +27,7 @@ public struct CloudEvent: Sendable, Codable, Equatable {
 
     /// A random (version 4) UUID in lower case, from the system's generator (getrandom). Foundation's `UUID()`
     /// opens and reads /dev/urandom on each call on Linux, which showed in the publish path's profile.
-    public static func randomID() -> String {
+    package static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
         var bytes = [UInt8](repeating: 0, count: 16)
         withUnsafeBytes(of: generator.next() as UInt64) { bytes.replaceSubrange(0..<8, with: $0) }
@@ -46,7 +46,7 @@ public struct CloudEvent: Sendable, Codable, Equatable {
     }
 
     /// The event as compact JSON, the form the log stores and the bus delivers.
-    public func encoded() throws -> [UInt8] {
+    package func encoded() throws -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(contentsOf: #"{"specversion":"#.utf8)
@@ -71,15 +71,15 @@ public struct CloudEvent: Sendable, Codable, Equatable {
 }
 
 /// Event types that the hub itself emits.
-public enum EventType {
-    public static let scan = "storehub.scan"
-    public static let deviceStatus = "storehub.device.status"
+package enum EventType {
+    package static let scan = "storehub.scan"
+    package static let deviceStatus = "storehub.device.status"
 }
 
 /// Timestamps in the form events carry them.
-public enum Timestamp {
+package enum Timestamp {
     /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-26T10:00:00.123Z`.
-    public static func iso8601(_ date: Date) -> String {
+    package static func iso8601(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
         let millis = Int(milliseconds - Int64(seconds) * 1000)

@@ -3,38 +3,38 @@
 ///
 /// Checked once, where events enter the hub (a bus `publish`, `POST /api/v1/events`): `init(validating:)` refuses
 /// an unknown field, a wrong type, text with control characters or beyond its length, and names the field.
-public struct DisplayMessage: Sendable, Equatable {
+package struct DisplayMessage: Sendable, Equatable {
     /// How the screen colours the answer.
-    public enum State: String, Sendable, CaseIterable {
+    package enum State: String, Sendable, CaseIterable {
         case ok, warning, error, info
     }
 
-    public var state: State
-    public var title: DisplayText
-    public var body: DisplayText?
+    package var state: State
+    package var title: DisplayText
+    package var body: DisplayText?
     /// Lines listed under the body (the order's items), at most `maxItems`.
-    public var items: [DisplayText]
+    package var items: [DisplayText]
     /// Text the screen shows as a QR code, e.g. a receipt link.
-    public var qr: String?
+    package var qr: String?
     /// How long the screen shows the message before it goes back to idle.
-    public var ttlSeconds: Int
+    package var ttlSeconds: Int
     /// The sequence of the scan this message answers, when it answers one.
-    public var answers: UInt64?
+    package var answers: UInt64?
 
-    public static let maxTitle = 120
-    public static let maxBody = 600
-    public static let maxItem = 120
-    public static let maxItems = 20
-    public static let maxQR = 512
-    public static let ttlRange = 1...600
-    public static let defaultTTL = 8
+    package static let maxTitle = 120
+    package static let maxBody = 600
+    package static let maxItem = 120
+    package static let maxItems = 20
+    package static let maxQR = 512
+    package static let ttlRange = 1...600
+    package static let defaultTTL = 8
     /// Largest `data` of a display event, as JSON.
-    public static let maxBytes = 16 * 1024
+    package static let maxBytes = 16 * 1024
 
     static let fields: Set<String> = ["state", "title", "body", "items", "qr", "ttlSeconds", "answers"]
 
     /// Checks `data`; the error names the field (`data.items[2].fr`) and what is wrong with it.
-    public init(validating data: JSONValue?) throws(ValidationError) {
+    package init(validating data: JSONValue?) throws(ValidationError) {
         guard let data, case .object(let object) = data else {
             throw ValidationError("data: a display message must be a JSON object")
         }
@@ -93,16 +93,16 @@ public struct DisplayMessage: Sendable, Equatable {
 
 /// A text on a customer screen: one plain string, or one per language (`{"en": "Ready", "fr": "Prête"}`) from
 /// which the screen picks its own language.
-public enum DisplayText: Sendable, Equatable {
+package enum DisplayText: Sendable, Equatable {
     case plain(String)
     case translated([String: String])
 
     /// Languages one translated text may carry.
-    public static let maxLanguages = 16
+    package static let maxLanguages = 16
 
     /// Checks a text field; `field` names it in the error. Newlines are allowed in long texts (over 200 bytes),
     /// no other control characters anywhere.
-    public init(validating value: JSONValue, field: String, maxLength: Int) throws(ValidationError) {
+    package init(validating value: JSONValue, field: String, maxLength: Int) throws(ValidationError) {
         let allowNewlines = maxLength > 200
         switch value {
         case .string(let text):
@@ -166,11 +166,11 @@ public enum DisplayText: Sendable, Equatable {
 
 extension Topic {
     /// Where services send what a device's screen shows.
-    public static func display(_ device: DeviceID) -> String { "display.\(device)" }
+    package static func display(_ device: DeviceID) -> String { "display.\(device)" }
 
     /// Checks an event's `data` against what its topic requires (only `display.*` has a schema); returns the
     /// display message for display topics.
-    public static func validateData(_ data: JSONValue?, topic: String) throws(ValidationError) -> DisplayMessage? {
+    package static func validateData(_ data: JSONValue?, topic: String) throws(ValidationError) -> DisplayMessage? {
         guard topic.hasPrefix("display.") else { return nil }
         let segments = topic.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 2, (try? DeviceID(validating: String(segments[1]))) != nil else {

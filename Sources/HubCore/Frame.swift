@@ -1,7 +1,7 @@
 import Foundation
 
 /// A pixel layout that the pipelines understand.
-public enum PixelFormat: String, Sendable, Codable {
+package enum PixelFormat: String, Sendable, Codable {
     /// 8-bit luma only (V4L2 GREY, zbar Y800).
     case grey
     /// Packed 4:2:2, Y0 U Y1 V.
@@ -14,19 +14,19 @@ public enum PixelFormat: String, Sendable, Codable {
 ///
 /// Allocated once by a frame source and reused for every frame it delivers, so the hot path allocates
 /// nothing. The source writes only while no consumer holds a frame that points here.
-public final class FrameBuffer: @unchecked Sendable {
+package final class FrameBuffer: @unchecked Sendable {
     // @unchecked: the bytes are written by the owning source between deliveries only; consumers read.
-    public let bytes: UnsafeMutableRawBufferPointer
+    package let bytes: UnsafeMutableRawBufferPointer
     private let owned: Bool
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         bytes = .allocate(byteCount: capacity, alignment: 64)
         bytes.initializeMemory(as: UInt8.self, repeating: 0)
         owned = true
     }
 
     /// Wraps memory someone else owns (a driver's mapped buffer); it must outlive every frame that uses it.
-    public init(borrowing memory: UnsafeMutableRawBufferPointer) {
+    package init(borrowing memory: UnsafeMutableRawBufferPointer) {
         bytes = memory
         owned = false
     }
@@ -35,19 +35,19 @@ public final class FrameBuffer: @unchecked Sendable {
 }
 
 /// One captured image and where it came from.
-public struct Frame: Sendable {
-    public var format: PixelFormat
-    public var width: Int
-    public var height: Int
+package struct Frame: Sendable {
+    package var format: PixelFormat
+    package var width: Int
+    package var height: Int
     /// Bytes from the start of one luma row to the next.
-    public var bytesPerRow: Int
+    package var bytesPerRow: Int
     /// When the sensor captured it (V4L2 buffer timestamp, or replay time), wall clock.
-    public var captureTime: Date
+    package var captureTime: Date
     /// Counts frames delivered by the source, from 0.
-    public var index: UInt64
-    public var buffer: FrameBuffer
+    package var index: UInt64
+    package var buffer: FrameBuffer
 
-    public init(
+    package init(
         format: PixelFormat, width: Int, height: Int, bytesPerRow: Int, captureTime: Date, index: UInt64,
         buffer: FrameBuffer
     ) {
@@ -61,7 +61,7 @@ public struct Frame: Sendable {
     }
 
     /// The luma plane in place: for GREY and NV12 the first plane; YUYV has no separate plane.
-    public var lumaPlane: UnsafeRawBufferPointer? {
+    package var lumaPlane: UnsafeRawBufferPointer? {
         switch format {
         case .grey, .nv12:
             return UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<(bytesPerRow * height)])

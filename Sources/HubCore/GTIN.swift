@@ -1,7 +1,7 @@
 /// GS1 trade item numbers: the check digit rule every GTIN, SSCC and GLN shares.
-public enum GTIN {
+package enum GTIN {
     /// Whether the last digit of `digits` is the GS1 mod-10 check digit of the others.
-    public static func hasValidCheckDigit(_ digits: String) -> Bool {
+    package static func hasValidCheckDigit(_ digits: String) -> Bool {
         let values = digits.utf8.map { Int($0) - 48 }
         guard values.count >= 2, values.allSatisfy({ (0...9).contains($0) }) else { return false }
         var sum = 0

@@ -4,16 +4,16 @@ import Foundation
 ///
 /// Foundation's JSONDecoder can only learn a value's kind by trying each kind and catching the error, which
 /// made decoding most of the cost of handling a publish. This reader looks at the next byte instead.
-public struct JSONParser {
+package struct JSONParser {
     /// Why a text is not valid JSON, with the byte offset where reading stopped.
-    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
-        public var offset: Int
-        public var reason: String
-        public var description: String { "\(reason) at byte \(offset)" }
+    package struct Error: Swift.Error, Sendable, CustomStringConvertible {
+        package var offset: Int
+        package var reason: String
+        package var description: String { "\(reason) at byte \(offset)" }
     }
 
     /// Nesting deeper than this is refused, so hostile input cannot exhaust the stack.
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
@@ -23,7 +23,7 @@ public struct JSONParser {
     }
 
     /// Parses one JSON value that fills the whole text (white space around it allowed).
-    public static func parse(_ text: String) throws(Error) -> JSONValue {
+    package static func parse(_ text: String) throws(Error) -> JSONValue {
         var text = text
         let result: Result<JSONValue, Error> = text.withUTF8 { buffer in
             var parser = JSONParser(buffer)

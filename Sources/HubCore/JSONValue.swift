@@ -1,5 +1,5 @@
 /// Any JSON value, for event `data` whose shape belongs to the publisher.
-public enum JSONValue: Sendable, Hashable, Codable {
+package enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -8,7 +8,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         // Decoder has no way to ask a value's kind, so kinds are tried in turn and each miss throws. Strings and
         // numbers come first: they are most of the leaves in bus messages, and a miss costs an error allocation.
         let container = try decoder.singleValueContainer()
@@ -29,7 +29,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -42,17 +42,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    public var intValue: Int64? {
+    package var intValue: Int64? {
         switch self {
         case .int(let value): return value
         case .double(let value) where value.rounded() == value && abs(value) < 9e18: return Int64(value)
@@ -63,7 +63,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
 extension JSONValue {
     /// Appends compact JSON for this value; faster than JSONEncoder for the hot paths (events, replies).
-    public func write(to out: inout [UInt8]) {
+    package func write(to out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
@@ -94,14 +94,14 @@ extension JSONValue {
     }
 
     /// The value as compact JSON bytes, object keys sorted.
-    public var jsonBytes: [UInt8] {
+    package var jsonBytes: [UInt8] {
         var out: [UInt8] = []
         write(to: &out)
         return out
     }
 
     /// Appends `text` as a JSON string literal: quotes, backslash and control characters escaped, UTF-8 kept.
-    public static func writeString(_ text: String, to out: inout [UInt8]) {
+    package static func writeString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in

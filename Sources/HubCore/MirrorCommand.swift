@@ -1,5 +1,5 @@
 /// How a mirror lights the whole image: a colour temperature and exposure applied to every frame.
-public enum LightingPreset: String, Sendable, CaseIterable {
+package enum LightingPreset: String, Sendable, CaseIterable {
     case neutral, daylight, office, evening
 }
 
@@ -8,21 +8,21 @@ public enum LightingPreset: String, Sendable, CaseIterable {
 /// `{"select": SKU}`, `{"snapshot": true}`, `{"end": true}`, `{"split": 0...1 | null}` (the before/after line as a
 /// share of the frame's width from its left edge; the shade is drawn left of it; null removes it),
 /// `{"lighting": "daylight"}`, `{"wishlist": SKU}` ("add to bag"). Several may come in one command.
-public struct MirrorCommand: Sendable, Equatable {
-    public var select: String?
-    public var snapshot = false
-    public var end = false
+package struct MirrorCommand: Sendable, Equatable {
+    package var select: String?
+    package var snapshot = false
+    package var end = false
     /// nil: unchanged; `.some(nil)`: no split line.
-    public var split: Float??
-    public var lighting: LightingPreset?
-    public var wishlist: String?
+    package var split: Float??
+    package var lighting: LightingPreset?
+    package var wishlist: String?
 
-    public init() {}
+    package init() {}
 
     static let keys = ["select", "snapshot", "end", "split", "lighting", "wishlist"]
 
     /// Parses and checks a command; the error says which field was wrong and why.
-    public static func parse(_ data: JSONValue) throws(MirrorCommandError) -> MirrorCommand {
+    package static func parse(_ data: JSONValue) throws(MirrorCommandError) -> MirrorCommand {
         guard case .object(let fields) = data else {
             throw MirrorCommandError("a mirror command must be a JSON object")
         }
@@ -67,7 +67,7 @@ public struct MirrorCommand: Sendable, Equatable {
 }
 
 /// A mirror command that cannot be carried out as sent.
-public struct MirrorCommandError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct MirrorCommandError: Error, Sendable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -5,14 +5,14 @@ import Foundation
 ///
 /// Watches the deepest folder of the path that exists with inotify, moving down as folders appear, so that
 /// `/dev/v4l/by-id/usb-...` is noticed even when `/dev/v4l` itself does not exist yet.
-public enum PathWatcher {
-    public enum Outcome: Sendable, Equatable {
+package enum PathWatcher {
+    package enum Outcome: Sendable, Equatable {
         case appeared
         case timedOut
     }
 
     /// Returns `.appeared` as soon as `path` exists, `.timedOut` after `timeout`.
-    public static func waitUntilExists(_ path: String, timeout: Duration) async -> Outcome {
+    package static func waitUntilExists(_ path: String, timeout: Duration) async -> Outcome {
         if FileManager.default.fileExists(atPath: path) { return .appeared }
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -23,7 +23,7 @@ public enum PathWatcher {
 
     /// Returns `.appeared` as soon as an entry is created in (or moved into) `folder`, `.timedOut` after
     /// `timeout`: for devices found by what they are rather than by path (a scanner matched by vendor:product).
-    public static func waitForNewEntry(in folder: String, timeout: Duration) async -> Outcome {
+    package static func waitForNewEntry(in folder: String, timeout: Duration) async -> Outcome {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(returning: blockingWaitForEntry(folder, timeout: timeout))

@@ -2,23 +2,23 @@ import Foundation
 
 /// The text form of a signed pickup code, `SHP1.<keyId>.<orderId>.<expires>.<nonce>.<signature>` (docs/pickup.md).
 /// Parsing only; signatures are checked by the `Pickup` module.
-public struct PickupCodeFormat: Sendable, Equatable {
-    public static let prefix = "SHP1."
+package struct PickupCodeFormat: Sendable, Equatable {
+    package static let prefix = "SHP1."
 
-    public var keyID: String
-    public var orderID: String
+    package var keyID: String
+    package var orderID: String
     /// Unix time, seconds.
-    public var expires: Int64
-    public var nonce: [UInt8]
-    public var signature: [UInt8]
+    package var expires: Int64
+    package var nonce: [UInt8]
+    package var signature: [UInt8]
     /// The signed bytes: the code up to (not including) the dot before the signature.
-    public var signedPart: [UInt8]
+    package var signedPart: [UInt8]
 
     /// Whether `text` claims to be a signed pickup code (its prefix); such a scan always gets a `pickup` verdict.
-    public static func claims(_ text: String) -> Bool { text.hasPrefix(prefix) }
+    package static func claims(_ text: String) -> Bool { text.hasPrefix(prefix) }
 
     /// Parses a code; nil when it is not well formed.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard Self.claims(text), text.utf8.count <= 256 else { return nil }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 6, Self.isKeyID(parts[1]), Self.isOrderID(parts[2]),
@@ -35,18 +35,18 @@ public struct PickupCodeFormat: Sendable, Equatable {
     }
 
     /// The text that is signed, for the signing side.
-    public static func signedText(keyID: String, orderID: String, expires: Int64, nonce: [UInt8]) -> String {
+    package static func signedText(keyID: String, orderID: String, expires: Int64, nonce: [UInt8]) -> String {
         "\(prefix)\(keyID).\(orderID).\(expires).\(Base64URL.encode(nonce))"
     }
 
     /// Key ids: 1 to 32 of `a-z 0-9 -`.
-    public static func isKeyID<S: StringProtocol>(_ text: S) -> Bool {
+    package static func isKeyID<S: StringProtocol>(_ text: S) -> Bool {
         (1...32).contains(text.utf8.count)
             && text.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
     }
 
     /// Order ids: 1 to 64 of `A-Z a-z 0-9 - _`.
-    public static func isOrderID<S: StringProtocol>(_ text: S) -> Bool {
+    package static func isOrderID<S: StringProtocol>(_ text: S) -> Bool {
         (1...64).contains(text.utf8.count)
             && text.utf8.allSatisfy { c in
                 (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2D
@@ -56,20 +56,20 @@ public struct PickupCodeFormat: Sendable, Equatable {
 }
 
 /// `pickup` in a scan event: the hub's verdict on a signed pickup code.
-public struct PickupCheck: Sendable, Codable, Equatable {
+package struct PickupCheck: Sendable, Codable, Equatable {
     /// Why a code is not valid.
-    public enum Reason: String, Sendable, Codable, CaseIterable {
+    package enum Reason: String, Sendable, Codable, CaseIterable {
         case malformed, unknownKey, forged, expired, alreadyCollected
     }
 
-    public var valid: Bool
+    package var valid: Bool
     /// Only when the signature was checked: the order, the expiry (ISO 8601) and the key.
-    public var orderId: String?
-    public var expires: String?
-    public var keyId: String?
-    public var reason: Reason?
+    package var orderId: String?
+    package var expires: String?
+    package var keyId: String?
+    package var reason: Reason?
 
-    public init(valid: Bool, orderId: String? = nil, expires: String? = nil, keyId: String? = nil, reason: Reason?) {
+    package init(valid: Bool, orderId: String? = nil, expires: String? = nil, keyId: String? = nil, reason: Reason?) {
         self.valid = valid
         self.orderId = orderId
         self.expires = expires
@@ -79,14 +79,14 @@ public struct PickupCheck: Sendable, Codable, Equatable {
 }
 
 /// base64url without padding (RFC 4648 §5), as pickup codes and keys are written.
-public enum Base64URL {
-    public static func encode(_ bytes: [UInt8]) -> String {
+package enum Base64URL {
+    package static func encode(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// Nil for anything but base64url (padding optional).
-    public static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
+    package static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
         var body = Substring(text)
         while body.last == "=" { body = body.dropLast() }
         guard text.count - body.count <= 2,

@@ -1,5 +1,5 @@
 /// What a token may do on the bus and the API.
-public enum Role: String, Sendable, Codable, CaseIterable {
+package enum Role: String, Sendable, Codable, CaseIterable {
     /// Everything.
     case admin
     /// Shop staff: read every topic, command devices.
@@ -14,7 +14,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     case screen
 
     /// Whether this role may subscribe to `pattern` (every topic it could match must be readable).
-    public func maySubscribe(_ pattern: TopicPattern) -> Bool {
+    package func maySubscribe(_ pattern: TopicPattern) -> Bool {
         switch self {
         case .admin, .staff:
             return true
@@ -26,7 +26,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     }
 
     /// Whether this role may publish on `topic`.
-    public func mayPublish(_ topic: String) -> Bool {
+    package func mayPublish(_ topic: String) -> Bool {
         switch self {
         case .admin:
             return true
@@ -40,7 +40,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     }
 
     /// May read the REST API's device list, hub panel and metrics (device and screen tokens may not).
-    public var mayReadAPI: Bool { self != .device && self != .screen }
+    package var mayReadAPI: Bool { self != .device && self != .screen }
 
     private static let serviceReadable = ["scan.>", "tryon.>", "device.status.>"].map {
         try! TopicPattern(validating: $0)
@@ -52,16 +52,16 @@ public enum Role: String, Sendable, Codable, CaseIterable {
 }
 
 /// Someone whose token was accepted.
-public struct Principal: Sendable, Equatable {
+package struct Principal: Sendable, Equatable {
     /// The token's public id (never the secret).
-    public var tokenID: String
-    public var role: Role
+    package var tokenID: String
+    package var role: Role
     /// For `device` and `screen` tokens: the device they speak for.
-    public var device: DeviceID?
+    package var device: DeviceID?
     /// For `screen` tokens: the kind of their device (kiosk or mirror), which decides their topics.
-    public var deviceKind: DeviceKind?
+    package var deviceKind: DeviceKind?
 
-    public init(tokenID: String, role: Role, device: DeviceID? = nil, deviceKind: DeviceKind? = nil) {
+    package init(tokenID: String, role: Role, device: DeviceID? = nil, deviceKind: DeviceKind? = nil) {
         self.tokenID = tokenID
         self.role = role
         self.device = device
@@ -70,7 +70,7 @@ public struct Principal: Sendable, Equatable {
 
     /// A screen's topics: a mirror's screen reads its try-on results and sends its mirror's commands, a kiosk's
     /// screen reads its scans and the services' answers; both read their device's status. Nothing for other roles.
-    public var screenTopics: (read: [String], publish: [String]) {
+    package var screenTopics: (read: [String], publish: [String]) {
         guard role == .screen, let device else { return ([], []) }
         switch deviceKind {
         case .mirror?: return (["tryon.result.\(device)", "device.status.\(device)"], ["mirror.command.\(device)"])
@@ -81,7 +81,7 @@ public struct Principal: Sendable, Equatable {
 
     /// Whether this token may subscribe to `pattern`: its role's rule, and for a device token the commands sent to
     /// its own device (`mirror.command.<device>`, `device.command.<device>`).
-    public func maySubscribe(_ pattern: TopicPattern) -> Bool {
+    package func maySubscribe(_ pattern: TopicPattern) -> Bool {
         if role == .screen {
             return screenTopics.read.contains { (try? TopicPattern(validating: $0)).map(pattern.isCovered) ?? false }
         }
@@ -95,7 +95,7 @@ public struct Principal: Sendable, Equatable {
     /// Whether this token may publish on `topic`: its role's rule, and for a device token any topic of its own
     /// device (last segment) except commands and what screens show (`display.*`, which only services answer), and
     /// under `device.status.` only its own `device.status.<device>`.
-    public func mayPublish(_ topic: String) -> Bool {
+    package func mayPublish(_ topic: String) -> Bool {
         if role == .screen { return screenTopics.publish.contains(topic) }
         guard role == .device else { return role.mayPublish(topic) }
         guard let device else { return false }
@@ -107,46 +107,46 @@ public struct Principal: Sendable, Equatable {
 
     /// Who owns the durable consumers this token makes: its role, or for a device token its device. Two owners
     /// never share a consumer, and none is the hub's own (`uplink`, `sink/<name>`).
-    public var consumerOwner: String {
+    package var consumerOwner: String {
         role == .device ? "device.\(device?.rawValue ?? "")" : role.rawValue
     }
 
     /// The event log's name for the durable consumer this token calls `name` (a bus name, which holds no `/`).
-    public func consumerName(_ name: String) -> String { "\(consumerOwner)/\(name)" }
+    package func consumerName(_ name: String) -> String { "\(consumerOwner)/\(name)" }
 
     /// Who owns a consumer of the event log and the name it goes by: a client's (`consumerName`), or the hub's
     /// own (`uplink`, `sink/<name>`, owner `hub`).
-    public static func consumerOwnerAndName(_ logName: String) -> (owner: String, name: String) {
+    package static func consumerOwnerAndName(_ logName: String) -> (owner: String, name: String) {
         guard !logName.hasPrefix("sink/"), let slash = logName.firstIndex(of: "/") else { return ("hub", logName) }
         return (String(logName[..<slash]), String(logName[logName.index(after: slash)...]))
     }
 
     /// "device token for mirror-1", "staff token": for error messages.
-    public var description: String {
+    package var description: String {
         role == .device || role == .screen
             ? "\(role.rawValue) token for \(device?.rawValue ?? "?")" : "\(role.rawValue) token"
     }
 }
 
 /// A device's last known state and last scan, as the status API shows it.
-public struct DeviceSummary: Sendable, Codable, Equatable {
-    public var status: DeviceStatus
-    public var lastScan: LastScan?
+package struct DeviceSummary: Sendable, Codable, Equatable {
+    package var status: DeviceStatus
+    package var lastScan: LastScan?
 
     /// A scan as staff see it in the device list.
-    public struct LastScan: Sendable, Codable, Equatable {
-        public var symbology: String
-        public var text: String
-        public var time: String
+    package struct LastScan: Sendable, Codable, Equatable {
+        package var symbology: String
+        package var text: String
+        package var time: String
 
-        public init(symbology: String, text: String, time: String) {
+        package init(symbology: String, text: String, time: String) {
             self.symbology = symbology
             self.text = text
             self.time = time
         }
     }
 
-    public init(status: DeviceStatus, lastScan: LastScan?) {
+    package init(status: DeviceStatus, lastScan: LastScan?) {
         self.status = status
         self.lastScan = lastScan
     }

@@ -4,27 +4,27 @@
 ///
 /// Anything else is refused, control characters included: SQLite, MQTT topic filters and the status page each
 /// read some other character as special (NUL ends C strings, `#` and `+` are MQTT wildcards, `/` an MQTT level).
-public enum Topic {
+package enum Topic {
     /// Longest topic or pattern, in bytes.
-    public static let maxBytes = 256
+    package static let maxBytes = 256
     /// Longest segment (a device id is one), in bytes.
-    public static let maxSegmentBytes = 64
+    package static let maxSegmentBytes = 64
 
     /// Validates a topic that an event is published on: no wildcards.
-    public static func validate(_ topic: String) throws(ValidationError) {
+    package static func validate(_ topic: String) throws(ValidationError) {
         try check(topic, kind: "topic", wildcards: false)
     }
 
     /// Whether `bytes` may be one segment of a concrete topic (and so a device id).
-    public static func isSegment(_ bytes: some Collection<UInt8>) -> Bool {
+    package static func isSegment(_ bytes: some Collection<UInt8>) -> Bool {
         !bytes.isEmpty && bytes.count <= maxSegmentBytes && bytes.allSatisfy(isSegmentByte)
     }
 
-    public static func scan(_ device: DeviceID) -> String { "scan.\(device)" }
-    public static func deviceStatus(_ device: DeviceID) -> String { "device.status.\(device)" }
+    package static func scan(_ device: DeviceID) -> String { "scan.\(device)" }
+    package static func deviceStatus(_ device: DeviceID) -> String { "device.status.\(device)" }
 
     /// `text` for an error message or a log line: quoted, cut short, control characters escaped.
-    public static func quoted(_ text: String) -> String {
+    package static func quoted(_ text: String) -> String {
         text.utf8.count <= 80 ? text.debugDescription : String(text.prefix(80)).debugDescription + "..."
     }
 
@@ -63,8 +63,8 @@ public enum Topic {
 }
 
 /// A subscription pattern over dot-separated topics: `*` matches one segment, a final `>` one or more.
-public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
-    public let text: String
+package struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
+    package let text: String
     /// The pattern's segments as bytes: the grammar is ASCII, so matching compares bytes, not characters (it runs
     /// for every event and every live subscription).
     private let segments: [[UInt8]]
@@ -72,14 +72,14 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     private static let rest = Array(">".utf8)
 
     /// Checks `text` against the topic grammar (`Topic`), wildcards allowed.
-    public init(validating text: String) throws(ValidationError) {
+    package init(validating text: String) throws(ValidationError) {
         try Topic.check(text, kind: "topic pattern", wildcards: true)
         self.text = text
         self.segments = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map(Array.init)
     }
 
     /// Whether `topic` (a concrete topic, no wildcards) matches.
-    public func matches(_ topic: String) -> Bool {
+    package func matches(_ topic: String) -> Bool {
         var topic = topic
         return topic.withUTF8 { bytes in
             var index = 0
@@ -99,7 +99,7 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether every topic this pattern matches is also matched by `other`.
-    public func isCovered(by other: TopicPattern) -> Bool {
+    package func isCovered(by other: TopicPattern) -> Bool {
         var i = 0
         while i < segments.count {
             guard i < other.segments.count else { return false }
@@ -113,10 +113,10 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
         return i == other.segments.count
     }
 
-    public var description: String { text }
+    package var description: String { text }
 
     /// Every device's status topic, `device.status.<device>`: exactly three segments.
-    public static let deviceStatus = fixed("device.status.*")
+    package static let deviceStatus = fixed("device.status.*")
 
     /// A pattern written in the code; a typo in it is the code's error, found by the first test that loads it.
     private static func fixed(_ text: String) -> TopicPattern {

@@ -6,12 +6,12 @@ import HubCore
 /// Checks signed pickup codes (docs/pickup.md) against the order service's public keys, offline.
 ///
 /// Pure: the caller says whether the order was already handed over, so the verifier needs no storage.
-public struct PickupVerifier: Sendable {
+package struct PickupVerifier: Sendable {
     /// Raw 32-byte public keys by id (swift-crypto's key type is not Sendable; making one from bytes is cheap).
     private let keys: [String: [UInt8]]
 
     /// Fails when a key is not a 32-byte Ed25519 public key (the config loader has checked that already).
-    public init(_ settings: PickupSettings) throws {
+    package init(_ settings: PickupSettings) throws {
         var keys: [String: [UInt8]] = [:]
         for key in settings.keys {
             guard let raw = Base64URL.decode(key.publicKey) else {
@@ -27,7 +27,7 @@ public struct PickupVerifier: Sendable {
     ///
     /// Checks, in order: the format, the key id, the signature, whether the order was handed over already
     /// (`collected`, asked only for a genuine code), and the expiry against `now`.
-    public func check(_ text: String, now: Date, collected: (String) -> Bool) -> PickupCheck? {
+    package func check(_ text: String, now: Date, collected: (String) -> Bool) -> PickupCheck? {
         guard PickupCodeFormat.claims(text) else { return nil }
         guard let code = PickupCodeFormat(text) else { return PickupCheck(valid: false, reason: .malformed) }
         guard let raw = keys[code.keyID], let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
@@ -48,9 +48,9 @@ public struct PickupVerifier: Sendable {
 }
 
 /// Makes keys and signed codes: what an order service does, for set-up, tests and the demo.
-public enum PickupSigner {
+package enum PickupSigner {
     /// A new key pair, base64url: the private key stays with the order service, the public one goes in hub.json.
-    public static func makeKey() -> (privateKey: String, publicKey: String) {
+    package static func makeKey() -> (privateKey: String, publicKey: String) {
         let key = Curve25519.Signing.PrivateKey()
         return (
             Base64URL.encode(Array(key.rawRepresentation)), Base64URL.encode(Array(key.publicKey.rawRepresentation))
@@ -58,7 +58,7 @@ public enum PickupSigner {
     }
 
     /// A signed code for `orderID`, valid until `expires`, with a fresh 12-byte nonce.
-    public static func sign(orderID: String, expires: Date, keyID: String, privateKey: String) throws -> String {
+    package static func sign(orderID: String, expires: Date, keyID: String, privateKey: String) throws -> String {
         guard PickupCodeFormat.isKeyID(keyID) else { throw ValidationError("key id: 1 to 32 of a-z 0-9 -") }
         guard PickupCodeFormat.isOrderID(orderID) else { throw ValidationError("order id: 1 to 64 of A-Z a-z 0-9 - _") }
         guard let raw = Base64URL.decode(privateKey), raw.count == 32 else {

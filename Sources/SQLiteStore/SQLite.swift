@@ -2,12 +2,12 @@ import CSQLite
 import Foundation
 
 /// An SQLite failure: the result code, SQLite's message and what StoreHub was doing.
-public struct SQLiteError: Error, Sendable, CustomStringConvertible {
-    public var code: Int32
-    public var message: String
-    public var context: String
+package struct SQLiteError: Error, Sendable, CustomStringConvertible {
+    package var code: Int32
+    package var message: String
+    package var context: String
 
-    public var description: String { "\(context): \(message) (SQLite code \(code))" }
+    package var description: String { "\(context): \(message) (SQLite code \(code))" }
 }
 
 /// One SQLite connection.

@@ -5,12 +5,13 @@ import HubCore
 
 /// USB HID keyboard-wedge scanners through evdev: the device is grabbed exclusively (EVIOCGRAB), so scans never
 /// type into a kiosk's screen, and its keys are read with the configured xkb layout.
-public enum HIDScanner {
+package enum HIDScanner {
     /// Where input devices live; `match` looks through `event*` here.
-    public static let inputFolder = "/dev/input"
+    package static let inputFolder = "/dev/input"
 
     /// A source for the descriptor's settings; `keymap` is compiled once for the device.
-    public static func source(settings: ScannerSettings, hid: ScannerSettings.HID, keymap: XKBKeymap) -> ScannerDevice {
+    package static func source(settings: ScannerSettings, hid: ScannerSettings.HID, keymap: XKBKeymap) -> ScannerDevice
+    {
         let formatter = ScanFormatter(settings)
         let maxLength = settings.maxLength
         return ScannerDevice(
@@ -40,7 +41,7 @@ public enum HIDScanner {
     }
 
     /// The first `/dev/input/event*` whose USB ids are `id` (EVIOCGID), in numeric order.
-    public static func find(_ id: ScannerSettings.USBID) throws(ScannerError) -> String {
+    package static func find(_ id: ScannerSettings.USBID) throws(ScannerError) -> String {
         var denied = false
         for path in eventNodes() {
             let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -65,7 +66,7 @@ public enum HIDScanner {
     }
 
     /// `/dev/input/eventN` nodes in numeric order.
-    public static func eventNodes() -> [String] {
+    package static func eventNodes() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: inputFolder)) ?? []
         return names.filter { $0.hasPrefix("event") && Int($0.dropFirst(5)) != nil }
             .sorted { Int($0.dropFirst(5))! < Int($1.dropFirst(5))! }

@@ -4,18 +4,18 @@ import Foundation
 import HubCore
 
 /// A complete scan read from a scanner, ready to become a `storehub.scan` event.
-public struct ScannerRead: Sendable, Equatable {
-    public var symbology: String
-    public var bytes: [UInt8]
-    public var text: String
+package struct ScannerRead: Sendable, Equatable {
+    package var symbology: String
+    package var bytes: [UInt8]
+    package var text: String
     /// GTIN-13 for EAN/UPC payloads with a right check digit.
-    public var gtin: String?
+    package var gtin: String?
     /// When the scan ended (its terminator, or its last character).
-    public var endTime: Date
+    package var endTime: Date
     /// The AIM identifier said the payload is a GS1 element string (GS1-128, GS1 QR, GS1 DataMatrix, DataBar).
-    public var isGS1: Bool
+    package var isGS1: Bool
 
-    public init(symbology: String, bytes: [UInt8], text: String, gtin: String?, endTime: Date, isGS1: Bool = false) {
+    package init(symbology: String, bytes: [UInt8], text: String, gtin: String?, endTime: Date, isGS1: Bool = false) {
         self.symbology = symbology
         self.bytes = bytes
         self.text = text
@@ -26,61 +26,62 @@ public struct ScannerRead: Sendable, Equatable {
 }
 
 /// Input that was read but is not a scan. `message` says what was wrong, never what the input held.
-public struct ScannerProblem: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+package struct ScannerProblem: Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: Sendable, Equatable {
         /// Cut short or running on: a partial scan, an over-long line. Counted as `scansDropped`.
         case incomplete
         /// Unreadable: noise, non-printable bytes, a wrong baud rate. Counted as `errors`.
         case unreadable
     }
 
-    public var kind: Kind
-    public var message: String
+    package var kind: Kind
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// What a scanner source delivers.
-public enum ScannerOutput: Sendable, Equatable {
+package enum ScannerOutput: Sendable, Equatable {
     case scan(ScannerRead)
     case dropped(ScannerProblem)
 }
 
 /// Input between two terminators, before prefix, suffix and AIM identifier are taken off.
-public enum AssembledInput: Sendable, Equatable {
+package enum AssembledInput: Sendable, Equatable {
     case complete([UInt8], at: Date)
     case dropped(ScannerProblem)
 }
 
 /// Turns a scanner's raw input into a scan: strips the configured prefix and suffix, reads the AIM symbology
 /// identifier when the scanner sends them, and fills in the GTIN for EAN/UPC payloads.
-public struct ScanFormatter: Sendable {
-    public var prefix: [UInt8]
-    public var suffix: [UInt8]
-    public var aimIdentifiers: Bool
+package struct ScanFormatter: Sendable {
+    package var prefix: [UInt8]
+    package var suffix: [UInt8]
+    package var aimIdentifiers: Bool
     /// Reported when no AIM identifier says otherwise.
-    public var symbology: String
+    package var symbology: String
 
-    public init(prefix: String = "", suffix: String = "", aimIdentifiers: Bool = false, symbology: String = "unknown") {
+    package init(prefix: String = "", suffix: String = "", aimIdentifiers: Bool = false, symbology: String = "unknown")
+    {
         self.prefix = Array(prefix.utf8)
         self.suffix = Array(suffix.utf8)
         self.aimIdentifiers = aimIdentifiers
         self.symbology = symbology
     }
 
-    public init(_ settings: ScannerSettings) {
+    package init(_ settings: ScannerSettings) {
         self.init(
             prefix: settings.prefix, suffix: settings.suffix, aimIdentifiers: settings.aimIdentifiers,
             symbology: settings.symbology)
     }
 
     /// The scan, or why this input is not one.
-    public func format(_ input: AssembledInput) -> ScannerOutput {
+    package func format(_ input: AssembledInput) -> ScannerOutput {
         switch input {
         case .dropped(let problem): return .dropped(problem)
         case .complete(let raw, let time):
@@ -130,12 +131,12 @@ public struct ScanFormatter: Sendable {
 
 /// An AIM symbology identifier, `]` + code character + modifier, which scanners can send before each payload
 /// (ISO/IEC 15424). The code character names the symbology; the modifier refines it.
-public struct AIMIdentifier: Sendable, Equatable {
-    public var code: Character
-    public var modifier: Character
+package struct AIMIdentifier: Sendable, Equatable {
+    package var code: Character
+    package var modifier: Character
 
     /// Parses the first three bytes; nil when they are not an identifier.
-    public init?(_ bytes: [UInt8]) {
+    package init?(_ bytes: [UInt8]) {
         guard bytes.count == 3, bytes[0] == UInt8(ascii: "]"),
             bytes[1] < 0x80, Character(Unicode.Scalar(bytes[1])).isLetter,
             bytes[2] < 0x80,
@@ -147,7 +148,7 @@ public struct AIMIdentifier: Sendable, Equatable {
 
     /// GS1 element strings by ISO/IEC 15424: `]C1` GS1-128, `]Q3` GS1 QR, `]d2` GS1 DataMatrix, and DataBar
     /// (`]e`), which only carries GS1 data.
-    public var isGS1: Bool {
+    package var isGS1: Bool {
         switch (code, modifier) {
         case ("C", "1"), ("Q", "3"), ("Q", "4"), ("d", "2"), ("d", "5"), ("e", _): return true
         default: return false
@@ -156,7 +157,7 @@ public struct AIMIdentifier: Sendable, Equatable {
 
     /// The StoreHub symbology name. EAN/UPC (`E`) is told apart by modifier and payload length, because
     /// `]E0` covers EAN-13, UPC-A and UPC-E alike.
-    public func symbology(payloadLength: Int) -> String {
+    package func symbology(payloadLength: Int) -> String {
         switch (code, modifier) {
         case ("E", "4"): return "ean8"
         case ("E", "0"), ("E", "3"):
@@ -186,7 +187,7 @@ public struct AIMIdentifier: Sendable, Equatable {
     }
 
     /// Every name `symbology(payloadLength:)` can give, plus `unknown`: what `scanner.symbology` may be set to.
-    public static let symbologyNames: Set<String> = [
+    package static let symbologyNames: Set<String> = [
         "unknown", "ean13", "ean8", "upca", "upce", "ean-addon", "gs1-128", "code128", "qr", "datamatrix", "code39",
         "code93", "i25", "codabar", "databar", "databar-exp", "pdf417", "aztec", "maxicode", "code11", "msi", "2of5",
     ]

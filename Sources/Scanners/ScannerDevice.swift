@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// One pipeline task pulls with `next()`; the scanner's blocking reads run on its own queue, off the
 /// cooperative thread pool.
-public protocol ScannerSource: Sendable {
+package protocol ScannerSource: Sendable {
     /// For logs and status: what this source reads.
     var description: String { get }
     /// Opens the device. Throws a ScannerError that says what is wrong and what to do.
@@ -64,8 +64,8 @@ extension ScannerPort {
 }
 
 /// A scanner read through a ScannerPort on a serial queue: the part keyboard-wedge and serial scanners share.
-public final class ScannerDevice: ScannerSource {
-    public let description: String
+package final class ScannerDevice: ScannerSource {
+    package let description: String
     private let formatter: ScanFormatter
     private let openPort: @Sendable () throws(ScannerError) -> any ScannerPort
     private let waiter: @Sendable (Duration) async throws -> Void
@@ -84,7 +84,7 @@ public final class ScannerDevice: ScannerSource {
         queue = DispatchQueue(label: "storehub.scanner.\(description)")
     }
 
-    public func open() async throws {
+    package func open() async throws {
         let openPort = self.openPort
         let session = try await queue.run { () throws(ScannerError) -> Session in
             let port = try openPort()
@@ -99,7 +99,7 @@ public final class ScannerDevice: ScannerSource {
         active.withLock { $0 = session }
     }
 
-    public func next() async throws -> ScannerOutput {
+    package func next() async throws -> ScannerOutput {
         guard let session = active.withLock({ $0 }) else {
             throw ScannerError("\(description) is not open", isTransient: true)
         }
@@ -115,7 +115,7 @@ public final class ScannerDevice: ScannerSource {
         return output
     }
 
-    public func close() {
+    package func close() {
         let session = active.withLock { active -> Session? in
             defer { active = nil }
             return active
@@ -125,7 +125,7 @@ public final class ScannerDevice: ScannerSource {
         queue.async { session.close() }
     }
 
-    public func waitForDevice(upTo limit: Duration) async throws {
+    package func waitForDevice(upTo limit: Duration) async throws {
         try await waiter(limit)
     }
 }

@@ -2,21 +2,21 @@ import Foundation
 import HubCore
 
 /// A scanner failure: what happened, what staff can do, the system's own words, and whether retrying may help.
-public struct ScannerError: DeviceFailure, Sendable {
+package struct ScannerError: DeviceFailure, Sendable {
     /// For staff: what is wrong and what to do about it.
-    public var message: String
+    package var message: String
     /// The underlying cause (an errno text, a library's answer), when there is one.
-    public var cause: String?
+    package var cause: String?
     /// True when the device may come back by itself (unplugged); the supervisor retries with backoff.
-    public var isTransient: Bool
+    package var isTransient: Bool
 
-    public init(_ message: String, cause: String? = nil, isTransient: Bool) {
+    package init(_ message: String, cause: String? = nil, isTransient: Bool) {
         self.message = message
         self.cause = cause
         self.isTransient = isTransient
     }
 
-    public var description: String { cause.map { "\(message) (\($0))" } ?? message }
+    package var description: String { cause.map { "\(message) (\($0))" } ?? message }
 
     /// The text of an errno value.
     static func text(_ code: Int32) -> String { String(cString: strerror(code)) }

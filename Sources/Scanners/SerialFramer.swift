@@ -9,11 +9,11 @@ import HubCore
 ///
 /// With `cr` or `lf` framing the other line-end byte at either edge of a frame is ignored, so a scanner that
 /// sends CR LF works with both.
-public struct SerialFramer: Sendable {
-    public var framing: ScannerSettings.Framing
-    public var maxLength: Int
+package struct SerialFramer: Sendable {
+    package var framing: ScannerSettings.Framing
+    package var maxLength: Int
     /// A frame whose bytes stop for this long before its end is partial.
-    public var timeout: TimeInterval
+    package var timeout: TimeInterval
     private var buffer: [UInt8] = []
     /// stx-etx: inside STX ... ETX.
     private var inFrame = false
@@ -30,7 +30,7 @@ public struct SerialFramer: Sendable {
     static let cr: UInt8 = 0x0D
     static let lf: UInt8 = 0x0A
 
-    public init(framing: ScannerSettings.Framing, maxLength: Int, timeoutMs: Int) {
+    package init(framing: ScannerSettings.Framing, maxLength: Int, timeoutMs: Int) {
         self.framing = framing
         self.maxLength = maxLength
         timeout = Double(timeoutMs) / 1000
@@ -39,13 +39,13 @@ public struct SerialFramer: Sendable {
     private var pending: Bool { !buffer.isEmpty || inFrame || pendingCR || overflowing || strayBytes > 0 }
 
     /// When `idle(at:)` must be called if no byte arrives before then; nil when nothing is pending.
-    public var deadline: Date? {
+    package var deadline: Date? {
         guard let lastByte, pending else { return nil }
         return lastByte.addingTimeInterval(timeout)
     }
 
     /// Bytes read at `time`.
-    public mutating func feed(_ bytes: some Sequence<UInt8>, at time: Date) -> [AssembledInput] {
+    package mutating func feed(_ bytes: some Sequence<UInt8>, at time: Date) -> [AssembledInput] {
         var out: [AssembledInput] = []
         if let deadline, time > deadline { out += expire() }
         lastByte = time
@@ -98,7 +98,7 @@ public struct SerialFramer: Sendable {
     }
 
     /// No byte came until `now`: a frame left open past the timeout is dropped.
-    public mutating func idle(at now: Date) -> [AssembledInput] {
+    package mutating func idle(at now: Date) -> [AssembledInput] {
         guard let deadline, now >= deadline else { return [] }
         return expire()
     }

@@ -4,8 +4,8 @@ import Foundation
 import HubCore
 
 /// Serial scanners (RS-232 adapters, USB CDC/ACM) through termios: raw mode with the descriptor's line settings.
-public enum SerialScanner {
-    public static func source(settings: ScannerSettings, serial: ScannerSettings.Serial) -> ScannerDevice {
+package enum SerialScanner {
+    package static func source(settings: ScannerSettings, serial: ScannerSettings.Serial) -> ScannerDevice {
         let maxLength = settings.maxLength
         return ScannerDevice(
             description: "serial scanner \(serial.path)", formatter: ScanFormatter(settings),

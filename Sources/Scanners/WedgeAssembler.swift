@@ -5,30 +5,30 @@ import HubCore
 /// Turns a keyboard-wedge scanner's key presses into scans: a scan ends at the configured terminator (or, without
 /// one, after a pause between keys). Input cut off by a pause before its terminator, and input longer than
 /// `maxLength`, are dropped and reported.
-public struct WedgeAssembler: Sendable {
-    public var terminator: ScannerSettings.Terminator
+package struct WedgeAssembler: Sendable {
+    package var terminator: ScannerSettings.Terminator
     /// The pause between keys that ends the input.
-    public var gap: TimeInterval
-    public var maxLength: Int
+    package var gap: TimeInterval
+    package var maxLength: Int
     private var buffer: [UInt8] = []
     private var lastKey: Date?
     /// The input has run past `maxLength`: it was reported; the rest is ignored up to its end.
     private var overflowing = false
 
-    public init(terminator: ScannerSettings.Terminator, gapMs: Int, maxLength: Int) {
+    package init(terminator: ScannerSettings.Terminator, gapMs: Int, maxLength: Int) {
         self.terminator = terminator
         gap = Double(gapMs) / 1000
         self.maxLength = maxLength
     }
 
     /// When `idle(at:)` must be called if no key arrives before then; nil when nothing is pending.
-    public var deadline: Date? {
+    package var deadline: Date? {
         guard let lastKey, !buffer.isEmpty || overflowing else { return nil }
         return lastKey.addingTimeInterval(gap)
     }
 
     /// A key press at `time` (the kernel's time of the key event).
-    public mutating func key(_ key: WedgeKey, at time: Date) -> [AssembledInput] {
+    package mutating func key(_ key: WedgeKey, at time: Date) -> [AssembledInput] {
         var out: [AssembledInput] = []
         if let deadline, time > deadline { out += endByPause() }
         lastKey = time
@@ -47,7 +47,7 @@ public struct WedgeAssembler: Sendable {
 
     /// Key events were lost (the kernel's buffer overflowed): the input in progress cannot be trusted. It is
     /// dropped, and so is the rest of it up to its terminator or a pause.
-    public mutating func interrupt(_ message: String, at time: Date) -> [AssembledInput] {
+    package mutating func interrupt(_ message: String, at time: Date) -> [AssembledInput] {
         buffer = []
         overflowing = true
         lastKey = time
@@ -55,7 +55,7 @@ public struct WedgeAssembler: Sendable {
     }
 
     /// No key came until `now`: ends input whose pause has run out.
-    public mutating func idle(at now: Date) -> [AssembledInput] {
+    package mutating func idle(at now: Date) -> [AssembledInput] {
         guard let deadline, now >= deadline else { return [] }
         return endByPause()
     }

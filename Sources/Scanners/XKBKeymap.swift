@@ -6,14 +6,14 @@ import Foundation
 /// No X server is involved: the rules `evdev` and model `pc105` describe a plain USB keyboard, which is what a
 /// keyboard-wedge scanner pretends to be. The environment (XKB_DEFAULT_*) is ignored so that a layout means the
 /// same on every box.
-public final class XKBKeymap: @unchecked Sendable {
+package final class XKBKeymap: @unchecked Sendable {
     // @unchecked: a compiled xkb_keymap is immutable, and libxkbcommon allows sharing it between threads.
-    public let layout: String
-    public let variant: String?
+    package let layout: String
+    package let variant: String?
     let keymap: OpaquePointer
 
     /// Compiles the layout; the error says when xkb-data has no such layout or variant.
-    public init(layout: String, variant: String? = nil) throws(ScannerError) {
+    package init(layout: String, variant: String? = nil) throws(ScannerError) {
         self.layout = layout
         self.variant = variant
         guard let context = xkb_context_new(XKB_CONTEXT_NO_ENVIRONMENT_NAMES) else {
@@ -45,22 +45,22 @@ public final class XKBKeymap: @unchecked Sendable {
     deinit { xkb_keymap_unref(keymap) }
 
     /// A fresh keyboard state (no modifiers held, Caps Lock off) for one device.
-    public func makeKeyboard() -> XKBKeyboard { XKBKeyboard(keymap: self) }
+    package func makeKeyboard() -> XKBKeyboard { XKBKeyboard(keymap: self) }
 
     /// A keyboard state with `held` keys down (evdev codes), after events were lost. Caps Lock's latch cannot be
     /// read back from a device without LEDs and starts off.
-    public func makeKeyboard(holding held: [UInt16]) -> XKBKeyboard {
+    package func makeKeyboard(holding held: [UInt16]) -> XKBKeyboard {
         let keyboard = XKBKeyboard(keymap: self)
         for code in held { keyboard.update(code, pressed: true) }
         return keyboard
     }
 
     /// One key press that types a character: the evdev key code and the modifier keys held around it.
-    public struct Keystroke: Sendable, Equatable {
-        public var code: UInt16
-        public var modifiers: [UInt16]
+    package struct Keystroke: Sendable, Equatable {
+        package var code: UInt16
+        package var modifiers: [UInt16]
 
-        public init(code: UInt16, modifiers: [UInt16]) {
+        package init(code: UInt16, modifiers: [UInt16]) {
             self.code = code
             self.modifiers = modifiers
         }
@@ -69,13 +69,13 @@ public final class XKBKeymap: @unchecked Sendable {
     /// evdev codes of the modifier keys tried when reverse-mapping: none, Shift, AltGr, Shift+AltGr.
     static let leftShift: UInt16 = 42
     static let rightAlt: UInt16 = 100
-    public static let enterKey: UInt16 = 28
-    public static let tabKey: UInt16 = 15
+    package static let enterKey: UInt16 = 28
+    package static let tabKey: UInt16 = 15
 
     /// The keystrokes that type `text` under this layout, found by asking xkb what every key gives with each
     /// modifier combination (so typing and reading use the same tables). Throws for a character the layout
     /// cannot type without dead keys or compose.
-    public func keystrokes(for text: String) throws(ScannerError) -> [Keystroke] {
+    package func keystrokes(for text: String) throws(ScannerError) -> [Keystroke] {
         let table = reverseTable()
         var result: [Keystroke] = []
         for character in text {
@@ -107,7 +107,7 @@ public final class XKBKeymap: @unchecked Sendable {
 }
 
 /// What a key press means to a keyboard-wedge scanner.
-public enum WedgeKey: Sendable, Equatable {
+package enum WedgeKey: Sendable, Equatable {
     /// Printable text (one character, or more for keys that type several).
     case text(String)
     case enter
@@ -117,7 +117,7 @@ public enum WedgeKey: Sendable, Equatable {
 /// One device's keyboard state: which modifiers are held, whether Caps Lock is on.
 ///
 /// Not thread-safe; owned by the device's read loop.
-public final class XKBKeyboard {
+package final class XKBKeyboard {
     private let keymap: XKBKeymap
     private let state: OpaquePointer
 
@@ -130,7 +130,7 @@ public final class XKBKeyboard {
 
     /// Feeds an evdev key event (press or release; repeats are not fed). A press returns what it types: nil for
     /// modifiers and keys that type nothing (arrows, function keys, control combinations).
-    public func key(_ code: UInt16, pressed: Bool) -> WedgeKey? {
+    package func key(_ code: UInt16, pressed: Bool) -> WedgeKey? {
         var meaning: WedgeKey?
         if pressed {
             // The key's own symbol is read before the state changes (xkbcommon's order for key presses).

@@ -5,20 +5,20 @@ import Synchronization
 
 /// Slows down guessing: an address with too many refused tokens in a short time has its refused tokens answered
 /// "too many" (REST 429, bus 4401 with the wait) for a while. Good tokens are never held back by it.
-public final class AuthThrottle: Sendable {
+package final class AuthThrottle: Sendable {
     /// Refusals from one address within `window` after which it is blocked.
-    public let limit: Int
-    public let window: Duration
+    package let limit: Int
+    package let window: Duration
     /// Refusals by address, newest last; entries older than `window` are dropped as new ones come.
     private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
 
-    public init(limit: Int = 10, window: Duration = .seconds(60)) {
+    package init(limit: Int = 10, window: Duration = .seconds(60)) {
         self.limit = limit
         self.window = window
     }
 
     /// How long `address` must still wait, or nil when it may try a token.
-    public func blocked(_ address: String) -> Duration? {
+    package func blocked(_ address: String) -> Duration? {
         let now = ContinuousClock.now
         return failures.withLock { failures in
             guard let times = failures[address]?.filter({ now - $0 < window }), times.count >= limit else { return nil }
@@ -26,7 +26,7 @@ public final class AuthThrottle: Sendable {
         }
     }
 
-    public func recordFailure(_ address: String) {
+    package func recordFailure(_ address: String) {
         let now = ContinuousClock.now
         failures.withLock { failures in
             var times = failures[address, default: []].filter { now - $0 < window }
@@ -38,19 +38,19 @@ public final class AuthThrottle: Sendable {
     }
 
     /// The address part of a peer (no port): every connection from one machine counts together.
-    public static func address(_ peer: SocketAddress?) -> String {
+    package static func address(_ peer: SocketAddress?) -> String {
         peer?.ipAddress ?? "unknown"
     }
 }
 
 /// The request context of the hub's routes: Hummingbird's, plus the peer's address for throttling.
-public struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
+package struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package let remoteAddress: SocketAddress?
     /// The connection the request came on, as `ConnectionLimiter` counts it.
-    public let connection: ObjectIdentifier
+    package let connection: ObjectIdentifier
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         connection = ObjectIdentifier(source.channel)

@@ -6,9 +6,9 @@ import NIOCore
 
 /// A refused query or path value is answered 400 with `{"error": {"message": ..., "parameter": ...}}`.
 extension ClientValueError: HTTPResponseError {
-    public var status: HTTPResponse.Status { .badRequest }
+    package var status: HTTPResponse.Status { .badRequest }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = JSONValue.object([
             "error": .object(["message": .string(description), "parameter": .string(parameter)])
         ])
@@ -20,17 +20,17 @@ extension ClientValueError: HTTPResponseError {
 
 extension ClientQuery {
     /// The request's query parameters, percent-decoded by Hummingbird.
-    public init(_ request: Request) {
+    package init(_ request: Request) {
         self.init(request.uri)
     }
 
     /// The query of a request target such as `/api/v1/events?after=5`.
-    public init(_ uri: URI) {
+    package init(_ uri: URI) {
         self.init(uri.queryParameters.map { (name: $0.key, value: $0.value) })
     }
 
     /// A query string as it follows the `?` of a request target (`after=5&limit=10`).
-    public init(queryString: String) {
+    package init(queryString: String) {
         self.init(URI("/?" + queryString))
     }
 }

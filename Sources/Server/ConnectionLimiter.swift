@@ -3,21 +3,21 @@ import NIOCore
 import Synchronization
 
 /// Bounds on the connections the listener holds, before any token is looked at.
-public struct ConnectionLimits: Sendable, Equatable {
+package struct ConnectionLimits: Sendable, Equatable {
     /// Connections one address may hold at once, authenticated or not.
-    public var perAddress: Int
+    package var perAddress: Int
     /// Connections one address may hold before they have shown a token (HTTP requests not yet authorized,
     /// WebSocket upgrades before their `auth`): a browser opens about six, a program one or two.
-    public var unauthenticatedPerAddress: Int
+    package var unauthenticatedPerAddress: Int
     /// Unauthenticated connections from all addresses together, so a LAN full of addresses cannot take every file
     /// descriptor either.
-    public var unauthenticatedTotal: Int
+    package var unauthenticatedTotal: Int
     /// Time from accept (TLS handshake included) to a complete request head; half-sent requests are cut off then.
-    public var headerTimeout: Duration
+    package var headerTimeout: Duration
     /// Time an HTTP connection may wait between requests once it has sent one.
-    public var idleTimeout: Duration
+    package var idleTimeout: Duration
 
-    public init(
+    package init(
         perAddress: Int = 128, unauthenticatedPerAddress: Int = 16, unauthenticatedTotal: Int = 1024,
         headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60)
     ) {
@@ -31,11 +31,11 @@ public struct ConnectionLimits: Sendable, Equatable {
 
 /// Counts the listener's connections by address and by whether they have authenticated; refuses new ones past
 /// `ConnectionLimits`. Every connection starts unauthenticated and stays so until a token is accepted on it.
-public final class ConnectionLimiter: Sendable {
-    public let limits: ConnectionLimits
+package final class ConnectionLimiter: Sendable {
+    package let limits: ConnectionLimits
 
     /// Why a new connection was refused.
-    public enum Refusal: Sendable, Equatable {
+    package enum Refusal: Sendable, Equatable {
         case addressFull
         case unauthenticatedFromAddress
         case unauthenticatedTotal
@@ -61,12 +61,12 @@ public final class ConnectionLimiter: Sendable {
     // Mutex: connections are accepted, authorized and closed on every event loop thread at once.
     private let state = Mutex(State())
 
-    public init(limits: ConnectionLimits = ConnectionLimits()) {
+    package init(limits: ConnectionLimits = ConnectionLimits()) {
         self.limits = limits
     }
 
     /// Counts a new connection from `address`, or says why it may not be opened.
-    public func admit(_ connection: ObjectIdentifier, address: String) -> Refusal? {
+    package func admit(_ connection: ObjectIdentifier, address: String) -> Refusal? {
         state.withLock { state in
             let counts = state.addresses[address, default: Counts()]
             if counts.open >= limits.perAddress { return .addressFull }
@@ -80,7 +80,7 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// A token was accepted on the connection: it no longer counts as unauthenticated.
-    public func authenticated(_ connection: ObjectIdentifier) {
+    package func authenticated(_ connection: ObjectIdentifier) {
         state.withLock { state in
             guard var entry = state.connections[connection], !entry.authenticated else { return }
             entry.authenticated = true
@@ -92,17 +92,17 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// The connection sent a complete request head: the header timeout no longer applies to it.
-    public func requested(_ connection: ObjectIdentifier) {
+    package func requested(_ connection: ObjectIdentifier) {
         state.withLock { state in state.connections[connection]?.requested = true }
     }
 
     /// Whether the connection has sent a complete request head (false for one not counted here).
-    public func hasRequested(_ connection: ObjectIdentifier) -> Bool {
+    package func hasRequested(_ connection: ObjectIdentifier) -> Bool {
         state.withLock { state in state.connections[connection]?.requested ?? false }
     }
 
     /// The connection closed.
-    public func release(_ connection: ObjectIdentifier) {
+    package func release(_ connection: ObjectIdentifier) {
         state.withLock { state in
             guard let entry = state.connections.removeValue(forKey: connection) else { return }
             var counts = state.addresses[entry.address, default: Counts()]
@@ -116,7 +116,7 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// Connections open now and how many of them are unauthenticated, for the hub's status.
-    public var counts: (open: Int, unauthenticated: Int) {
+    package var counts: (open: Int, unauthenticated: Int) {
         state.withLock { state in (state.connections.count, state.unauthenticated) }
     }
 }

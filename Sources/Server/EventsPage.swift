@@ -6,13 +6,13 @@ import HubCore
 /// The body is `{"events":[...],"next":N,"truncated":B}`: `next` is where the following page starts (`after=N`),
 /// `truncated` says that the byte bound, not `limit`, ended this page. The log is read a few events at a time, so
 /// the hub holds at most one page plus one read's events, however large the events are.
-public enum EventsPage {
+package enum EventsPage {
     /// Bytes of events in one page; a page always holds at least one event, so a client always makes progress.
-    public static let maxResponseBytes = 1 << 20
+    package static let maxResponseBytes = 1 << 20
     /// Events read from the log at once.
     static let readChunk = 32
 
-    public static func body(_ query: EventsQuery, log: EventLog) throws -> [UInt8] {
+    package static func body(_ query: EventsQuery, log: EventLog) throws -> [UInt8] {
         var body = Array(#"{"events":["#.utf8)
         var count = 0
         var next = query.after

@@ -16,41 +16,41 @@ import Synchronization
 /// The hub's HTTP and WebSocket transport: REST API, the bus endpoint and the status page.
 ///
 /// It only moves bytes between sockets and the bus; it never touches a device.
-public struct HubServer: Sendable {
-    public var listen: HubConfig.Listen
-    public var bus: Bus
-    public var tokens: TokenStore
-    public var devices: any DeviceStatusProvider
+package struct HubServer: Sendable {
+    package var listen: HubConfig.Listen
+    package var bus: Bus
+    package var tokens: TokenStore
+    package var devices: any DeviceStatusProvider
     /// Folder of the status page, or nil.
-    public var statusPage: String?
+    package var statusPage: String?
     /// The measurements for GET /metrics, or nil for no such route.
-    public var metrics: (any MetricsProvider)?
+    package var metrics: (any MetricsProvider)?
     /// TLS for the listener, or nil for plain HTTP.
-    public var tls: TLSConfiguration?
+    package var tls: TLSConfiguration?
     /// The webhook sinks for /api/v1/sinks, or nil for no such routes.
-    public var sinks: (any SinkProvider)?
+    package var sinks: (any SinkProvider)?
     /// The MQTT uplink's health for GET /api/v1/hub, or nil when the hub has no uplink.
-    public var uplink: (any UplinkStatusProvider)?
-    public var logger: Logger
+    package var uplink: (any UplinkStatusProvider)?
+    package var logger: Logger
     /// The try-on mirrors' streams, snapshots and shades, or nil when the hub has none.
-    public var mirrors: (any MirrorProvider)?
+    package var mirrors: (any MirrorProvider)?
     /// Refused tokens by address, shared by REST and the bus.
-    public let throttle = AuthThrottle()
+    package let throttle = AuthThrottle()
     /// Connections by address, authenticated or not; refuses new ones past its limits.
-    public let connections = ConnectionLimiter()
+    package let connections = ConnectionLimiter()
     /// The customer screens (kiosks' and mirrors' displays), or nil when the hub serves none.
-    public var screens: ScreenDirectory?
+    package var screens: ScreenDirectory?
     let pairings = ScreenPairings()
     let tickets = StreamTickets()
     let started = Date()
 
     /// How long a connection may stay unauthenticated.
-    public static let authTimeout: Duration = .seconds(5)
+    package static let authTimeout: Duration = .seconds(5)
     /// How long a connection that was told to close may take to read it before the hub cuts it off.
-    public static let closeGrace: Duration = .seconds(10)
-    public static let busPath = "/api/v1/bus"
+    package static let closeGrace: Duration = .seconds(10)
+    package static let busPath = "/api/v1/bus"
 
-    public init(
+    package init(
         listen: HubConfig.Listen, bus: Bus, tokens: TokenStore, devices: any DeviceStatusProvider, statusPage: String?,
         metrics: (any MetricsProvider)? = nil, mirrors: (any MirrorProvider)? = nil, logger: Logger
     ) {
@@ -65,7 +65,8 @@ public struct HubServer: Sendable {
     }
 
     /// The Hummingbird application; run it as a service. `onListening` gets the bound port.
-    public func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) throws -> some ApplicationProtocol
+    package func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) throws
+        -> some ApplicationProtocol
     {
         let router = makeRouter()
         let bus = self.bus

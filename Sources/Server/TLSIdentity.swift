@@ -18,22 +18,22 @@ import X509
 /// Either the files named in the config, or a self-signed P-256 certificate that the hub makes in its state
 /// directory on first run (`tls/hub-cert.pem`, `tls/hub-key.pem`, the key readable by the owner only) and reuses
 /// afterwards, so clients that pinned its fingerprint keep trusting it across restarts.
-public struct TLSIdentity: Sendable {
+package struct TLSIdentity: Sendable {
     /// Where the certificate came from: the config's file, or the generated one.
-    public var certificatePath: String
-    public var keyPath: String
+    package var certificatePath: String
+    package var keyPath: String
     /// True when the hub made the certificate during this start.
-    public var generated: Bool
+    package var generated: Bool
     /// SHA-256 of the certificate's DER bytes, as `AB:CD:...`: what staff compare or pin.
-    public var fingerprint: String
-    public var configuration: TLSConfiguration
+    package var fingerprint: String
+    package var configuration: TLSConfiguration
 
     /// Days a generated certificate is valid.
-    public static let validityDays = 3650
+    package static let validityDays = 3650
 
     /// Loads the configured certificate, or the generated one (making it when absent).
     /// `configDirectory` anchors relative paths of the config; `hostNames` go into a generated certificate's names.
-    public static func load(
+    package static func load(
         settings: TLSSettings, configDirectory: URL, stateDirectory: URL, hostNames: [String]
     ) throws -> TLSIdentity {
         var generated = false
@@ -149,7 +149,7 @@ public struct TLSIdentity: Sendable {
 
     /// Names a generated certificate should carry for this machine: its host name (and `.local`), the configured
     /// listen host when it is a specific one, and the addresses of its network interfaces.
-    public static func localNames(listenHost: String) -> [String] {
+    package static func localNames(listenHost: String) -> [String] {
         var names: [String] = []
         var buffer = [CChar](repeating: 0, count: 256)
         if gethostname(&buffer, buffer.count) == 0 {
@@ -187,7 +187,7 @@ public struct TLSIdentity: Sendable {
 }
 
 /// TLS could not be set up: which file and why.
-public struct TLSSetupError: Error, CustomStringConvertible {
-    public var description: String
+package struct TLSSetupError: Error, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }

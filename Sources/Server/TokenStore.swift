@@ -10,7 +10,7 @@ import Synchronization
 /// A token reads `shb_<id>_<secret>`: the id (8 hex digits) finds the row, the 256-bit secret proves it. Hashes
 /// are compared in constant time. Tokens created by another process (`storehub token create` while the hub runs)
 /// are found on the first lookup that misses the cache.
-public final class TokenStore: Authenticator {
+package final class TokenStore: Authenticator {
     // SQLite connection used under the lock only; tokens are read rarely after the cache is warm.
     private let database: Mutex<SQLiteConnection>
     private let cache = Mutex<[String: Entry]>([:])
@@ -23,13 +23,13 @@ public final class TokenStore: Authenticator {
     }
 
     /// A token just created: the full text (show it once) and its public id.
-    public struct Issued: Sendable {
-        public var token: String
-        public var id: String
-        public var role: Role
+    package struct Issued: Sendable {
+        package var token: String
+        package var id: String
+        package var role: Role
     }
 
-    public init(path: String) throws(SQLiteError) {
+    package init(path: String) throws(SQLiteError) {
         let connection = try SQLiteConnection(path: path)
         try connection.execute(
             """
@@ -53,12 +53,12 @@ public final class TokenStore: Authenticator {
     }
 
     /// How many tokens exist.
-    public var count: Int { cache.withLock { $0.count } }
+    package var count: Int { cache.withLock { $0.count } }
 
     /// Creates a token for `role`. `label` says what it is for ("order-service", "demo-session"); `device` names the
     /// device a `device` or `screen` token speaks for (required for those roles, refused for the others), and
     /// `deviceKind` a screen's device kind (kiosk or mirror; only for screens).
-    public func create(role: Role, label: String, device: DeviceID? = nil, deviceKind: DeviceKind? = nil) throws
+    package func create(role: Role, label: String, device: DeviceID? = nil, deviceKind: DeviceKind? = nil) throws
         -> Issued
     {
         let bound = role == .device || role == .screen
@@ -97,12 +97,12 @@ public final class TokenStore: Authenticator {
 
     /// Removes every token with `label`; returns how many.
     @discardableResult
-    public func revoke(label: String) throws -> Int {
+    package func revoke(label: String) throws -> Int {
         try delete("DELETE FROM tokens WHERE label = ?", label)
     }
 
     /// Removes the token with public id `id`; false when there is none.
-    public func revoke(id: String) throws -> Bool {
+    package func revoke(id: String) throws -> Bool {
         try delete("DELETE FROM tokens WHERE id = ?", id) > 0
     }
 
@@ -118,17 +118,17 @@ public final class TokenStore: Authenticator {
     }
 
     /// A stored token as staff see it: never its hash.
-    public struct Listed: Sendable, Equatable {
-        public var id: String
-        public var role: Role
-        public var label: String
-        public var device: DeviceID?
-        public var deviceKind: DeviceKind?
-        public var created: Date
+    package struct Listed: Sendable, Equatable {
+        package var id: String
+        package var role: Role
+        package var label: String
+        package var device: DeviceID?
+        package var deviceKind: DeviceKind?
+        package var created: Date
     }
 
     /// The tokens of `role`, oldest first.
-    public func list(role: Role) throws -> [Listed] {
+    package func list(role: Role) throws -> [Listed] {
         try database.withLock { db throws(SQLiteError) -> [Listed] in
             let select = try db.prepare(
                 "SELECT id, label, device, device_kind, created_ms FROM tokens WHERE role = ? ORDER BY created_ms, id")
@@ -146,7 +146,7 @@ public final class TokenStore: Authenticator {
         }
     }
 
-    public func authenticate(token: String) -> Principal? {
+    package func authenticate(token: String) -> Principal? {
         guard let (id, secret) = Self.split(token) else { return nil }
         var entry = cache.withLock { $0[id] }
         if entry == nil {
@@ -189,7 +189,7 @@ public final class TokenStore: Authenticator {
 }
 
 /// A token that cannot be made as asked.
-public struct TokenError: Error, CustomStringConvertible {
-    public var description: String
+package struct TokenError: Error, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }

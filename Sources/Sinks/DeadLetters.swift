@@ -8,23 +8,23 @@ import Synchronization
 ///
 /// Writes are rare (one per abandoned event), so this store has its own connection rather than a place in the
 /// log's writer; SQLite's busy timeout settles the rare moment both write at once.
-public final class DeadLetters: Sendable {
+package final class DeadLetters: Sendable {
     /// One abandoned event.
-    public struct Entry: Sendable, Equatable {
-        public var sink: String
-        public var sequence: UInt64
-        public var topic: String
-        public var attempts: Int
-        public var lastError: String
-        public var failedMs: Int64
+    package struct Entry: Sendable, Equatable {
+        package var sink: String
+        package var sequence: UInt64
+        package var topic: String
+        package var attempts: Int
+        package var lastError: String
+        package var failedMs: Int64
         /// The event as the sink would have delivered it (JSON).
-        public var event: [UInt8]
+        package var event: [UInt8]
     }
 
     // The connection is used under the lock only.
     private let database: Mutex<SQLiteConnection>
 
-    public init(path: String) throws(SQLiteError) {
+    package init(path: String) throws(SQLiteError) {
         let connection = try SQLiteConnection(path: path)
         try connection.execute(
             """
@@ -66,7 +66,7 @@ public final class DeadLetters: Sendable {
     }
 
     /// How many entries `sink` has, and the newest `limit` of them, newest first.
-    public func list(sink: String, limit: Int) throws(SQLiteError) -> (count: Int, newest: [Entry]) {
+    package func list(sink: String, limit: Int) throws(SQLiteError) -> (count: Int, newest: [Entry]) {
         try database.withLock { connection throws(SQLiteError) -> (count: Int, newest: [Entry]) in
             let count = try connection.prepare("SELECT count(*) FROM sink_dead_letters WHERE sink = ?")
             count.bind(1, sink)

@@ -16,11 +16,11 @@ import Synchronization
 /// Wire format: the CloudEvents HTTP binding in structured mode. The body is the event as the bus delivers it
 /// (CloudEvents JSON with the hub's `sequence` extension attribute) and Content-Type is
 /// `application/cloudevents+json; charset=utf-8`.
-public final class Sink: Sendable {
-    public let settings: SinkSettings
+package final class Sink: Sendable {
+    package let settings: SinkSettings
     /// The name of its cursor among the log's durable consumers. `/` cannot occur in a bus consumer's name, so no
     /// bus client can take a sink's cursor over.
-    public let consumer: String
+    package let consumer: String
     private let patterns: [TopicPattern]
     private let poster: HTTPPoster
     private let log: EventLog
@@ -46,7 +46,7 @@ public final class Sink: Sendable {
     /// How often an idle sink looks for new events.
     static let idlePoll: Duration = .milliseconds(50)
 
-    public init(settings: SinkSettings, log: EventLog, deadLetters: DeadLetters, configDirectory: URL, logger: Logger)
+    package init(settings: SinkSettings, log: EventLog, deadLetters: DeadLetters, configDirectory: URL, logger: Logger)
         throws
     {
         self.settings = settings
@@ -65,7 +65,7 @@ public final class Sink: Sendable {
 
     /// Delivers until cancelled. A sink seen for the first time starts after the newest event in the log: it gets
     /// what happens from now on, not the log's history.
-    public func run() async {
+    package func run() async {
         var cursor: UInt64
         if let stored = log.cursor(for: consumer) {
             cursor = stored
@@ -120,14 +120,14 @@ public final class Sink: Sendable {
 
     /// Asks the delivery loop to send every dead letter of this sink again, oldest first, before new events (with
     /// the same retries; one that fails again goes back on the list). Returns how many there are now.
-    public func resendDeadLetters() throws(SQLiteError) -> Int {
+    package func resendDeadLetters() throws(SQLiteError) -> Int {
         let count = try deadLetters.list(sink: settings.name, limit: 0).count
         if count > 0 { state.withLock { $0.resendRequested = true } }
         return count
     }
 
     /// Deletes this sink's dead letters for good; returns how many there were.
-    public func discardDeadLetters() throws(SQLiteError) -> Int {
+    package func discardDeadLetters() throws(SQLiteError) -> Int {
         let removed = try deadLetters.remove(sink: settings.name)
         if removed > 0 { logger.notice("sink \(settings.name): \(removed) dead letters deleted at a staff request") }
         return removed
@@ -260,7 +260,7 @@ public final class Sink: Sendable {
     }
 
     /// The sink's state for the status API: never its headers.
-    public func status(lastSequence: UInt64, deadLetterLimit: Int = 50) -> JSONValue {
+    package func status(lastSequence: UInt64, deadLetterLimit: Int = 50) -> JSONValue {
         let current = state.withLock { $0 }
         let cursor = log.cursor(for: consumer) ?? 0
         var row: [String: JSONValue] = [
@@ -300,11 +300,11 @@ public final class Sink: Sendable {
 }
 
 /// Every configured sink, run together; what the hub starts and the status API asks.
-public final class SinkSet: Sendable {
-    public let sinks: [Sink]
+package final class SinkSet: Sendable {
+    package let sinks: [Sink]
     private let log: EventLog
 
-    public init(
+    package init(
         settings: [SinkSettings], log: EventLog, databasePath: String, configDirectory: URL, logger: Logger
     ) throws {
         self.log = log
@@ -319,7 +319,7 @@ public final class SinkSet: Sendable {
     }
 
     /// Runs every sink until cancelled.
-    public func run() async {
+    package func run() async {
         await withTaskGroup(of: Void.self) { group in
             for sink in sinks {
                 group.addTask { await sink.run() }
@@ -328,7 +328,7 @@ public final class SinkSet: Sendable {
     }
 
     /// What a staff request did to a sink's dead letters.
-    public enum DeadLetterRequest: Sendable {
+    package enum DeadLetterRequest: Sendable {
         /// Send them again, oldest first, before new events.
         case resend
         /// Delete them.
@@ -337,7 +337,7 @@ public final class SinkSet: Sendable {
 
     /// Carries out `request` for the sink named `name`: the number of dead letters it concerned, nil for no such
     /// sink.
-    public func handle(_ request: DeadLetterRequest, sink name: String) throws(SQLiteError) -> Int? {
+    package func handle(_ request: DeadLetterRequest, sink name: String) throws(SQLiteError) -> Int? {
         guard let sink = sinks.first(where: { $0.settings.name == name }) else { return nil }
         switch request {
         case .resend: return try sink.resendDeadLetters()
@@ -346,7 +346,7 @@ public final class SinkSet: Sendable {
     }
 
     /// `{"sinks": [...]}` for GET /api/v1/sinks.
-    public func status() -> JSONValue {
+    package func status() -> JSONValue {
         let last = log.sequenceBounds.last
         return .object(["sinks": .array(sinks.map { $0.status(lastSequence: last) })])
     }

@@ -15,14 +15,14 @@ import Synchronization
 /// `"normalized": true` says they are 0...1 instead. `confidence` is optional (default 1). A point may lie outside
 /// the image (a face at its edge), but by at most one image size: anything further is refused, so no coordinate a
 /// tracker sends can overflow a pixel index downstream.
-public enum BusLandmarks {
+package enum BusLandmarks {
     /// At most this many points per contour.
-    public static let maxContourPoints = 256
+    package static let maxContourPoints = 256
     /// Largest tracker image side, in pixels.
-    public static let maxImageSide = 16384
+    package static let maxImageSide = 16384
 
     /// The observation in `data`, for frames of `frameWidth` x `frameHeight`. Errors say what is wrong.
-    public static func parse(_ data: JSONValue, frameWidth: Int, frameHeight: Int) throws(BusLandmarksError)
+    package static func parse(_ data: JSONValue, frameWidth: Int, frameHeight: Int) throws(BusLandmarksError)
         -> LipObservation
     {
         guard case .object(let fields) = data else { throw BusLandmarksError("expected a JSON object") }
@@ -97,7 +97,7 @@ public enum BusLandmarks {
 
     /// What is wrong with landmarks in `data` whatever the frame, or nil: for checking them when they are
     /// published. (Every check of `parse` is relative to the frame, so any frame size finds the same problems.)
-    public static func problem(with data: JSONValue?) -> String? {
+    package static func problem(with data: JSONValue?) -> String? {
         guard let data else { return "landmarks are required in data" }
         do {
             _ = try parse(data, frameWidth: 1280, frameHeight: 720)
@@ -117,40 +117,40 @@ public enum BusLandmarks {
 }
 
 /// Landmarks on the bus that cannot be used, and why.
-public struct BusLandmarksError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct BusLandmarksError: Error, Sendable, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }
 
 /// The latest landmarks received over the bus for one mirror; the bus side writes, the pipeline reads.
-public final class LandmarkInbox: Sendable {
+package final class LandmarkInbox: Sendable {
     // Mutex: the bus subscription task writes while the pipeline's task reads.
     private let latest = Mutex<(JSONValue, ContinuousClock.Instant)?>(nil)
 
-    public init() {}
+    package init() {}
 
     /// Stores an event's `data`; it is validated when a frame uses it, against that frame's size.
-    public func receive(_ data: JSONValue) { latest.withLock { $0 = (data, .now) } }
+    package func receive(_ data: JSONValue) { latest.withLock { $0 = (data, .now) } }
 
     func take() -> (JSONValue, ContinuousClock.Instant)? { latest.withLock { $0 } }
 }
 
 /// Lips from landmarks an external tracker sends over the bus. Landmarks older than `maxAge` count as none;
 /// younger ones lose confidence with age, since the face has moved on since.
-public final class BusLipLocator: LipLocator {
-    public let inbox: LandmarkInbox
-    public var maxAge: Duration
+package final class BusLipLocator: LipLocator {
+    package let inbox: LandmarkInbox
+    package var maxAge: Duration
     /// The last problem with received landmarks, for the device's status (cleared by good ones).
-    public private(set) var lastProblem: String?
+    package private(set) var lastProblem: String?
 
-    public init(inbox: LandmarkInbox, maxAge: Duration = .milliseconds(500)) {
+    package init(inbox: LandmarkInbox, maxAge: Duration = .milliseconds(500)) {
         self.inbox = inbox
         self.maxAge = maxAge
     }
 
-    public var kind: LocatorKind { .bus }
+    package var kind: LocatorKind { .bus }
 
-    public func locate(in frame: Frame) -> LipObservation? {
+    package func locate(in frame: Frame) -> LipObservation? {
         guard let (data, received) = inbox.take() else { return nil }
         let age = ContinuousClock.now - received
         guard age < maxAge else { return nil }

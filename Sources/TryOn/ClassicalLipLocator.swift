@@ -7,15 +7,15 @@ import HubCore
 ///
 /// Its observations are always low confidence (at most `maxConfidence`), so any landmark-based locator wins and
 /// the renderer draws its result faintly at most. Buffers are allocated once per frame size.
-public final class ClassicalLipLocator: LipLocator {
+package final class ClassicalLipLocator: LipLocator {
     /// Where the face is expected, in frame pixels (the guide drawn on the mirror).
-    public var faceGuide: (x: Float, y: Float, width: Float, height: Float)?
+    package var faceGuide: (x: Float, y: Float, width: Float, height: Float)?
     /// The highest confidence this locator reports.
-    public var maxConfidence: Float = 0.45
+    package var maxConfidence: Float = 0.45
     /// The strong responses' level is the mouth-map value this share of the search region exceeds...
-    public var peakShare: Float = 0.03
+    package var peakShare: Float = 0.03
     /// ...and lip candidates respond with at least this share of it.
-    public var levelShare: Float = 0.3
+    package var levelShare: Float = 0.3
 
     private var capacity = 0
     private var map: UnsafeMutableBufferPointer<Float> = .init(start: nil, count: 0)
@@ -25,7 +25,7 @@ public final class ClassicalLipLocator: LipLocator {
     private var columnBottom: UnsafeMutableBufferPointer<Int32> = .init(start: nil, count: 0)
 
     /// `faceGuide` nil means the centre of the frame: a face filling about 40% of its width.
-    public init(faceGuide: (x: Float, y: Float, width: Float, height: Float)? = nil) {
+    package init(faceGuide: (x: Float, y: Float, width: Float, height: Float)? = nil) {
         self.faceGuide = faceGuide
     }
 
@@ -39,7 +39,7 @@ public final class ClassicalLipLocator: LipLocator {
         columnBottom.deallocate()
     }
 
-    public var kind: LocatorKind { .classical }
+    package var kind: LocatorKind { .classical }
 
     private func reserve(_ count: Int, columns: Int) {
         guard count > capacity || columns > columnTop.count else { return }
@@ -52,7 +52,7 @@ public final class ClassicalLipLocator: LipLocator {
         columnBottom = .allocate(capacity: max(columns, 1))
     }
 
-    public func locate(in frame: Frame) -> LipObservation? {
+    package func locate(in frame: Frame) -> LipObservation? {
         guard frame.format != .grey, let region = searchRegion(in: frame) else { return nil }
         reserve(region.width * region.height, columns: region.width)
         let response = mouthMap(frame, region)

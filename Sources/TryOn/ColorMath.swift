@@ -2,9 +2,9 @@ import Foundation
 
 /// Colour conversions the mirror needs: sRGB ↔ full-range YCbCr (BT.601, as JPEG and most UVC cameras use),
 /// sRGB → CIE L*a*b* (D65), and the CIEDE2000 colour difference used to check rendered shades.
-public enum ColorMath {
+package enum ColorMath {
     /// Full-range BT.601 YCbCr of an sRGB colour (each 0...255), unrounded.
-    public static func ycbcr(red: Double, green: Double, blue: Double) -> SIMD3<Double> {
+    package static func ycbcr(red: Double, green: Double, blue: Double) -> SIMD3<Double> {
         let y = 0.299 * red + 0.587 * green + 0.114 * blue
         let cb = 128 - 0.168_736 * red - 0.331_264 * green + 0.5 * blue
         let cr = 128 + 0.5 * red - 0.418_688 * green - 0.081_312 * blue
@@ -12,14 +12,14 @@ public enum ColorMath {
     }
 
     /// sRGB (each 0...255, unclamped) of a full-range BT.601 YCbCr colour.
-    public static func rgb(y: Double, cb: Double, cr: Double) -> SIMD3<Double> {
+    package static func rgb(y: Double, cb: Double, cr: Double) -> SIMD3<Double> {
         let u = cb - 128
         let v = cr - 128
         return SIMD3(y + 1.402 * v, y - 0.344_136 * u - 0.714_136 * v, y + 1.772 * u)
     }
 
     /// CIE L*a*b* (D65 white) of an sRGB colour (each 0...255).
-    public static func lab(_ rgb: SIMD3<Double>) -> SIMD3<Double> {
+    package static func lab(_ rgb: SIMD3<Double>) -> SIMD3<Double> {
         func linear(_ c: Double) -> Double {
             let v = min(max(c / 255, 0), 1)
             return v <= 0.040_45 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4)
@@ -38,7 +38,7 @@ public enum ColorMath {
     }
 
     /// The CIEDE2000 difference ΔE₀₀ between two L*a*b* colours (kL = kC = kH = 1).
-    public static func deltaE2000(_ lab1: SIMD3<Double>, _ lab2: SIMD3<Double>) -> Double {
+    package static func deltaE2000(_ lab1: SIMD3<Double>, _ lab2: SIMD3<Double>) -> Double {
         let (l1, a1, b1) = (lab1.x, lab1.y, lab1.z)
         let (l2, a2, b2) = (lab2.x, lab2.y, lab2.z)
         let c1 = (a1 * a1 + b1 * b1).squareRoot()

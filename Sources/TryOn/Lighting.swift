@@ -4,25 +4,25 @@ import HubCore
 /// Relights a whole frame in place for a lighting preset: an exposure and tone curve on luma and a colour
 /// temperature shift (with a saturation change) on chroma, each a 256-entry table, so a 1280x720 frame costs
 /// 1.4 million table look-ups and no arithmetic. Neutral leaves the frame untouched.
-public final class LightingTransform {
-    public private(set) var preset: LightingPreset = .neutral
+package final class LightingTransform {
+    package private(set) var preset: LightingPreset = .neutral
     private let luma = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 256)
     private let blue = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 256)
     private let red = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 256)
 
     /// What a preset does: exposure gain on luma above black, a gamma on the result, a shift of Cb and Cr in code
     /// values (a warmer light lowers Cb and raises Cr) and a saturation factor.
-    public struct Curve: Sendable, Equatable {
-        public var gain: Double
-        public var gamma: Double
-        public var blueShift: Double
-        public var redShift: Double
-        public var saturation: Double
+    package struct Curve: Sendable, Equatable {
+        package var gain: Double
+        package var gamma: Double
+        package var blueShift: Double
+        package var redShift: Double
+        package var saturation: Double
     }
 
     /// Daylight is bright and slightly cool (about 6500 K), office light flat and a little green (fluorescent,
     /// about 4000 K), evening light dim and warm (about 2700 K).
-    public static func curve(_ preset: LightingPreset) -> Curve {
+    package static func curve(_ preset: LightingPreset) -> Curve {
         switch preset {
         case .neutral: Curve(gain: 1, gamma: 1, blueShift: 0, redShift: 0, saturation: 1)
         case .daylight: Curve(gain: 1.1, gamma: 0.95, blueShift: 6, redShift: -4, saturation: 1.05)
@@ -31,7 +31,7 @@ public final class LightingTransform {
         }
     }
 
-    public init() {
+    package init() {
         for value in 0..<256 {
             luma[value] = UInt8(value)
             blue[value] = UInt8(value)
@@ -46,7 +46,7 @@ public final class LightingTransform {
     }
 
     /// Chooses the preset; its tables are made here, not per frame.
-    public func set(_ preset: LightingPreset) {
+    package func set(_ preset: LightingPreset) {
         guard preset != self.preset else { return }
         self.preset = preset
         let curve = Self.curve(preset)
@@ -64,7 +64,7 @@ public final class LightingTransform {
     private static func clamp(_ value: Double) -> UInt8 { UInt8(min(max(value.rounded(), 0), 255)) }
 
     /// Relights `frame` in place (NV12 or YUYV; grey frames only in luma).
-    public func apply(to frame: Frame) {
+    package func apply(to frame: Frame) {
         guard preset != .neutral else { return }
         let base = frame.buffer.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let stride = frame.bytesPerRow

@@ -1,14 +1,14 @@
 import HubCore
 
 /// A shade turned into what the blender works with: full-range BT.601 YCbCr target and opacity.
-public struct PreparedShade: Sendable, Equatable {
-    public var shade: Shade
+package struct PreparedShade: Sendable, Equatable {
+    package var shade: Shade
     let y: Int32
     let cb: Int32
     let cr: Int32
 
     /// Nil when the shade's colour is not `#RRGGBB` (a validated catalog never has such).
-    public init?(_ shade: Shade) {
+    package init?(_ shade: Shade) {
         guard let rgb = shade.rgb else { return nil }
         let ycc = ColorMath.ycbcr(red: rgb.x, green: rgb.y, blue: rgb.z)
         self.shade = shade
@@ -26,11 +26,11 @@ public struct PreparedShade: Sendable, Equatable {
 /// taken as full-range BT.601 (JPEG and UVC cameras' usual YCbCr).
 ///
 /// All working memory is allocated at init; `blend` allocates nothing.
-public final class LipBlender {
+package final class LipBlender {
     private let histogram: UnsafeMutableBufferPointer<UInt32>
     private let toneCurve: UnsafeMutableBufferPointer<Int32>
 
-    public init() {
+    package init() {
         histogram = .allocate(capacity: 256)
         histogram.initialize(repeating: 0)
         toneCurve = .allocate(capacity: 256)
@@ -43,10 +43,10 @@ public final class LipBlender {
     }
 
     /// Where the lips are, for effects that must stay put on them (shimmer): centre and width in pixels.
-    public struct Anchor: Sendable, Equatable {
-        public var center: SIMD2<Float>
-        public var width: Float
-        public init(center: SIMD2<Float>, width: Float) {
+    package struct Anchor: Sendable, Equatable {
+        package var center: SIMD2<Float>
+        package var width: Float
+        package init(center: SIMD2<Float>, width: Float) {
             self.center = center
             self.width = width
         }
@@ -54,7 +54,7 @@ public final class LipBlender {
 
     /// Blends `shade` over the lips of `frame` where `mask` says, at `strength` (0...1) times the shade's opacity.
     /// The mask must have the frame's size. Frames in another format are left as they are.
-    public func blend(_ frame: Frame, mask: LipMask, shade: PreparedShade, strength: Float, anchor: Anchor) {
+    package func blend(_ frame: Frame, mask: LipMask, shade: PreparedShade, strength: Float, anchor: Anchor) {
         guard frame.format != .grey, mask.width == frame.width, mask.height == frame.height else { return }
         let bounds = mask.bounds
         guard bounds.x1 > bounds.x0, bounds.y1 > bounds.y0 else { return }

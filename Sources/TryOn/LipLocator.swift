@@ -1,7 +1,7 @@
 import HubCore
 
 /// Which locator found the lips; try-on results and the status page report it.
-public enum LocatorKind: String, Sendable, Codable, CaseIterable {
+package enum LocatorKind: String, Sendable, Codable, CaseIterable {
     /// A 468-point face mesh computed on the frame by the native face pipeline (MediaPipe's models in FaceMesh).
     case native
     /// A 468-point face mesh given for the frame (a still's landmarks, the demo portrait's known motion).
@@ -13,17 +13,17 @@ public enum LocatorKind: String, Sendable, Codable, CaseIterable {
 }
 
 /// Where the lips are in one frame.
-public struct LipObservation: Sendable, Equatable {
+package struct LipObservation: Sendable, Equatable {
     /// Closed outer lip contour, frame pixels (x right, y down), in order around the mouth.
-    public var outer: [SIMD2<Float>]
+    package var outer: [SIMD2<Float>]
     /// Closed inner lip contour (the mouth opening), frame pixels; empty when unknown. The lips are `outer`
     /// minus `inner`.
-    public var inner: [SIMD2<Float>]
+    package var inner: [SIMD2<Float>]
     /// 0 (a guess) ... 1 (certain). The renderer fades the overlay out below its threshold.
-    public var confidence: Float
-    public var locator: LocatorKind
+    package var confidence: Float
+    package var locator: LocatorKind
 
-    public init(outer: [SIMD2<Float>], inner: [SIMD2<Float>], confidence: Float, locator: LocatorKind) {
+    package init(outer: [SIMD2<Float>], inner: [SIMD2<Float>], confidence: Float, locator: LocatorKind) {
         self.outer = outer
         self.inner = inner
         self.confidence = min(max(confidence, 0), 1)
@@ -35,26 +35,26 @@ public struct LipObservation: Sendable, Equatable {
 ///
 /// One mirror pipeline owns its locators and calls them from one task, so implementations may keep scratch
 /// buffers without locking. `locate` must not keep the frame: its pixels belong to the source.
-public protocol LipLocator: AnyObject {
+package protocol LipLocator: AnyObject {
     var kind: LocatorKind { get }
     /// The lips in `frame`, or nil when this locator sees none.
     func locate(in frame: Frame) -> LipObservation?
 }
 
 /// Asks locators in order of preference and takes the first observation confident enough for its locator.
-public final class LocatorChain: LipLocator {
-    public let locators: [any LipLocator]
+package final class LocatorChain: LipLocator {
+    package let locators: [any LipLocator]
     /// Observations below this confidence are passed over for the next locator (but kept as a last resort).
-    public var minimumConfidence: Float
+    package var minimumConfidence: Float
 
-    public init(_ locators: [any LipLocator], minimumConfidence: Float = 0.5) {
+    package init(_ locators: [any LipLocator], minimumConfidence: Float = 0.5) {
         self.locators = locators
         self.minimumConfidence = minimumConfidence
     }
 
-    public var kind: LocatorKind { locators.first?.kind ?? .classical }
+    package var kind: LocatorKind { locators.first?.kind ?? .classical }
 
-    public func locate(in frame: Frame) -> LipObservation? {
+    package func locate(in frame: Frame) -> LipObservation? {
         var fallback: LipObservation?
         for locator in locators {
             guard let observation = locator.locate(in: frame) else { continue }
@@ -66,33 +66,33 @@ public final class LocatorChain: LipLocator {
 }
 
 /// The lip contours inside MediaPipe's 468-point face mesh (its canonical vertex numbering).
-public enum FaceMeshLips {
+package enum FaceMeshLips {
     /// Outer lip contour, starting at the right mouth corner (61), over the upper lip to the left corner (291)
     /// and back along the lower lip.
-    public static let outer: [Int] = [
+    package static let outer: [Int] = [
         61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
     ]
     /// Inner lip contour (the mouth opening), same direction, from corner 78 to corner 308 and back.
-    public static let inner: [Int] = [
+    package static let inner: [Int] = [
         78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95,
     ]
-    public static let pointCount = 468
+    package static let pointCount = 468
 
     /// The lip contours of a mesh in pixel coordinates; nil unless it has 468 points.
-    public static func contours(_ mesh: [SIMD3<Float>]) -> (outer: [SIMD2<Float>], inner: [SIMD2<Float>])? {
+    package static func contours(_ mesh: [SIMD3<Float>]) -> (outer: [SIMD2<Float>], inner: [SIMD2<Float>])? {
         guard mesh.count == pointCount else { return nil }
         return (outer.map { SIMD2(mesh[$0].x, mesh[$0].y) }, inner.map { SIMD2(mesh[$0].x, mesh[$0].y) })
     }
 }
 
 /// 468 face-mesh landmarks of one face and how sure the model is that it is a face.
-public struct FaceLandmarks: Sendable, Equatable {
+package struct FaceLandmarks: Sendable, Equatable {
     /// x, y in frame pixels; z in the model's relative depth units.
-    public var points: [SIMD3<Float>]
+    package var points: [SIMD3<Float>]
     /// 0...1.
-    public var score: Float
+    package var score: Float
 
-    public init(points: [SIMD3<Float>], score: Float) {
+    package init(points: [SIMD3<Float>], score: Float) {
         self.points = points
         self.score = score
     }
@@ -101,24 +101,24 @@ public struct FaceLandmarks: Sendable, Equatable {
 /// Where the mesh locator gets its landmarks: a face-landmark model run on the frame.
 ///
 /// Called from the mirror pipeline's task only, once per frame, with the frame it will render.
-public protocol FaceLandmarkProvider: AnyObject {
+package protocol FaceLandmarkProvider: AnyObject {
     /// The face's 468 landmarks in `frame`'s pixels, or nil when no face is found.
     func landmarks(for frame: Frame) -> FaceLandmarks?
 }
 
 /// Lips from a 468-point face mesh: the lip vertices of the mesh, confidence from the model's face score.
-public final class MeshLipLocator: LipLocator {
-    public let provider: any FaceLandmarkProvider
+package final class MeshLipLocator: LipLocator {
+    package let provider: any FaceLandmarkProvider
 
-    public let kind: LocatorKind
+    package let kind: LocatorKind
 
     /// `kind` names where the mesh comes from in observations: `.native` for the native face pipeline.
-    public init(provider: any FaceLandmarkProvider, kind: LocatorKind = .mesh) {
+    package init(provider: any FaceLandmarkProvider, kind: LocatorKind = .mesh) {
         self.provider = provider
         self.kind = kind
     }
 
-    public func locate(in frame: Frame) -> LipObservation? {
+    package func locate(in frame: Frame) -> LipObservation? {
         guard let face = provider.landmarks(for: frame), let lips = FaceMeshLips.contours(face.points) else {
             return nil
         }
@@ -129,19 +129,19 @@ public final class MeshLipLocator: LipLocator {
 /// A provider that always answers with the same landmarks, moved by an optional per-frame transform: for the
 /// command line (landmarks computed elsewhere for a still) and for the demo, whose head motion is synthetic and
 /// therefore known.
-public final class FixedLandmarkProvider: FaceLandmarkProvider {
-    public let face: FaceLandmarks
+package final class FixedLandmarkProvider: FaceLandmarkProvider {
+    package let face: FaceLandmarks
     /// Maps the stored points into the given frame (identity when nil).
-    public var transform: (@Sendable (Frame) -> (SIMD2<Float>) -> SIMD2<Float>)?
+    package var transform: (@Sendable (Frame) -> (SIMD2<Float>) -> SIMD2<Float>)?
     private var moved: [SIMD3<Float>]
 
-    public init(face: FaceLandmarks, transform: (@Sendable (Frame) -> (SIMD2<Float>) -> SIMD2<Float>)? = nil) {
+    package init(face: FaceLandmarks, transform: (@Sendable (Frame) -> (SIMD2<Float>) -> SIMD2<Float>)? = nil) {
         self.face = face
         self.transform = transform
         moved = face.points
     }
 
-    public func landmarks(for frame: Frame) -> FaceLandmarks? {
+    package func landmarks(for frame: Frame) -> FaceLandmarks? {
         guard let transform else { return face }
         let map = transform(frame)
         for index in face.points.indices {
@@ -155,7 +155,7 @@ public final class FixedLandmarkProvider: FaceLandmarkProvider {
 extension FaceLandmarks {
     /// A 468-point mesh from a JSON file's value: `{"landmarks": [[x, y, z], ...]}` in the image's pixels (the
     /// reference fixtures' format). Errors say what is wrong; `score` is the confidence to report.
-    public static func mesh(from value: JSONValue, score: Float = 0.95) throws(BusLandmarksError) -> FaceLandmarks {
+    package static func mesh(from value: JSONValue, score: Float = 0.95) throws(BusLandmarksError) -> FaceLandmarks {
         guard case .array(let rows)? = value["landmarks"], rows.count == FaceMeshLips.pointCount else {
             throw BusLandmarksError(
                 #"expected {"landmarks": [[x, y, z], ...]} with \#(FaceMeshLips.pointCount) points"#)

@@ -2,13 +2,13 @@
 ///
 /// Buffers are allocated once for a frame size; `rasterize` allocates nothing and touches only the rows and
 /// columns around the lips (`bounds`), clearing what the previous frame's mask covered.
-public final class LipMask {
-    public let width: Int
-    public let height: Int
+package final class LipMask {
+    package let width: Int
+    package let height: Int
     /// Row-major, `width` bytes per row. Zero outside `bounds`.
-    public let pixels: UnsafeMutableBufferPointer<UInt8>
+    package let pixels: UnsafeMutableBufferPointer<UInt8>
     /// The rectangle that may hold non-zero values: x0..<x1, y0..<y1 (empty when x0 == x1).
-    public private(set) var bounds: (x0: Int, y0: Int, x1: Int, y1: Int) = (0, 0, 0, 0)
+    package private(set) var bounds: (x0: Int, y0: Int, x1: Int, y1: Int) = (0, 0, 0, 0)
 
     private let scratch: UnsafeMutableBufferPointer<UInt8>
     private let coverage: UnsafeMutableBufferPointer<Float>
@@ -16,9 +16,9 @@ public final class LipMask {
     private let crossings: UnsafeMutableBufferPointer<Float>
     /// Sub-scanlines per pixel row for vertical anti-aliasing; horizontal coverage is exact.
     static let subsamples = 4
-    public static let maxContourPoints = 512
+    package static let maxContourPoints = 512
 
-    public init(width: Int, height: Int) {
+    package init(width: Int, height: Int) {
         precondition(width > 0 && height > 0)
         self.width = width
         self.height = height
@@ -43,7 +43,7 @@ public final class LipMask {
     }
 
     /// Sets every pixel to 0.
-    public func clear() {
+    package func clear() {
         for y in bounds.y0..<bounds.y1 {
             let row = y * width
             for x in bounds.x0..<bounds.x1 { pixels[row + x] = 0 }
@@ -52,7 +52,7 @@ public final class LipMask {
     }
 
     /// Sets every pixel from column `x` rightwards to 0: the before side of a before/after split line.
-    public func clearColumns(from x: Int) {
+    package func clearColumns(from x: Int) {
         let start = max(x, bounds.x0)
         guard start < bounds.x1 else { return }
         for y in bounds.y0..<bounds.y1 {
@@ -65,7 +65,7 @@ public final class LipMask {
     /// Fills the region inside `outer` and outside `inner` (even-odd), with each pixel's covered share as its
     /// value, then blurs it with a box filter of `feather` pixels radius applied twice (close to a Gaussian).
     /// Contours beyond `maxContourPoints` points are cut; points outside the frame are clipped.
-    public func rasterize(outer: [SIMD2<Float>], inner: [SIMD2<Float>], feather: Int) {
+    package func rasterize(outer: [SIMD2<Float>], inner: [SIMD2<Float>], feather: Int) {
         clear()
         guard outer.count >= 3 else { return }
         var minX = Float.infinity

@@ -2,17 +2,17 @@ import Foundation
 
 /// The One Euro filter (Casiez, Roussel and Vogel, CHI 2012): a low-pass filter whose cutoff rises with speed, so
 /// a still face stays still (no jitter) and a moving one is followed without lag.
-public struct OneEuroFilter: Sendable {
+package struct OneEuroFilter: Sendable {
     /// Cutoff at rest, Hz: lower means less jitter.
-    public var minCutoff: Double
+    package var minCutoff: Double
     /// How fast the cutoff rises with speed (per unit/s): higher means less lag.
-    public var beta: Double
+    package var beta: Double
     /// Cutoff for the speed estimate, Hz.
-    public var derivativeCutoff: Double
+    package var derivativeCutoff: Double
     private var value: Double?
     private var derivative = 0.0
 
-    public init(minCutoff: Double = 1.0, beta: Double = 0.05, derivativeCutoff: Double = 1.0) {
+    package init(minCutoff: Double = 1.0, beta: Double = 0.05, derivativeCutoff: Double = 1.0) {
         self.minCutoff = minCutoff
         self.beta = beta
         self.derivativeCutoff = derivativeCutoff
@@ -24,7 +24,7 @@ public struct OneEuroFilter: Sendable {
     }
 
     /// Filters a sample taken `interval` seconds after the previous one.
-    public mutating func filter(_ sample: Double, interval: Double) -> Double {
+    package mutating func filter(_ sample: Double, interval: Double) -> Double {
         guard let previous = value, interval > 0 else {
             value = sample
             return sample
@@ -37,7 +37,7 @@ public struct OneEuroFilter: Sendable {
         return next
     }
 
-    public mutating func reset() {
+    package mutating func reset() {
         value = nil
         derivative = 0
     }

@@ -3,7 +3,7 @@ import Foundation
 import HubCore
 
 /// How a lipstick reflects light; the renderer shapes the lips' highlights by it.
-public enum Finish: String, Sendable, Codable, CaseIterable {
+package enum Finish: String, Sendable, Codable, CaseIterable {
     /// Flattens highlights.
     case matte
     /// Keeps the lips' own highlights.
@@ -15,25 +15,25 @@ public enum Finish: String, Sendable, Codable, CaseIterable {
 }
 
 /// One lipstick shade of the catalog.
-public struct Shade: Sendable, Codable, Equatable {
+package struct Shade: Sendable, Codable, Equatable {
     /// The product's stock-keeping unit; try-on results and cart requests name it.
-    public var sku: String
-    public var name: String
-    public var brand: String
+    package var sku: String
+    package var name: String
+    package var brand: String
     /// sRGB, `#RRGGBB`.
-    public var color: String
-    public var finish: Finish
+    package var color: String
+    package var finish: Finish
     /// How much of the shade covers the lips, 0 (none) exclusive to 1 (opaque).
-    public var opacity: Double
+    package var opacity: Double
     /// The name per language (`{"ja": "..."}`) where it differs from `name`, which is the fallback.
-    public var names: [String: String]
+    package var names: [String: String]
     /// The price as the shop shows it ("24,90 €"), or nil: screens then show none.
-    public var price: String?
+    package var price: String?
     /// The GTIN-13s printed on the product's packaging (EAN-13, or the GTIN of its GS1 DataMatrix): a code held
     /// up to a mirror selects the shade that lists it. GTIN-14s with a leading 0 are stored as their GTIN-13.
-    public var gtins: [String]
+    package var gtins: [String]
 
-    public init(
+    package init(
         sku: String, name: String, brand: String, color: String, finish: Finish, opacity: Double,
         names: [String: String] = [:], price: String? = nil, gtins: [String] = []
     ) {
@@ -49,7 +49,7 @@ public struct Shade: Sendable, Codable, Equatable {
     }
 
     /// The colour as sRGB components 0...255; nil when `color` is not `#RRGGBB`.
-    public var rgb: SIMD3<Double>? { Self.parseHex(color) }
+    package var rgb: SIMD3<Double>? { Self.parseHex(color) }
 
     static func parseHex(_ text: String) -> SIMD3<Double>? {
         let digits = Array(text.utf8)
@@ -66,23 +66,23 @@ public struct Shade: Sendable, Codable, Equatable {
 }
 
 /// A catalog that cannot be used: the file, the shade (by SKU, or by position when it has none) and the problem.
-public struct ShadeCatalogError: Error, Sendable, CustomStringConvertible {
-    public var file: String
+package struct ShadeCatalogError: Error, Sendable, CustomStringConvertible {
+    package var file: String
     /// `shade 'LS-104'`, `shades[3]`, or empty for the whole file.
-    public var location: String
-    public var problem: String
+    package var location: String
+    package var problem: String
 
-    public var description: String { location.isEmpty ? "\(file): \(problem)" : "\(file): \(location): \(problem)" }
+    package var description: String { location.isEmpty ? "\(file): \(problem)" : "\(file): \(location): \(problem)" }
 }
 
 /// The shades a mirror offers, read from a JSON file (`{"shades": [{"sku": ..., ...}]}`) and validated whole at
 /// start: a bad entry stops the hub with an error that names its SKU, rather than failing when a shopper picks it.
-public struct ShadeCatalog: Sendable, Equatable {
-    public let shades: [Shade]
+package struct ShadeCatalog: Sendable, Equatable {
+    package let shades: [Shade]
     private let index: [String: Int]
     private let byGTIN: [String: Int]
 
-    public init(shades: [Shade]) {
+    package init(shades: [Shade]) {
         self.shades = shades
         var index: [String: Int] = [:]
         var byGTIN: [String: Int] = [:]
@@ -94,10 +94,10 @@ public struct ShadeCatalog: Sendable, Equatable {
         self.byGTIN = byGTIN
     }
 
-    public subscript(sku: String) -> Shade? { index[sku].map { shades[$0] } }
+    package subscript(sku: String) -> Shade? { index[sku].map { shades[$0] } }
 
     /// The shade whose packaging carries the GTIN (13 digits, or 14 with a leading 0 as in GS1 AI 01).
-    public func shade(gtin: String) -> Shade? {
+    package func shade(gtin: String) -> Shade? {
         guard let key = Self.gtin13(gtin) else { return nil }
         return byGTIN[key].map { shades[$0] }
     }
@@ -113,7 +113,7 @@ public struct ShadeCatalog: Sendable, Equatable {
     }
 
     /// Reads and validates a catalog file.
-    public static func load(_ url: URL) throws(ShadeCatalogError) -> ShadeCatalog {
+    package static func load(_ url: URL) throws(ShadeCatalogError) -> ShadeCatalog {
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -124,7 +124,7 @@ public struct ShadeCatalog: Sendable, Equatable {
     }
 
     /// Validates a catalog's JSON; `file` names it in errors.
-    public static func parse(_ data: Data, file: String) throws(ShadeCatalogError) -> ShadeCatalog {
+    package static func parse(_ data: Data, file: String) throws(ShadeCatalogError) -> ShadeCatalog {
         let root: JSONValue
         do {
             root = try JSONParser.parse(String(decoding: data, as: UTF8.self))
@@ -245,7 +245,7 @@ public struct ShadeCatalog: Sendable, Equatable {
     }
 
     /// The catalog as GET /api/v1/shades serves it.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .array(
             shades.map {
                 var fields: [String: JSONValue] = [

@@ -6,45 +6,45 @@ import HubCore
 ///
 /// The overlay is drawn on the frame the observation was computed from. Buffers are allocated for one frame size
 /// (again only when the size changes); rendering a frame allocates nothing.
-public final class TryOnRenderer {
-    public private(set) var mask: LipMask
+package final class TryOnRenderer {
+    package private(set) var mask: LipMask
     private let blender = LipBlender()
     private var smoother: ContourSmoother
     private var lastTime: Double?
     /// The overlay's current strength, 0 (invisible) ... 1.
-    public private(set) var strength: Float = 0
+    package private(set) var strength: Float = 0
     /// Below this confidence the overlay fades out entirely.
-    public var minimumConfidence: Float = 0.3
+    package var minimumConfidence: Float = 0.3
     /// At and above this confidence the overlay is at full strength.
-    public var fullConfidence: Float = 0.6
+    package var fullConfidence: Float = 0.6
     /// Seconds to fade in fully, and out.
-    public var fadeIn = 0.15
-    public var fadeOut = 0.3
+    package var fadeIn = 0.15
+    package var fadeOut = 0.3
     /// Feather radius as a share of the mouth's width, and its limits in pixels.
-    public var featherShare: Float = 0.02
-    public var featherLimits: ClosedRange<Int> = 1...8
+    package var featherShare: Float = 0.02
+    package var featherLimits: ClosedRange<Int> = 1...8
     /// The before/after line as a share (0...1) of the frame's width from its left edge: the shade is drawn only
     /// left of it. nil: everywhere.
-    public var split: Float?
+    package var split: Float?
 
-    public init(width: Int, height: Int, minCutoff: Double = 1.0, beta: Double = 0.02) {
+    package init(width: Int, height: Int, minCutoff: Double = 1.0, beta: Double = 0.02) {
         mask = LipMask(width: width, height: height)
         smoother = ContourSmoother(minCutoff: minCutoff, beta: beta)
     }
 
     /// What `render` did, for results and metrics.
-    public struct Outcome: Sendable, Equatable {
+    package struct Outcome: Sendable, Equatable {
         /// The strength the overlay was drawn at (0: not drawn).
-        public var strength: Float
-        public var locator: LocatorKind?
-        public var confidence: Float
+        package var strength: Float
+        package var locator: LocatorKind?
+        package var confidence: Float
     }
 
     /// Renders `shade` on `frame` in place. `time` is the frame's capture time in seconds (any epoch), or nil for a
     /// still: then nothing is smoothed or faded, and the strength follows the confidence directly. A nil
     /// observation fades the overlay out on the last known contours; a nil shade draws nothing.
     @discardableResult
-    public func render(_ frame: Frame, observation: LipObservation?, shade: PreparedShade?, time: Double?)
+    package func render(_ frame: Frame, observation: LipObservation?, shade: PreparedShade?, time: Double?)
         -> Outcome
     {
         if mask.width != frame.width || mask.height != frame.height {

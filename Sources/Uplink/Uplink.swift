@@ -13,14 +13,14 @@ import Synchronization
 /// QoS 1 PUBLISH and moves the cursor only over events whose PUBACK arrived (and over events of topics that do
 /// not go up). So a broker outage, a WAN cut or a killed hub leaves the rest in the log, and it goes up in
 /// order once a broker answers again; only events still unacknowledged at a cut can arrive twice.
-public final class Uplink: Sendable, Service {
+package final class Uplink: Sendable, Service {
     /// The durable consumer name in the event log.
-    public static let consumer = "uplink"
+    package static let consumer = "uplink"
     /// Who broker commands act as on the local bus: the staff role, so they may publish `mirror.command.>` and
     /// `device.command.>` and nothing else, exactly like a staff member's client.
-    public static let commandPrincipal = Principal(tokenID: "uplink", role: .staff)
+    package static let commandPrincipal = Principal(tokenID: "uplink", role: .staff)
 
-    public let settings: UplinkSettings
+    package let settings: UplinkSettings
     let hubID: String
     let log: EventLog
     let logger: Logger
@@ -40,7 +40,7 @@ public final class Uplink: Sendable, Service {
 
     /// A broker connection that ended while an event was the only one in flight counts against that event; after
     /// this many the event is set aside as a dead letter, so one event the broker refuses cannot wedge the uplink.
-    public static let maxDeliveryAttempts = 3
+    package static let maxDeliveryAttempts = 3
     /// Dead letters listed in the hub's status (the newest); the count covers all of them.
     static let listedDeadLetters = 20
 
@@ -94,7 +94,7 @@ public final class Uplink: Sendable, Service {
 
     /// Reads the password file and the pinned CA. `configDirectory` resolves their relative paths. `admitCommand`
     /// applies the bus's publish rate to broker commands.
-    public init(
+    package init(
         settings: UplinkSettings, hubID: String, configDirectory: URL, log: EventLog, logger: Logger,
         admitCommand: (@Sendable (_ bytes: Int) -> Duration?)? = nil
     ) throws(ConfigError) {
@@ -141,7 +141,7 @@ public final class Uplink: Sendable, Service {
     // MARK: service
 
     /// Connects, forwards and reconnects until graceful shutdown; then says offline and disconnects.
-    public func run() async throws {
+    package func run() async throws {
         await withGracefulShutdownHandler {
             await runConnections()
         } onGracefulShutdown: {
@@ -205,14 +205,14 @@ public final class Uplink: Sendable, Service {
     // MARK: health
 
     /// Events in the log after the uplink's cursor: not yet acknowledged by the broker (or not yet looked at).
-    public var backlog: UInt64 {
+    package var backlog: UInt64 {
         let last = log.sequenceBounds.last
         let cursor = log.cursor(for: Self.consumer) ?? last
         return last > cursor ? last - cursor : 0
     }
 
     /// The uplink's part of GET /api/v1/hub.
-    public func status() -> JSONValue {
+    package func status() -> JSONValue {
         let health = self.health.withLock { $0 }
         let (inFlight, deadLetters, deadLetterCount) = forwarding.withLock {
             ($0.pending.count, $0.deadLetters, $0.deadLetterCount)
@@ -243,7 +243,7 @@ public final class Uplink: Sendable, Service {
     }
 
     /// The uplink's figures for GET /metrics, read now.
-    public func metrics() -> UplinkMetrics {
+    package func metrics() -> UplinkMetrics {
         let health = self.health.withLock { $0 }
         let (inFlight, deadLetters) = forwarding.withLock { ($0.pending.count, $0.deadLetterCount) }
         return UplinkMetrics(
@@ -255,19 +255,19 @@ public final class Uplink: Sendable, Service {
 }
 
 /// What GET /metrics shows of the uplink; the hub's metrics export it.
-public struct UplinkMetrics: Sendable {
-    public var connected: Bool
+package struct UplinkMetrics: Sendable {
+    package var connected: Bool
     /// Events in the log the broker has not acknowledged.
-    public var backlog: UInt64
+    package var backlog: UInt64
     /// PUBLISH packets sent and waiting for their PUBACK.
-    public var inFlight: Int
-    public var acknowledged: UInt64
+    package var inFlight: Int
+    package var acknowledged: UInt64
     /// When the last PUBACK arrived; nil for never.
-    public var lastPuback: Date?
-    public var connects: UInt64
-    public var commandsAccepted: UInt64
-    public var commandsRejected: UInt64
+    package var lastPuback: Date?
+    package var connects: UInt64
+    package var commandsAccepted: UInt64
+    package var commandsRejected: UInt64
     /// Events removed by log retention before the broker acknowledged them.
-    public var lostToRetention: UInt64
-    public var deadLetters: UInt64
+    package var lostToRetention: UInt64
+    package var deadLetters: UInt64
 }

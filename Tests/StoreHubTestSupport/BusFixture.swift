@@ -6,16 +6,16 @@ import HubCore
 import Server
 
 /// A bus on a real event log and token store, both in one database in a temporary folder, as a hub has them.
-public final class BusFixture: Sendable {
-    public let folder: TemporaryFolder
-    public let log: EventLog
-    public let tokens: TokenStore
-    public let bus: Bus
+package final class BusFixture: Sendable {
+    package let folder: TemporaryFolder
+    package let log: EventLog
+    package let tokens: TokenStore
+    package let bus: Bus
     /// An admin token and a service token, made at the start.
-    public let admin: String
-    public let service: String
+    package let admin: String
+    package let service: String
 
-    public init(settings: HubConfig.BusSettings = .init()) throws {
+    package init(settings: HubConfig.BusSettings = .init()) throws {
         folder = try TemporaryFolder("bus")
         log = try EventLog(path: folder.databasePath, retaining: .deviceStatus)
         tokens = try TokenStore(path: folder.databasePath)
@@ -29,12 +29,12 @@ public final class BusFixture: Sendable {
     }
 
     /// A new token of `role` (device tokens name their `device`).
-    public func token(_ role: Role, device: DeviceID? = nil) throws -> String {
+    package func token(_ role: Role, device: DeviceID? = nil) throws -> String {
         try tokens.create(role: role, label: "test", device: device).token
     }
 
     /// A session as a connection opens it; with `token`, it has sent its auth message.
-    public func session(token: String? = nil) -> BusSession {
+    package func session(token: String? = nil) -> BusSession {
         let session = bus.openSession(principal: nil, peer: "test")
         if let token { session.receive(#"{"op":"auth","token":"\#(token)"}"#) }
         return session
@@ -42,7 +42,7 @@ public final class BusFixture: Sendable {
 
     /// Appends `count` events of type `test` on `topic` to the log.
     @discardableResult
-    public func publish(_ topic: String, count: Int) async throws -> [StoredEvent] {
+    package func publish(_ topic: String, count: Int) async throws -> [StoredEvent] {
         let body = Array(#"{"type":"test"}"#.utf8)
         return try await log.append((0..<count).map { _ in EventDraft(topic: topic, body: body) })
     }

@@ -2,12 +2,12 @@ import Foundation
 
 /// A fresh folder under the system's temporary directory for one test, removed with everything in it when the
 /// last reference goes.
-public final class TemporaryFolder: Sendable {
+package final class TemporaryFolder: Sendable {
     /// The folder; it exists from `init` on.
-    public let url: URL
+    package let url: URL
 
     /// Makes `<tmp>/<prefix>-<UUID>`; the prefix says in a listing which tests left it, should one remain.
-    public init(_ prefix: String = "storehub") throws {
+    package init(_ prefix: String = "storehub") throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
@@ -17,13 +17,13 @@ public final class TemporaryFolder: Sendable {
     }
 
     /// The folder's path.
-    public var path: String { url.path }
+    package var path: String { url.path }
 
     /// The URL of `name` inside the folder (not created).
-    public func file(_ name: String) -> URL {
+    package func file(_ name: String) -> URL {
         url.appendingPathComponent(name)
     }
 
     /// The hub's database file in this folder, as a hub's state directory holds it (not created).
-    public var databasePath: String { file("hub.sqlite").path }
+    package var databasePath: String { file("hub.sqlite").path }
 }

@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 
 /// What the server shows about devices; the hub's device registry provides it.
-public protocol DeviceStatusProvider: Sendable {
+package protocol DeviceStatusProvider: Sendable {
     func deviceSummaries() -> [DeviceSummary]
     /// A camera's latest thumbnail (JPEG), or nil.
     func preview(_ device: DeviceID) -> [UInt8]?
@@ -14,9 +14,9 @@ public protocol DeviceStatusProvider: Sendable {
 }
 
 extension DeviceStatusProvider {
-    public func preview(_ device: DeviceID) -> [UInt8]? { nil }
-    public func snapshot(_ device: DeviceID, timeout: Duration) async -> [UInt8]? { nil }
-    public func requestRestart(_ device: DeviceID) -> Bool { false }
+    package func preview(_ device: DeviceID) -> [UInt8]? { nil }
+    package func snapshot(_ device: DeviceID, timeout: Duration) async -> [UInt8]? { nil }
+    package func requestRestart(_ device: DeviceID) -> Bool { false }
 }
 
 /// /api/v1/devices: the devices' status, a camera's thumbnail and snapshot, and restarting a device.

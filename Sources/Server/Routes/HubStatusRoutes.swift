@@ -5,7 +5,7 @@ import HubCore
 import Hummingbird
 
 /// The MQTT uplink's health as the hub panel shows it; the hub's uplink provides it.
-public protocol UplinkStatusProvider: Sendable {
+package protocol UplinkStatusProvider: Sendable {
     /// Connection state, what waits to be forwarded, the last error (a JSON object).
     func uplinkStatus() -> JSONValue
 }

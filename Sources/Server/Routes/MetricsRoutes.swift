@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 
 /// The hub's measurements in the Prometheus text format; the hub's metrics provide it.
-public protocol MetricsProvider: Sendable {
+package protocol MetricsProvider: Sendable {
     /// The Prometheus text exposition (format 0.0.4) of every metric, rendered now.
     func prometheusText() -> String
 }

@@ -6,7 +6,7 @@ import NIOCore
 import Synchronization
 
 /// What the server shows of the try-on mirrors; the hub's mirror pipelines provide it.
-public protocol MirrorProvider: Sendable {
+package protocol MirrorProvider: Sendable {
     /// The shade catalog as GET /api/v1/shades serves it (a JSON array).
     var shadesJSON: [UInt8] { get }
     func isMirror(_ device: DeviceID) -> Bool
@@ -55,21 +55,21 @@ final class StreamTickets: Sendable {
 }
 
 /// What the hub keeps about a snapshot beside its picture (in `<id>.json` next to `<id>.jpg`).
-public struct SnapshotInfo: Sendable, Equatable {
+package struct SnapshotInfo: Sendable, Equatable {
     /// The mirror that took it; nil for a picture from a version that did not record it (staff only).
-    public var device: DeviceID?
+    package var device: DeviceID?
     /// The shade worn: `sku`, `name`, `brand`, `color`, `finish`, perhaps `names`; nil when none was.
-    public var shade: JSONValue?
-    public var expires: Date
+    package var shade: JSONValue?
+    package var expires: Date
 
-    public init(device: DeviceID?, shade: JSONValue?, expires: Date) {
+    package init(device: DeviceID?, shade: JSONValue?, expires: Date) {
         self.device = device
         self.shade = shade
         self.expires = expires
     }
 
     /// Reads the stored form; nil when it is damaged.
-    public init?(json: JSONValue) {
+    package init?(json: JSONValue) {
         guard case .object(let fields) = json else { return nil }
         device = fields["device"]?.stringValue.flatMap { try? DeviceID(validating: $0) }
         shade = fields["shade"].flatMap { $0 == .null ? nil : $0 }
@@ -77,7 +77,7 @@ public struct SnapshotInfo: Sendable, Equatable {
     }
 
     /// The stored form.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object(["device": device.map { .string($0.rawValue) } ?? .null, "shade": shade ?? .null])
     }
 }

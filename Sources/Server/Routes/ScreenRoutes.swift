@@ -9,24 +9,24 @@ import Synchronization
 
 /// The customer screens as the server knows them: where their pages are, which devices have one, and where the
 /// share QR codes lead.
-public struct ScreenDirectory: Sendable {
+package struct ScreenDirectory: Sendable {
     /// Folder with `mirror.html`, `kiosk.html`, their scripts and styles, and `i18n/<language>.json`.
-    public var folder: String
-    public var devices: [DeviceID: Screen]
-    public var share: ShareSettings
+    package var folder: String
+    package var devices: [DeviceID: Screen]
+    package var share: ShareSettings
 
     /// One device's screen.
-    public struct Screen: Sendable, Equatable {
+    package struct Screen: Sendable, Equatable {
         /// `kiosk` or `mirror`.
-        public var kind: DeviceKind
+        package var kind: DeviceKind
         /// For staff: "Beauty corner try-on mirror".
-        public var name: String
+        package var name: String
         /// The first is the default.
-        public var languages: [String]
+        package var languages: [String]
         /// Kiosks: seconds the screen waits for a service's answer to a scan before its own fallback.
-        public var answerTimeoutSeconds: Double
+        package var answerTimeoutSeconds: Double
 
-        public init(kind: DeviceKind, name: String, languages: [String], answerTimeoutSeconds: Double = 4) {
+        package init(kind: DeviceKind, name: String, languages: [String], answerTimeoutSeconds: Double = 4) {
             self.kind = kind
             self.name = name
             self.languages = languages
@@ -34,7 +34,7 @@ public struct ScreenDirectory: Sendable {
         }
     }
 
-    public init(folder: String, devices: [DeviceID: Screen], share: ShareSettings) {
+    package init(folder: String, devices: [DeviceID: Screen], share: ShareSettings) {
         self.folder = folder
         self.devices = devices
         self.share = share

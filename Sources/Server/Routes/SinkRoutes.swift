@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 
 /// The webhook sinks as the server shows and manages them; the hub's sinks provide it.
-public protocol SinkProvider: Sendable {
+package protocol SinkProvider: Sendable {
     /// Every sink's state, cursor and newest dead letters (a JSON object with a `sinks` array).
     func sinkStatus() -> JSONValue
     /// Queues the sink's dead letters to be sent again, oldest first, before new events: how many there were, nil
