@@ -41,144 +41,197 @@ extension EventLog {
         finished.signal()
     }
 
-    /// Runs one transaction for all `jobs`. Returns true when a close was among them.
-    private func commit(_ jobs: [Job], connection: SQLiteConnection, statements: WriterStatements) -> Bool {
+    /// What one transaction did, gathered while it runs and acted on once it is committed.
+    private struct CommitBatch {
         var accepted: [StoredEvent] = []
         var newlyRetained: [StoredEvent] = []
+        /// Status events of devices beyond `log.maxRetainedTopics`: stored, not retained.
         var notRetained = 0
         var appendedBytes = 0
         /// What each append job is answered: its events, repeats of a dedupe key marked `duplicate`.
         var answers: [[StoredEvent]] = []
+        /// The sequence reserved through in this transaction, if it reserved more.
         var reserving: UInt64?
         var closing = false
+        /// Events removed by retention.
         var removed = 0
+    }
+
+    /// Runs one transaction for all `jobs`. Returns true when a close was among them.
+    private func commit(_ jobs: [Job], connection: SQLiteConnection, statements: WriterStatements) -> Bool {
+        var batch = CommitBatch()
         let started = DispatchTime.now().uptimeNanoseconds
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         do {
             try statements.begin.run()
-            for job in jobs {
-                switch job {
-                case .append(let events, let notes, _, _):
-                    var answer: [StoredEvent] = []
-                    defer { answers.append(answer) }
-                    for (index, event) in events.enumerated() {
-                        let key = notes?[index].dedupe
-                        if let key,
-                            let first = try statements.dedupe.sequence(for: key, sinceMs: nowMs - dedupeWindowMs)
-                        {
-                            var repeated = event
-                            repeated.sequence = first
-                            repeated.duplicate = true
-                            answer.append(repeated)
-                            continue
-                        }
-                        if let key { try statements.dedupe.record(key, sequence: event.sequence, nowMs: nowMs) }
-                        answer.append(event)
-                        let sequence = event.sequence
-                        statements.insert.bind(1, Int64(sequence))
-                        statements.insert.bind(2, event.topic)
-                        statements.insert.bind(3, nowMs)
-                        statements.insert.bind(4, bytes: event.body)
-                        try statements.insert.run()
-                        if isRetained(event.topic) {
-                            if mayRetain(event.topic, besides: newlyRetained) {
-                                statements.retain.bind(1, event.topic)
-                                statements.retain.bind(2, Int64(sequence))
-                                try statements.retain.run()
-                                newlyRetained.append(event)
-                            } else {
-                                notRetained += 1
-                            }
-                        }
-                        appendedBytes += event.body.count + event.topic.utf8.count
-                        if let fact = notes?[index].pickup {
-                            try statements.pickups.record(fact, sequence: sequence, nowMs: nowMs)
-                        }
-                        if let fact = notes?[index].insight {
-                            try statements.insights.record(fact, sequence: sequence, nowMs: nowMs)
-                        }
-                        accepted.append(event)
-                    }
-                case .acknowledge(let consumer, let sequence):
-                    statements.acknowledge.bind(1, consumer)
-                    statements.acknowledge.bind(2, Int64(sequence))
-                    statements.acknowledge.bind(3, nowMs)
-                    try statements.acknowledge.run()
-                case .renameConsumer(let from, let to):
-                    statements.renameConsumer.bind(1, to)
-                    statements.renameConsumer.bind(2, from)
-                    try statements.renameConsumer.run()
-                case .retention(let now, _):
-                    removed += try retain(now: now, connection: connection)
-                    let forgotten = try statements.dedupe.expire(
-                        beforeMs: Int64(now.timeIntervalSince1970 * 1000) - dedupeWindowMs, connection: connection)
-                    if forgotten > 0 { logger.debug("event log: \(forgotten) dedupe ids past the window forgotten") }
-                case .probe:
-                    statements.probe.bind(1, nowMs)
-                    try statements.probe.run()
-                case .close:
-                    closing = true
-                }
-            }
-            // Size is checked as the log grows, not only by the periodic pass: a fast publisher fills the disk between
-            // two passes. The check costs three PRAGMAs, so it runs once per `sizeCheckBytes` appended.
-            statements.uncheckedBytes += appendedBytes
-            if statements.uncheckedBytes >= sizeCheckBytes {
-                statements.uncheckedBytes = 0
-                removed += try retainBySize(connection: connection)
-            }
-            // Sequences are reserved ahead, in this transaction; once it is committed, events up to the reservation
-            // may go to live subscribers before their own commit is on disk.
-            let (given, reserved) = queue.withLock { ($0.nextSequence - 1, $0.reservedThrough) }
-            if given + Self.reserveMargin > reserved {
-                reserving = given + Self.reserveBlock
-                statements.reserve.bind(1, Int64(reserving ?? 0))
-                try statements.reserve.run()
-            }
+            try write(jobs, into: &batch, connection: connection, statements: statements)
             try statements.commit.run()
         } catch {
             try? statements.rollback.run()
-            settleLive(jobs, answers: nil, reserved: nil)
-            logger.error("event log commit failed, \(jobs.count) requests refused: \(error)")
-            for job in jobs {
-                switch job {
-                case .append(_, _, _, let completion): completion(.failure(error))
-                case .retention(_, let continuation): continuation.resume(throwing: error)
-                case .probe(let completion): completion(.failure(error))
-                case .acknowledge, .renameConsumer, .close: break
+            refuse(jobs, error)
+            return batch.closing
+        }
+        record(commitNanoseconds: DispatchTime.now().uptimeNanoseconds - started, events: batch.accepted.count)
+        publish(batch, jobs: jobs, connection: connection)
+        var answered = batch.answers.makeIterator()
+        for job in jobs {
+            switch job {
+            case .append(_, _, _, let completion):
+                completion(.success(answered.next() ?? []))
+            case .retention(_, let continuation):
+                continuation.resume(returning: batch.removed)
+            case .probe(let completion):
+                completion(.success(()))
+            case .acknowledge, .renameConsumer, .close:
+                break
+            }
+        }
+        return batch.closing
+    }
+
+    /// The transaction's statements for `jobs`, then the size check and the sequence reservation.
+    private func write(
+        _ jobs: [Job], into batch: inout CommitBatch, connection: SQLiteConnection, statements: WriterStatements
+    ) throws {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        for job in jobs {
+            switch job {
+            case .append(let events, let notes, _, _):
+                try append(events, notes: notes, into: &batch, nowMs: nowMs, statements: statements)
+            case .acknowledge(let consumer, let sequence):
+                statements.acknowledge.bind(1, consumer)
+                statements.acknowledge.bind(2, Int64(sequence))
+                statements.acknowledge.bind(3, nowMs)
+                try statements.acknowledge.run()
+            case .renameConsumer(let from, let to):
+                statements.renameConsumer.bind(1, to)
+                statements.renameConsumer.bind(2, from)
+                try statements.renameConsumer.run()
+            case .retention(let now, _):
+                batch.removed += try retain(now: now, connection: connection)
+                let forgotten = try statements.dedupe.expire(
+                    beforeMs: Int64(now.timeIntervalSince1970 * 1000) - dedupeWindowMs, connection: connection)
+                if forgotten > 0 { logger.debug("event log: \(forgotten) dedupe ids past the window forgotten") }
+            case .probe:
+                statements.probe.bind(1, nowMs)
+                try statements.probe.run()
+            case .close:
+                batch.closing = true
+            }
+        }
+        // Size is checked as the log grows, not only by the periodic pass: a fast publisher fills the disk between
+        // two passes. The check costs three PRAGMAs, so it runs once per `sizeCheckBytes` appended.
+        statements.uncheckedBytes += batch.appendedBytes
+        if statements.uncheckedBytes >= sizeCheckBytes {
+            statements.uncheckedBytes = 0
+            batch.removed += try retainBySize(connection: connection)
+        }
+        // Sequences are reserved ahead, in this transaction; once it is committed, events up to the reservation
+        // may go to live subscribers before their own commit is on disk.
+        let (given, reserved) = queue.withLock { ($0.nextSequence - 1, $0.reservedThrough) }
+        if given + Self.reserveMargin > reserved {
+            let through = given + Self.reserveBlock
+            batch.reserving = through
+            statements.reserve.bind(1, Int64(through))
+            try statements.reserve.run()
+        }
+    }
+
+    /// One append job's events: a repeat of a dedupe key within the window is answered with the first event and
+    /// not stored; the others are inserted, retained when their topic is, with their pickup and insight facts.
+    private func append(
+        _ events: [StoredEvent], notes: [DraftNotes]?, into batch: inout CommitBatch, nowMs: Int64,
+        statements: WriterStatements
+    ) throws {
+        var answer: [StoredEvent] = []
+        defer { batch.answers.append(answer) }
+        for (index, event) in events.enumerated() {
+            let key = notes?[index].dedupe
+            if let key, let first = try statements.dedupe.sequence(for: key, sinceMs: nowMs - dedupeWindowMs) {
+                var repeated = event
+                repeated.sequence = first
+                repeated.duplicate = true
+                answer.append(repeated)
+                continue
+            }
+            if let key { try statements.dedupe.record(key, sequence: event.sequence, nowMs: nowMs) }
+            answer.append(event)
+            let sequence = event.sequence
+            statements.insert.bind(1, Int64(sequence))
+            statements.insert.bind(2, event.topic)
+            statements.insert.bind(3, nowMs)
+            statements.insert.bind(4, bytes: event.body)
+            try statements.insert.run()
+            if isRetained(event.topic) {
+                if mayRetain(event.topic, besides: batch.newlyRetained) {
+                    statements.retain.bind(1, event.topic)
+                    statements.retain.bind(2, Int64(sequence))
+                    try statements.retain.run()
+                    batch.newlyRetained.append(event)
+                } else {
+                    batch.notRetained += 1
                 }
             }
-            return closing
+            batch.appendedBytes += event.body.count + event.topic.utf8.count
+            if let fact = notes?[index].pickup {
+                try statements.pickups.record(fact, sequence: sequence, nowMs: nowMs)
+            }
+            if let fact = notes?[index].insight {
+                try statements.insights.record(fact, sequence: sequence, nowMs: nowMs)
+            }
+            batch.accepted.append(event)
         }
-        let nanoseconds = DispatchTime.now().uptimeNanoseconds - started
+    }
+
+    /// A transaction that failed and was rolled back: every request in it is refused with `error`.
+    private func refuse(_ jobs: [Job], _ error: any Error) {
+        settleLive(jobs, answers: nil, reserved: nil)
+        logger.error("event log commit failed, \(jobs.count) requests refused: \(error)")
+        for job in jobs {
+            switch job {
+            case .append(_, _, _, let completion): completion(.failure(error))
+            case .retention(_, let continuation): continuation.resume(throwing: error)
+            case .probe(let completion): completion(.failure(error))
+            case .acknowledge, .renameConsumer, .close: break
+            }
+        }
+    }
+
+    /// A commit's wall time, in /metrics (`commitTimer`) and in `stats`, counted together.
+    private func record(commitNanoseconds nanoseconds: UInt64, events: Int) {
         let seconds = Double(nanoseconds) / 1e9
         commitStats.withLock { stats in
             commitTimer?.recordNanoseconds(Int64(clamping: nanoseconds))
             stats.commits += 1
-            stats.events += UInt64(accepted.count)
+            stats.events += UInt64(events)
             if stats.recentDurations.count >= 4096 { stats.recentDurations.removeFirst(1024) }
             stats.recentDurations.append(seconds)
             stats.durations.record(seconds)
         }
+    }
+
+    /// After the commit: the log's bounds and retained statuses follow it, live subscribers get the events, and
+    /// what retention removed leaves the bounds and the retained cache.
+    private func publish(_ batch: CommitBatch, jobs: [Job], connection: SQLiteConnection) {
+        let accepted = batch.accepted
         if let last = accepted.last {
             bounds.withLock { bounds in
                 if bounds.first > bounds.last { bounds.first = accepted[0].sequence }
                 bounds.last = last.sequence
             }
         }
-        if notRetained > 0 {
+        if batch.notRetained > 0 {
             logger.warning(
-                "event log: \(notRetained) status events of new devices were not retained: log.maxRetainedTopics (\(settings.maxRetainedTopics)) devices have a retained status"
+                "event log: \(batch.notRetained) status events of new devices were not retained: log.maxRetainedTopics (\(settings.maxRetainedTopics)) devices have a retained status"
             )
         }
-        if !newlyRetained.isEmpty {
+        if !batch.newlyRetained.isEmpty {
             retainedCache.withLock { cache in
-                for event in newlyRetained { cache[event.topic] = event }
+                for event in batch.newlyRetained { cache[event.topic] = event }
             }
         }
-        settleLive(jobs, answers: answers, reserved: reserving)
+        settleLive(jobs, answers: batch.answers, reserved: batch.reserving)
         if !accepted.isEmpty { listener.withLock { $0 }?.committed(accepted) }
-        if removed > 0 {
+        if batch.removed > 0 {
             let first = (try? connection.scalar("SELECT min(seq) FROM events")).flatMap { $0 }
             let oldest = bounds.withLock { bounds -> UInt64 in
                 bounds.first = first.map { UInt64($0) } ?? bounds.last + 1
@@ -186,20 +239,6 @@ extension EventLog {
             }
             retainedCache.withLock { cache in cache = cache.filter { $0.value.sequence >= oldest } }
         }
-        var answered = answers.makeIterator()
-        for job in jobs {
-            switch job {
-            case .append(_, _, _, let completion):
-                completion(.success(answered.next() ?? []))
-            case .retention(_, let continuation):
-                continuation.resume(returning: removed)
-            case .probe(let completion):
-                completion(.success(()))
-            case .acknowledge, .renameConsumer, .close:
-                break
-            }
-        }
-        return closing
     }
 
     /// Whether `topic` may be retained: it is already, or fewer than `log.maxRetainedTopics` topics are.
