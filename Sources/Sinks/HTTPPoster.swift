@@ -87,9 +87,17 @@ struct HTTPPoster: Sendable {
         do {
             return try await withTimeout {
                 try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(.head(head))
-                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
-                    try await outbound.write(.end(nil))
+                    // One write for the whole request. A service may answer and close as soon as it has read the
+                    // body; a write that fails then is no failed delivery when its answer arrives, so the answer is
+                    // read whatever the write said (else the event went out twice: once taken, once retried).
+                    var writeError: (any Error)?
+                    do {
+                        try await outbound.write(contentsOf: [
+                            .head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil),
+                        ])
+                    } catch {
+                        writeError = error
+                    }
                     var status: Int?
                     for try await part in inbound {
                         switch part {
@@ -101,6 +109,7 @@ struct HTTPPoster: Sendable {
                             if let status { return status }
                         }
                     }
+                    if let writeError { throw writeError }
                     throw SinkError(
                         status.map { "the connection closed during the HTTP \($0) answer" }
                             ?? "the connection closed without an answer")
