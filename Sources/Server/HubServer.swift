@@ -137,11 +137,13 @@ package struct HubServer: Sendable {
                     } else if refuse {
                         session.refuseAuthentication("token not accepted")
                     }
-                    try await Self.serve(
-                        session, writer: BusChannelWriter(channel: channel, session: session), inbound: inbound,
-                        outbound: outbound, maxMessage: maxMessage, logger: logger,
-                        onAuthenticated: { connections.authenticated(connection) },
-                        abort: { channel.close(promise: nil) })
+                    try await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+                        try await Self.serve(
+                            session, writer: BusChannelWriter(channel: channel, session: session), inbound: inbound,
+                            outbound: outbound, maxMessage: maxMessage, logger: logger,
+                            onAuthenticated: { connections.authenticated(connection) },
+                            abort: { channel.close(promise: nil) })
+                    }
                 }
             },
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "StoreHub"),
