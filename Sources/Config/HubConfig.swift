@@ -84,20 +84,25 @@ package struct HubConfig: Sendable, Decodable, Equatable {
         package var maxRetainedTopics: Int
         /// How long a client's event `id` is remembered: a repeat from the same token within it is not a new event.
         package var dedupeWindowHours: Double
+        /// Group commit: while events keep coming, the log commits at most once per this many milliseconds, so one
+        /// disk flush holds every event that arrived meanwhile. An event is still acknowledged only once it is on
+        /// disk; the acknowledgement waits at most this long, live subscribers do not wait. 0: every commit at once.
+        package var commitDelayMs: Double
 
         package init(
             maxAgeHours: Double = 168, maxEvents: Int = 5_000_000, maxBytes: Int = 2 << 30,
-            maxRetainedTopics: Int = 1024, dedupeWindowHours: Double = 24
+            maxRetainedTopics: Int = 1024, dedupeWindowHours: Double = 24, commitDelayMs: Double = 2
         ) {
             self.maxAgeHours = maxAgeHours
             self.maxEvents = maxEvents
             self.maxBytes = maxBytes
             self.maxRetainedTopics = maxRetainedTopics
             self.dedupeWindowHours = dedupeWindowHours
+            self.commitDelayMs = commitDelayMs
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case maxAgeHours, maxEvents, maxBytes, maxRetainedTopics, dedupeWindowHours
+            case maxAgeHours, maxEvents, maxBytes, maxRetainedTopics, dedupeWindowHours, commitDelayMs
         }
 
         package init(from decoder: any Decoder) throws {
@@ -130,6 +135,11 @@ package struct HubConfig: Sendable, Decodable, Equatable {
             guard maxBytes >= 1 << 20 else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .maxBytes, in: c, debugDescription: "expected at least 1048576 bytes")
+            }
+            commitDelayMs = try c.decodeIfPresent(Double.self, forKey: .commitDelayMs) ?? defaults.commitDelayMs
+            guard commitDelayMs >= 0, commitDelayMs <= 100 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .commitDelayMs, in: c, debugDescription: "expected 0 <= milliseconds <= 100")
             }
         }
     }

@@ -13,20 +13,29 @@ extension EventLog {
     func runWriter(_ handoff: WriterHandoff) {
         let connection = handoff.connection
         let statements = handoff.statements
+        let commitDelay = UInt64(settings.commitDelayMs * 1_000_000)
+        var lastCommitEnd: UInt64 = 0
         while true {
-            let jobs = queue.withLock { queue -> [Job] in
-                if queue.jobs.isEmpty {
-                    queue.writerIdle = true
-                    return []
-                }
-                defer { queue.jobs.removeAll(keepingCapacity: true) }
-                return queue.jobs
+            let pending = queue.withLock { queue -> Bool in
+                if queue.jobs.isEmpty { queue.writerIdle = true }
+                return !queue.jobs.isEmpty
             }
-            if jobs.isEmpty {
+            if !pending {
                 wake.wait()
                 continue
             }
+            // Group commit: work that comes within `log.commitDelayMs` of the last commit waits for the rest of that
+            // time, and what arrives meanwhile shares its flush. The writer stays marked busy, so appends only queue.
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now < lastCommitEnd + commitDelay {
+                Thread.sleep(forTimeInterval: Double(lastCommitEnd + commitDelay - now) / 1e9)
+            }
+            let jobs = queue.withLock { queue -> [Job] in
+                defer { queue.jobs.removeAll(keepingCapacity: true) }
+                return queue.jobs
+            }
             let shouldClose = commit(jobs, connection: connection, statements: statements)
+            lastCommitEnd = DispatchTime.now().uptimeNanoseconds
             if shouldClose { break }
         }
         do {

@@ -53,6 +53,18 @@ import Testing
         #expect(echo?.problem.contains("loopback") == true)
     }
 
+    @Test func commitDelayIsReadAndOneOutsideItsRangeNamed() throws {
+        #expect(try hubConfig(#"{"hub": "shop", "devices": "d"}"#).log.commitDelayMs == 2)
+        #expect(try hubConfig(#"{"hub": "shop", "devices": "d", "log": {"commitDelayMs": 0}}"#).log.commitDelayMs == 0)
+        for delay in ["-1", "250"] {
+            let error = #expect(throws: ConfigError.self) {
+                try hubConfig(#"{"hub": "shop", "devices": "d", "log": {"commitDelayMs": "# + delay + "}}")
+            }
+            #expect(error?.keyPath == "log.commitDelayMs")
+            #expect(error?.problem.contains("100") == true)
+        }
+    }
+
     @Test func missingRequiredKeyIsNamed() {
         let error = #expect(throws: ConfigError.self) { try hubConfig(#"{"hub": "shop"}"#) }
         #expect(error?.keyPath == "devices")

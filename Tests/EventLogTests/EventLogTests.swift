@@ -59,6 +59,26 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
         #expect(events.map(\.sequence) == Array(1...640))
     }
 
+    /// Two appends 100 ms apart, right after a commit: with a commit delay longer than that they share one flush,
+    /// without one each gets its own.
+    @Test(arguments: [(1000.0, 1), (0.0, 2)])
+    func appendsSoonAfterACommitShareTheNextCommitOnlyWithACommitDelay(delayMs: Double, commits: UInt64)
+        async throws
+    {
+        let database = try TemporaryFolder("storehub-log")
+        let log = try EventLog(path: database.databasePath, settings: .init(commitDelayMs: delayMs))
+        defer { log.close() }
+        _ = try await log.append(draft("scan.first"))
+        let before = log.stats.commits
+        async let second = log.append(draft("scan.second"))
+        try await Task.sleep(for: .milliseconds(100))
+        let third = try await log.append(draft("scan.third"))
+        #expect(try await second.sequence == 2)
+        #expect(third.sequence == 3)
+        #expect(log.stats.commits == before + commits)
+        #expect(log.stats.events == 3)
+    }
+
     @Test func readFiltersByPatternAndReportsHowFarItScanned() async throws {
         let database = try TemporaryFolder("storehub-log")
         let log = try EventLog(path: database.databasePath)
