@@ -14,7 +14,10 @@ TESTKIT := .build/debug/storehub-testkit
 run: deps media build
 	@BIN=$(BIN) PYTHON=$(PYTHON) scripts/run-demo
 
-test: deps media lint kernels unit integration api-contract conformance fuzz vm
+# The fuzzers and the VM run side by side, one core each (the VM is qemu without KVM, one CPU); each one's output
+# is printed when it is done, so the two do not interleave.
+test: deps media lint kernels unit integration api-contract conformance
+	@$(MAKE) --no-print-directory -j2 --output-sync=target fuzz vm
 
 deps:
 	@scripts/install-deps
