@@ -182,13 +182,17 @@ package struct HubServer: Sendable {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 // Messages go out through `writer`; only the close handshake goes through the WebSocket stack.
+                // Once the close is sent the client's messages are still read, until its own close ends them (or
+                // `closeGrace` cuts it off): a connection closed with the client's bytes unread is reset, and a
+                // reset can lose what the client had not read yet, such as the error that says why it was closed.
                 for await close in writer.closes {
                     do {
                         try await outbound.close(.init(codeNumber: Int(close.code)), reason: close.reason)
                     } catch {
                         logger.debug("bus connection to \(session.peer) could not send its close: \(error)")
+                        return true
                     }
-                    break
+                    return false
                 }
                 return true
             }
