@@ -1,8 +1,12 @@
 """`storehub tail`, the bus client for IT: it follows a running hub and prints its events as JSON lines."""
 
+import asyncio
 import json
 import os
 import subprocess
+import threading
+
+import websockets.asyncio.server
 
 from conftest import BINARY, DEMO_DEVICES, manifest_codes, scan_problems
 
@@ -55,3 +59,41 @@ def test_tail_against_no_hub_is_a_clear_error():
         env={**os.environ, "STOREHUB_TOKEN": "x"}, timeout=30)
     assert result.returncode == 1
     assert "cannot follow the bus at ws://127.0.0.1:9/api/v1/bus" in result.stderr
+
+
+def test_tail_against_a_websocket_server_that_never_greets_tries_again_then_says_so():
+    # A WebSocket server that is not a StoreHub bus: it upgrades, reads, and never says hello. tail cannot tell a
+    # greeting lost on the way from one never sent, so it connects again, then gives up with a clear error.
+    connections = []
+
+    async def silent(websocket):
+        connections.append(websocket.remote_address)
+        async for _ in websocket:
+            pass
+
+    ready = threading.Event()
+    holder = {}
+
+    def serve():
+        async def main():
+            async with websockets.asyncio.server.serve(silent, "127.0.0.1", 0) as server:
+                holder["port"] = server.sockets[0].getsockname()[1]
+                holder["stop"] = asyncio.get_running_loop().create_future()
+                holder["loop"] = asyncio.get_running_loop()
+                ready.set()
+                await holder["stop"]
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        result = subprocess.run(
+            [str(BINARY), "tail", "--url", f"ws://127.0.0.1:{holder['port']}/api/v1/bus", "--count", "1"],
+            capture_output=True, text=True, env={**os.environ, "STOREHUB_TOKEN": "x"}, timeout=60)
+    finally:
+        holder["loop"].call_soon_threadsafe(holder["stop"].set_result, None)
+        thread.join(10)
+    assert result.returncode == 1
+    assert "did not greet on 3 connections" in result.stderr
+    assert len(connections) == 3
