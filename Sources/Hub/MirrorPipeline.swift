@@ -171,6 +171,7 @@ struct MirrorPipeline: CameraPipeline {
         defer { listener.cancel() }
         var session = MirrorSession(catalog: mirrors.catalog, settings: settings)
         let productCodes = try MirrorProductCodes(catalog: mirrors.catalog)
+        defer { productCodes?.stop() }
         let started = ContinuousClock.now
         var locators: [any LipLocator] = []
         if let native = nativeLocator() { locators.append(native) }
