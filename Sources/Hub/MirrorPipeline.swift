@@ -273,6 +273,8 @@ struct MirrorPipeline: CameraPipeline {
                 budget.streamed(frame)
             }
             reporter.registry.offer(frame, device: descriptor.id)
+            budget.count(source.counters)
+            reporter.registry.updateMirror(descriptor.id, budget.measures.counts)
             for _ in 0..<pending.snapshots {
                 guard let jpeg = snapshotEncoder.encode(frame) else { continue }
                 do {
@@ -289,7 +291,6 @@ struct MirrorPipeline: CameraPipeline {
             if now - lastBudget >= .seconds(1) {
                 lastBudget = now
                 health.frameBudget = budget.summary(source.counters)
-                reporter.registry.updateMirror(descriptor.id, budget.measures)
             }
             await beat(&health, lastHealth: &lastHealth, lastCounters: &lastCounters)
         }
