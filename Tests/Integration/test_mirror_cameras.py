@@ -102,7 +102,10 @@ def test_a_mirror_on_camera_like_frames_streams_colour_and_shows_its_frame_budge
                          device=MIRROR)
         streamed = value(families, "storehub_mirror_capture_to_stream_seconds",
                          "storehub_mirror_capture_to_stream_seconds_count", device=MIRROR)
-        if (rendered >= 10 and streamed >= 3) or time.monotonic() > deadline:
+        # The device counters are published about once a second, the mirror's with every frame.
+        processed = value(families, "storehub_device_frames_processed", "storehub_device_frames_processed_total",
+                          device=MIRROR)
+        if (rendered >= 10 and streamed >= 3 and processed > 0) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     frames_in = value(families, "storehub_mirror_frames_in", "storehub_mirror_frames_in_total", device=MIRROR)
