@@ -197,8 +197,7 @@ struct MirrorPipeline: CameraPipeline {
         guard let encoder = ColorJPEGEncoder(quality: Int32(settings.jpegQuality)),
             let snapshotEncoder = ColorJPEGEncoder(quality: 92)
         else { throw CaptureError("libjpeg-turbo could not start", isTransient: false) }
-        let streamInterval = Duration.seconds(1 / settings.streamFps)
-        var lastStream: ContinuousClock.Instant?
+        var stream = MirrorStreamPacer(fps: settings.streamFps)
         var lastCounters = ContinuousClock.now
         var lastHealth = ContinuousClock.now
         var budget = FrameBudgetRecorder(metrics: MirrorMetrics(reporter.registry.prometheus, device: descriptor.id))
@@ -264,11 +263,8 @@ struct MirrorPipeline: CameraPipeline {
             // A frame that shows a new shade, split line or light goes to the stream at once, not at the stream's
             // next turn: the shopper who tapped is waiting for it.
             let lookChanged = pending.select != nil || pending.split != nil || pending.lighting != nil
-            if lookChanged || lastStream.map({ now - $0 >= streamInterval }) ?? true,
-                let jpeg = encoder.encode(frame)
-            {
+            if stream.admits(capturedAt: frame.captureTime, now: lookChanged), let jpeg = encoder.encode(frame) {
                 budget.encoded(ContinuousClock.now - now)
-                lastStream = now
                 mirrors.publishFrame(descriptor.id, jpeg: jpeg)
                 budget.streamed(frame)
             }
