@@ -16,9 +16,9 @@ import TryOn
 /// read is running, copies its luma plane (about 0.3 ms at 1080p) and goes on; the shade comes with the first
 /// frame after the read finished.
 final class MirrorProductCodes: @unchecked Sendable {
-    // @unchecked: `decoder`, `duplicates` and `copy` belong to the frame loop while no read runs and to the read
-    // task while one does; `state.busy`, set by the loop before it starts a read and cleared when the loop takes
-    // the read's outcome, hands them over (the mutex orders the two threads' accesses).
+    // @unchecked: `decoder` and `copy` belong to the frame loop while no read runs and to the read task while one
+    // does; `state.busy`, set by the loop before it starts a read and cleared when the loop takes the read's
+    // outcome, hands them over (the mutex orders the two threads' accesses). `duplicates` is the loop's alone.
     /// The symbologies on lipstick packaging.
     static let symbologies: [Symbology] = [.ean13, .upca, .datamatrix]
     private let decoder: LiveDecoder
