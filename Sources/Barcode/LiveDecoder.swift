@@ -42,22 +42,42 @@ package final class LiveDecoder {
     /// Reads the frame if it is worth it and the budget allows; nil when it was skipped. `time` is the frame's
     /// time on any monotonic scale (the pipeline's clock, or a benchmark's virtual 30 fps clock).
     package func process(_ frame: Frame, at time: Duration) throws(BarcodeError) -> [DecodedSymbol]? {
+        guard admit(frame, at: time) else { return nil }
+        let (symbols, spent) = try read(frame)
+        if skipStillFrames { gate.decoded() }
+        finished(admittedAt: time, spent: spent)
+        return symbols
+    }
+
+    /// The first half of `process`, for a caller that reads on another thread: whether the frame is worth reading
+    /// now (the motion gate, then the budget), counted as `process` counts it. Call it once per frame. A frame it
+    /// admits goes to `read(_:)`, then to `finished(admittedAt:spent:)`; in between the caller uses nothing else
+    /// of this decoder, and with `skipStillFrames` tells the gate (`gate.decoded()`) before its next frame.
+    package func admit(_ frame: Frame, at time: Duration) -> Bool {
         counters.offered += 1
         if skipStillFrames && !gate.shouldDecode(frame) {
             counters.still += 1
-            return nil
+            return false
         }
         guard time >= nextRead else {
             counters.overBudget += 1
-            return nil
+            return false
         }
+        return true
+    }
+
+    /// Reads an admitted frame with the reader alone, and says how long it took; any thread may run it while the
+    /// caller keeps to the rule of `admit`.
+    package func read(_ frame: Frame) throws(BarcodeError) -> (symbols: [DecodedSymbol], spent: Duration) {
         let clock = ContinuousClock()
         let start = clock.now
         let symbols = try reader.read(frame, deadline: start + strategyBudget)
-        let spent = clock.now - start
-        if skipStillFrames { gate.decoded() }
+        return (symbols, clock.now - start)
+    }
+
+    /// A read of the frame admitted at `time` took `spent`: frames are let pass for `spent / maxCpuShare - spent`.
+    package func finished(admittedAt time: Duration, spent: Duration) {
         counters.read += 1
         nextRead = time + spent * (1 / maxCpuShare)
-        return symbols
     }
 }

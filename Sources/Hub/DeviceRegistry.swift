@@ -130,15 +130,15 @@ package final class DeviceRegistry: DeviceStatusProvider {
         measures.withLock { _ in latency.record(max(0, seconds)) }
     }
 
-    /// Mirrors' frame budgets, by device.
-    private let mirrors = Mutex<[DeviceID: MirrorMeasures]>([:])
+    /// Mirrors' frame counters, by device.
+    private let mirrors = Mutex<[DeviceID: MirrorFrameCounts]>([:])
 
-    /// A mirror pipeline's latest measures (published about once a second).
-    func updateMirror(_ device: DeviceID, _ measures: MirrorMeasures) {
-        mirrors.withLock { $0[device] = measures }
+    /// A mirror pipeline's frame counters, published with every frame so that /metrics is current.
+    func updateMirror(_ device: DeviceID, _ counts: MirrorFrameCounts) {
+        mirrors.withLock { $0[device] = counts }
     }
 
-    func mirrorMeasures() -> [DeviceID: MirrorMeasures] {
+    func mirrorCounts() -> [DeviceID: MirrorFrameCounts] {
         mirrors.withLock { $0 }
     }
 

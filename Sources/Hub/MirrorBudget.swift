@@ -16,6 +16,18 @@ struct MirrorMeasures: Sendable {
     var encode = HubCore.Histogram(bounds: HubCore.Histogram.stageBounds)
     /// From the capture timestamp to the JPEG handed to the stream, seconds.
     var captureToStream = HubCore.Histogram(bounds: HubCore.Histogram.stageBounds)
+
+    /// The frame counters alone.
+    var counts: MirrorFrameCounts {
+        MirrorFrameCounts(framesIn: framesIn, framesRendered: framesRendered, framesDropped: framesDropped)
+    }
+}
+
+/// A mirror's frame counters as /metrics shows them.
+struct MirrorFrameCounts: Sendable, Equatable {
+    var framesIn: UInt64 = 0
+    var framesRendered: UInt64 = 0
+    var framesDropped: UInt64 = 0
 }
 
 /// A mirror's histograms in GET /metrics, recorded per frame (the registry's histograms take a lock each; the
@@ -81,10 +93,15 @@ struct FrameBudgetRecorder {
         metrics?.captureToStream.record(seconds)
     }
 
-    /// Takes the source's counters, and returns the card's summary of the interval since the last call.
-    mutating func summary(_ counters: FrameCounters) -> FrameBudget {
+    /// Takes the source's counters: frames it delivered or skipped so far.
+    mutating func count(_ counters: FrameCounters) {
         measures.framesIn = counters.delivered + counters.dropped
         measures.framesDropped = counters.dropped
+    }
+
+    /// Takes the source's counters, and returns the card's summary of the interval since the last call.
+    mutating func summary(_ counters: FrameCounters) -> FrameBudget {
+        count(counters)
         func meanMs(_ now: HubCore.Histogram, _ then: HubCore.Histogram) -> Double {
             guard let window = now.since(then), window.count > 0 else { return 0 }
             return (window.sum / Double(window.count) * 1e4).rounded() / 10
@@ -113,13 +130,13 @@ extension Duration {
 extension HubMetrics {
     /// Each mirror's frame counters, as its pipeline published them last.
     func showMirrors() {
-        let counters: [(MetricFamily, KeyPath<MirrorMeasures, UInt64>)] = [
+        let counters: [(MetricFamily, KeyPath<MirrorFrameCounts, UInt64>)] = [
             (.mirrorFramesIn, \.framesIn), (.mirrorFramesRendered, \.framesRendered),
             (.mirrorFramesDropped, \.framesDropped),
         ]
-        for (device, measures) in registry.mirrorMeasures() {
+        for (device, counts) in registry.mirrorCounts() {
             for (family, path) in counters {
-                prometheus.show(family, [("device", device.rawValue)], total: measures[keyPath: path])
+                prometheus.show(family, [("device", device.rawValue)], total: counts[keyPath: path])
             }
         }
     }

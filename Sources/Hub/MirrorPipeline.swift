@@ -171,6 +171,7 @@ struct MirrorPipeline: CameraPipeline {
         defer { listener.cancel() }
         var session = MirrorSession(catalog: mirrors.catalog, settings: settings)
         let productCodes = try MirrorProductCodes(catalog: mirrors.catalog)
+        defer { productCodes?.stop() }
         let started = ContinuousClock.now
         var locators: [any LipLocator] = []
         if let native = nativeLocator() { locators.append(native) }
@@ -196,8 +197,7 @@ struct MirrorPipeline: CameraPipeline {
         guard let encoder = ColorJPEGEncoder(quality: Int32(settings.jpegQuality)),
             let snapshotEncoder = ColorJPEGEncoder(quality: 92)
         else { throw CaptureError("libjpeg-turbo could not start", isTransient: false) }
-        let streamInterval = Duration.seconds(1 / settings.streamFps)
-        var lastStream: ContinuousClock.Instant?
+        var stream = MirrorStreamPacer(fps: settings.streamFps)
         var lastCounters = ContinuousClock.now
         var lastHealth = ContinuousClock.now
         var budget = FrameBudgetRecorder(metrics: MirrorMetrics(reporter.registry.prometheus, device: descriptor.id))
@@ -263,15 +263,14 @@ struct MirrorPipeline: CameraPipeline {
             // A frame that shows a new shade, split line or light goes to the stream at once, not at the stream's
             // next turn: the shopper who tapped is waiting for it.
             let lookChanged = pending.select != nil || pending.split != nil || pending.lighting != nil
-            if lookChanged || lastStream.map({ now - $0 >= streamInterval }) ?? true,
-                let jpeg = encoder.encode(frame)
-            {
+            if stream.admits(capturedAt: frame.captureTime, now: lookChanged), let jpeg = encoder.encode(frame) {
                 budget.encoded(ContinuousClock.now - now)
-                lastStream = now
                 mirrors.publishFrame(descriptor.id, jpeg: jpeg)
                 budget.streamed(frame)
             }
             reporter.registry.offer(frame, device: descriptor.id)
+            budget.count(source.counters)
+            reporter.registry.updateMirror(descriptor.id, budget.measures.counts)
             for _ in 0..<pending.snapshots {
                 guard let jpeg = snapshotEncoder.encode(frame) else { continue }
                 do {
@@ -288,7 +287,6 @@ struct MirrorPipeline: CameraPipeline {
             if now - lastBudget >= .seconds(1) {
                 lastBudget = now
                 health.frameBudget = budget.summary(source.counters)
-                reporter.registry.updateMirror(descriptor.id, budget.measures)
             }
             await beat(&health, lastHealth: &lastHealth, lastCounters: &lastCounters)
         }
