@@ -74,6 +74,10 @@ package final class BarcodeReader {
     package var regionsOnly: Bool
     /// Strategy attempts (an engine runs on a prepared crop) made so far, for measurements.
     package private(set) var attempts = 0
+    /// zbar reads the whole frame on every `wholeFrameLineSpacing`-th row and column; every region the frame leaves
+    /// unread is then read on every line of its crop before any strategy, so a code the spaced lines step over is
+    /// still read where the region finder sees it (docs/decoding.md has the figures).
+    package var wholeFrameLineSpacing = 2
 
     /// The engine that reads QR and 1D codes first unless a caller says otherwise (docs/decoding.md says why).
     package static let defaultFirstEngine = FirstEngine.zbar
@@ -102,8 +106,17 @@ package final class BarcodeReader {
         var found: [DecodedSymbol] = []
         if !regionsOnly {
             if let zxing { found = try zxing.scan(frame) }
-            if let scanner { Self.merge(try scanner.scan(frame, skippingQR: firstEngine == .zxing), into: &found) }
-            if strategies.isEmpty && firstEngine == .zbar { return found }
+            if let scanner {
+                var symbols = try scanner.scan(
+                    frame, skippingQR: firstEngine == .zxing, lineSpacing: wholeFrameLineSpacing)
+                // A 1D read by a single spaced line is not trusted (a real code crosses several lines, a lone line can
+                // misread a neighbouring pattern): the frame is then read on every line, as without spacing.
+                if wholeFrameLineSpacing > 1 && symbols.contains(where: { $0.symbology != .qr && $0.quality < 2 }) {
+                    symbols = try scanner.scan(frame, skippingQR: firstEngine == .zxing)
+                }
+                Self.merge(symbols, into: &found)
+            }
+            if strategies.isEmpty && firstEngine == .zbar && wholeFrameLineSpacing <= 1 { return found }
             // A frame that yielded a code is done: the regions left are mostly text and edges, and the ladder on them
             // cost more than the engines' whole-frame pass (docs/decoding.md).
             if !found.isEmpty { return found }
@@ -115,19 +128,33 @@ package final class BarcodeReader {
         }
         for region in regions {
             if let deadline, ContinuousClock.now >= deadline { break }
+            if let scanner, !regionsOnly && (wholeFrameLineSpacing > 1 || firstEngine == .zxing) {
+                // zbar on every line around the region, as on the whole frame: each side grown by a quarter of the
+                // region's extent in that direction, so a 1D code keeps its quiet zone (at most about 15 % of its
+                // length) even where the finder's cells stopped short of its first and last bars.
+                let wide = region.rect.expanded(
+                    horizontally: max(16, region.rect.width / 4), vertically: max(16, region.rect.height / 4)
+                ).clamped(width: frame.width, height: frame.height)
+                Self.merge(
+                    Self.moved(try scanner.scan(LumaImage(frame: frame, region: wide)), by: wide), into: &found)
+                if !found.isEmpty { break }
+            }
             let margin = max(16, min(region.rect.width, region.rect.height) / 4)
             let crop = region.rect.expanded(by: margin).clamped(width: frame.width, height: frame.height)
             let image = try LumaImage(frame: frame, region: crop)
-            let symbols = try read(image, region: region, deadline: deadline)
-            Self.merge(
-                symbols.map { symbol in
-                    var moved = symbol
-                    moved.polygon = symbol.polygon.map { [$0[0] + crop.x, $0[1] + crop.y] }
-                    return moved
-                }, into: &found)
+            Self.merge(Self.moved(try read(image, region: region, deadline: deadline), by: crop), into: &found)
             if !found.isEmpty { break }
         }
         return found
+    }
+
+    /// Symbols read on a crop, their polygons moved into frame pixels.
+    private static func moved(_ symbols: [DecodedSymbol], by crop: PixelRect) -> [DecodedSymbol] {
+        symbols.map { symbol in
+            var moved = symbol
+            moved.polygon = symbol.polygon.map { [$0[0] + crop.x, $0[1] + crop.y] }
+            return moved
+        }
     }
 
     /// Adds the symbols whose payload (symbology and bytes) is not there yet.
@@ -138,19 +165,20 @@ package final class BarcodeReader {
         }
     }
 
-    /// Both engines on one prepared image: zbar for its symbologies, zxing-cpp for those only it reads.
-    private func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
-        var symbols = try scanner?.scan(image) ?? []
+    /// Both engines on one prepared image: zbar for its symbologies (on every `zbarLineSpacing`-th line), zxing-cpp
+    /// for those only it reads.
+    private func scan(_ image: LumaImage, zbarLineSpacing: Int = 1) throws(BarcodeError) -> [DecodedSymbol] {
+        var symbols = try scanner?.scan(image, lineSpacing: zbarLineSpacing) ?? []
         if let zxingCrops { Self.merge(try zxingCrops.scan(image), into: &symbols) }
         return symbols
     }
 
-    /// Tries plain (when only regions are read, or zbar did not read the whole frame) and then each strategy on
-    /// one cropped region.
+    /// Tries plain (both engines when only regions are read; else zxing-cpp, zbar having read around the region
+    /// already) and then each strategy on one cropped region.
     private func read(_ image: LumaImage, region: CandidateRegion, deadline: ContinuousClock.Instant?)
         throws(BarcodeError) -> [DecodedSymbol]
     {
-        if regionsOnly || firstEngine == .zxing {
+        if regionsOnly {
             let symbols = try scan(image)
             if !symbols.isEmpty { return symbols }
         } else if let zxingCrops {
@@ -162,7 +190,10 @@ package final class BarcodeReader {
             for (prepared, map) in prepare(image, strategy, region) {
                 if let deadline, ContinuousClock.now >= deadline { return [] }
                 attempts += 1
-                let symbols = try scan(prepared)
+                // An enlarged view is scanned on lines as far apart as the crop's own rows and columns: the
+                // enlargement is for finer sampling along each line, not for more lines.
+                let spacing = strategy == .upscaled ? max(1, prepared.width / image.width) : 1
+                let symbols = try scan(prepared, zbarLineSpacing: spacing)
                 guard !symbols.isEmpty else { continue }
                 return symbols.map { symbol in
                     var mapped = symbol

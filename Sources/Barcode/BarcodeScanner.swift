@@ -85,10 +85,13 @@ package final class BarcodeScanner {
         return scanner
     }
 
-    /// Decodes every enabled symbol in the frame's luma plane.
-    package func scan(_ frame: Frame) throws(BarcodeError) -> [DecodedSymbol] {
+    /// Decodes every enabled symbol in the frame's luma plane, scanning every `lineSpacing`-th row and column
+    /// (zbar's scan density; 1 is every line).
+    package func scan(_ frame: Frame, lineSpacing: Int = 1) throws(BarcodeError) -> [DecodedSymbol] {
         guard let luma = frame.lumaPlane else { throw BarcodeError("frame format \(frame.format) has no luma plane") }
         try recycleIfDue()
+        setLineSpacing(lineSpacing)
+        defer { setLineSpacing(1) }
         let width = frame.width
         let height = frame.height
         let count: Int32
@@ -113,25 +116,35 @@ package final class BarcodeScanner {
 
     /// Decodes every enabled symbol but QR codes in the frame's luma plane when `skippingQR` (another engine reads
     /// them).
-    package func scan(_ frame: Frame, skippingQR: Bool) throws(BarcodeError) -> [DecodedSymbol] {
-        guard skippingQR, symbologies.contains(.qr) else { return try scan(frame) }
+    package func scan(_ frame: Frame, skippingQR: Bool, lineSpacing: Int = 1) throws(BarcodeError) -> [DecodedSymbol] {
+        guard skippingQR, symbologies.contains(.qr) else { return try scan(frame, lineSpacing: lineSpacing) }
         guard symbologies != [.qr] else { return [] }
         // Recycled first, so the scanner that QR is turned off on is the one that scans.
         try recycleIfDue()
         zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 0)
         defer { zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1) }
-        return try scan(frame)
+        return try scan(frame, lineSpacing: lineSpacing)
     }
 
-    /// Decodes every enabled symbol in a packed grey image; polygons are in the image's pixels.
-    package func scan(_ image: LumaImage) throws(BarcodeError) -> [DecodedSymbol] {
+    /// Decodes every enabled symbol in a packed grey image, scanning every `lineSpacing`-th row and column;
+    /// polygons are in the image's pixels.
+    package func scan(_ image: LumaImage, lineSpacing: Int = 1) throws(BarcodeError) -> [DecodedSymbol] {
         try recycleIfDue()
+        setLineSpacing(lineSpacing)
+        defer { setLineSpacing(1) }
         let count = image.pixels.withUnsafeBytes { pixels in
             scanPlane(pixels.baseAddress!, width: image.width, height: image.height)
         }
         guard count >= 0 else { throw BarcodeError("zbar failed on a \(image.width)x\(image.height) image") }
         guard count > 0 else { return [] }
         return collect()
+    }
+
+    /// zbar's scan density in both directions; a fresh scanner (after a recycle) starts at 1.
+    private func setLineSpacing(_ spacing: Int) {
+        let density = Int32(max(1, spacing))
+        zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_X_DENSITY, density)
+        zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_Y_DENSITY, density)
     }
 
     private func scanPlane(_ pixels: UnsafeRawPointer, width: Int, height: Int) -> Int32 {

@@ -98,12 +98,19 @@ extension LumaImage {
 
     /// Unsharp mask: each pixel pushed away from its neighbourhood's mean (two 3x3 box passes, a 5x5 tent) by
     /// `amount` times the difference.
-    package func sharpened(amount: Double = 2) -> LumaImage {
+    package func sharpened(amount: Int = 2) -> LumaImage {
         let blurred = smoothed().smoothed()
         var output = pixels
-        for index in output.indices {
-            let value = Double(pixels[index]) + amount * (Double(pixels[index]) - Double(blurred.pixels[index]))
-            output[index] = UInt8(max(0, min(255, value.rounded())))
+        // Integer arithmetic: the value is exact, and the loop runs on every pixel of every sharpened crop.
+        pixels.withUnsafeBufferPointer { source in
+            blurred.pixels.withUnsafeBufferPointer { blur in
+                output.withUnsafeMutableBufferPointer { target in
+                    for index in 0..<source.count {
+                        let value = Int(source[index]) + amount * (Int(source[index]) - Int(blur[index]))
+                        target[index] = UInt8(max(0, min(255, value)))
+                    }
+                }
+            }
         }
         return LumaImage(width: width, height: height, pixels: output)
     }

@@ -29,7 +29,12 @@ package struct PixelRect: Sendable, Equatable, CustomStringConvertible {
 
     /// Grown by `margin` pixels on every side.
     package func expanded(by margin: Int) -> PixelRect {
-        PixelRect(x: x - margin, y: y - margin, width: width + 2 * margin, height: height + 2 * margin)
+        expanded(horizontally: margin, vertically: margin)
+    }
+
+    /// Grown by `dx` pixels on the left and right and `dy` pixels at the top and bottom.
+    package func expanded(horizontally dx: Int, vertically dy: Int) -> PixelRect {
+        PixelRect(x: x - dx, y: y - dy, width: width + 2 * dx, height: height + 2 * dy)
     }
 
     /// Whether the point lies inside.

@@ -16,6 +16,7 @@ CPU time, load + decode per image for all three:
 
 Run:  .venv/bin/python scripts/bench/decode_bench.py --binary .build/release/storehub [--ablation]
       [--categories aztec,none] [--per-category N] [--live-seconds 0] [--memory-decodes 0]
+      [--corpus DIR --seed N]
 """
 
 import argparse
@@ -218,6 +219,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", type=Path, default=REPO / ".build" / "release" / "storehub")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the corpus generator's seed (default: its own); another seed, into another --corpus "
+                             "folder, checks that a change is not tuned to the default corpus")
     parser.add_argument("--ablation", action="store_true",
                         help="also run storehub with no strategy, each strategy alone, and the recommended set")
     parser.add_argument("--live-seconds", type=int, default=60,
@@ -229,7 +233,8 @@ def main():
     parser.add_argument("--per-category", type=int, default=0,
                         help="only the first N images of each category (default: all)")
     args = parser.parse_args()
-    subprocess.run([sys.executable, str(REPO / "scripts" / "gen-decode-corpus"), "--out", str(args.corpus)],
+    seed = [] if args.seed is None else ["--seed", str(args.seed)]
+    subprocess.run([sys.executable, str(REPO / "scripts" / "gen-decode-corpus"), "--out", str(args.corpus), *seed],
                    check=True)
     manifest = json.loads((args.corpus / "manifest.json").read_text())
     by_category = defaultdict(list)
@@ -244,7 +249,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         startup = zbarimg_startup(tmp)
     print(f"corpus: {len(manifest['images'])} images, {args.corpus.relative_to(REPO) if args.corpus.is_relative_to(REPO) else args.corpus}"
-          f"; symbologies {SYMBOLOGIES}; zbarimg start-up {startup * 1000:.1f} ms (subtracted)")
+          f" (seed {manifest.get('stamp', {}).get('seed')}); symbologies {SYMBOLOGIES}; zbarimg start-up {startup * 1000:.1f} ms (subtracted)")
 
     scores = {"storehub": {}, "zbarimg": {}, "zxing": {}}
     distortion_results = {"storehub": {}, "zbarimg": {}, "zxing": {}}
