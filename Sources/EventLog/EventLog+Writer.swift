@@ -16,18 +16,19 @@ extension EventLog {
         let commitDelay = UInt64(settings.commitDelayMs * 1_000_000)
         var lastCommitEnd: UInt64 = 0
         while true {
-            let pending = queue.withLock { queue -> Bool in
+            let (pending, closing) = queue.withLock { queue -> (Bool, Bool) in
                 if queue.jobs.isEmpty { queue.writerIdle = true }
-                return !queue.jobs.isEmpty
+                return (!queue.jobs.isEmpty, queue.jobs.contains { if case .close = $0 { true } else { false } })
             }
             if !pending {
                 wake.wait()
                 continue
             }
             // Group commit: work that comes within `log.commitDelayMs` of the last commit waits for the rest of that
-            // time, and what arrives meanwhile shares its flush. The writer stays marked busy, so appends only queue.
+            // time, and what arrives meanwhile shares its flush; a close does not wait. The writer stays marked busy,
+            // so appends only queue.
             let now = DispatchTime.now().uptimeNanoseconds
-            if now < lastCommitEnd + commitDelay {
+            if !closing, now < lastCommitEnd + commitDelay {
                 Thread.sleep(forTimeInterval: Double(lastCommitEnd + commitDelay - now) / 1e9)
             }
             let jobs = queue.withLock { queue -> [Job] in

@@ -60,22 +60,36 @@ func draft(_ topic: String, _ text: String = "x") -> EventDraft {
     }
 
     /// Two appends 100 ms apart, right after a commit: with a commit delay longer than that they share one flush,
-    /// without one each gets its own.
-    @Test(arguments: [(1000.0, 1), (0.0, 2)])
+    /// without one each gets its own. The second event is appended from the first one's completion, which runs as
+    /// its commit ends, and the third from a thread of its own, so neither depends on when the test's task is next
+    /// scheduled.
+    @Test(arguments: [(5000.0, 1), (0.0, 2)])
     func appendsSoonAfterACommitShareTheNextCommitOnlyWithACommitDelay(delayMs: Double, commits: UInt64)
         async throws
     {
         let database = try TemporaryFolder("storehub-log")
         let log = try EventLog(path: database.databasePath, settings: .init(commitDelayMs: delayMs))
         defer { log.close() }
-        _ = try await log.append(draft("scan.first"))
-        let before = log.stats.commits
-        async let second = log.append(draft("scan.second"))
-        try await Task.sleep(for: .milliseconds(100))
-        let third = try await log.append(draft("scan.third"))
-        #expect(try await second.sequence == 2)
-        #expect(third.sequence == 3)
-        #expect(log.stats.commits == before + commits)
+        let sequences = Mutex<[UInt64]>([])
+        let before = Mutex<UInt64>(0)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            log.append([draft("scan.first")]) { _ in
+                before.withLock { $0 = log.stats.commits }
+                log.append([draft("scan.second")]) { result in
+                    sequences.withLock { $0 += (try? result.get().map(\.sequence)) ?? [] }
+                }
+                let appender = Thread {
+                    Thread.sleep(forTimeInterval: 0.1)
+                    log.append([draft("scan.third")]) { result in
+                        sequences.withLock { $0 += (try? result.get().map(\.sequence)) ?? [] }
+                        done.resume()
+                    }
+                }
+                appender.start()
+            }
+        }
+        #expect(sequences.withLock { $0 } == [2, 3])
+        #expect(log.stats.commits == before.withLock { $0 } + commits)
         #expect(log.stats.events == 3)
     }
 
