@@ -142,7 +142,8 @@ package final class BarcodeReader {
             let margin = max(16, min(region.rect.width, region.rect.height) / 4)
             let crop = region.rect.expanded(by: margin).clamped(width: frame.width, height: frame.height)
             let image = try LumaImage(frame: frame, region: crop)
-            Self.merge(Self.moved(try read(image, region: region, deadline: deadline), by: crop), into: &found)
+            Self.merge(
+                Self.moved(try read(image, cropped: crop, region: region, deadline: deadline), by: crop), into: &found)
             if !found.isEmpty { break }
         }
         return found
@@ -174,13 +175,22 @@ package final class BarcodeReader {
     }
 
     /// Tries plain (both engines when only regions are read; else zxing-cpp, zbar having read around the region
-    /// already) and then each strategy on one cropped region.
-    private func read(_ image: LumaImage, region: CandidateRegion, deadline: ContinuousClock.Instant?)
+    /// already) and then each strategy on one cropped region (`crop`: where the image lies in the frame). Outside
+    /// `regionsOnly`, a region that shows no bar or module gets neither.
+    private func read(
+        _ image: LumaImage, cropped crop: PixelRect, region: CandidateRegion, deadline: ContinuousClock.Instant?
+    )
         throws(BarcodeError) -> [DecodedSymbol]
     {
         if regionsOnly {
             let symbols = try scan(image)
             if !symbols.isEmpty { return symbols }
+        } else if !image.showsBarOrModule(
+            in: region.rect.moved(by: -crop.x, -crop.y), angle: region.angle)
+        {
+            // No line through the region crosses a bar or module: an object edge, a shading or a texture, which the
+            // ladder never read on the decode corpus and which cost a code-free frame most of its time.
+            return []
         } else if let zxingCrops {
             // zxing-cpp 1.4.0 finds a DataMatrix or Aztec on a crop that it missed in the cluttered whole frame.
             let symbols = try zxingCrops.scan(image)

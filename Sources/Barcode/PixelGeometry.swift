@@ -37,6 +37,11 @@ package struct PixelRect: Sendable, Equatable, CustomStringConvertible {
         PixelRect(x: x - dx, y: y - dy, width: width + 2 * dx, height: height + 2 * dy)
     }
 
+    /// Moved by `dx` pixels right and `dy` pixels down.
+    package func moved(by dx: Int, _ dy: Int) -> PixelRect {
+        PixelRect(x: x + dx, y: y + dy, width: width, height: height)
+    }
+
     /// Whether the point lies inside.
     package func contains(_ px: Int, _ py: Int) -> Bool {
         px >= x && py >= y && px < x + width && py < y + height

@@ -164,6 +164,24 @@ struct SeededRandom {
         #expect(reader.attempts == 0)
     }
 
+    @Test func regionThatIsOnlyAnObjectEdgeGetsNoStrategy() throws {
+        // A dark box on the counter, its outline a 12-pixel ramp (a rounded, slightly blurred object): dense, strong
+        // edges, but no line through it crosses a bar.
+        var box = LumaImage(width: 200, height: 120, fill: 0)
+        for y in 0..<box.height {
+            for x in 0..<box.width {
+                let inside = min(x, y, box.width - 1 - x, box.height - 1 - y)
+                box.pixels[y * box.width + x] = UInt8(max(0, 255 - inside * 255 / 12))
+            }
+        }
+        let frame = Fixture.frame(with: box, at: (220, 180), paper: 130, noise: 4)
+        #expect(
+            !RegionFinder().regions(in: frame).isEmpty, "the finder must see the box for this test to mean anything")
+        let reader = try BarcodeReader(symbologies: symbologies)
+        #expect(try reader.read(frame).isEmpty)
+        #expect(reader.attempts == 0)
+    }
+
     @Test func regionFinderPointsAtTheCodeAndNotAtPlainNoise() throws {
         let code = try Fixture.image("qr-pickup.png")
         let empty = Fixture.frame(noise: 8)
