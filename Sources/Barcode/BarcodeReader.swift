@@ -126,19 +126,23 @@ package final class BarcodeReader {
                 Self.centre(of: symbol.polygon).map { region.rect.contains($0.0, $0.1) } ?? false
             }
         }
-        for region in regions {
-            if let deadline, ContinuousClock.now >= deadline { break }
-            if let scanner, !regionsOnly && (wholeFrameLineSpacing > 1 || firstEngine == .zxing) {
-                // zbar on every line around the region, as on the whole frame: each side grown by a quarter of the
-                // region's extent in that direction, so a 1D code keeps its quiet zone (at most about 15 % of its
-                // length) even where the finder's cells stopped short of its first and last bars.
+        if let scanner, !regionsOnly && (wholeFrameLineSpacing > 1 || firstEngine == .zxing) {
+            // zbar on every line around each region, as on the whole frame: each side grown by a quarter of the
+            // region's extent in that direction, so a 1D code keeps its quiet zone (at most about 15 % of its length)
+            // even where the finder's cells stopped short of its first and last bars. This completes the whole-frame
+            // read, so the deadline, which bounds the strategies, does not cut it short: on a slow machine a code
+            // the spaced lines stepped over was otherwise never read.
+            for region in regions {
                 let wide = region.rect.expanded(
                     horizontally: max(16, region.rect.width / 4), vertically: max(16, region.rect.height / 4)
                 ).clamped(width: frame.width, height: frame.height)
                 Self.merge(
                     Self.moved(try scanner.scan(LumaImage(frame: frame, region: wide)), by: wide), into: &found)
-                if !found.isEmpty { break }
+                if !found.isEmpty { return found }
             }
+        }
+        for region in regions {
+            if let deadline, ContinuousClock.now >= deadline { break }
             let margin = max(16, min(region.rect.width, region.rect.height) / 4)
             let crop = region.rect.expanded(by: margin).clamped(width: frame.width, height: frame.height)
             let image = try LumaImage(frame: frame, region: crop)
