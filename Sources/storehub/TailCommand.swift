@@ -52,7 +52,7 @@ struct TailCommand: AsyncParsableCommand {
                     + "\(Self.greetingTimeout)); is it a StoreHub bus endpoint?")
             throw ExitCode.failure
         case .refused(let message):
-            printError(message)
+            if let message { printError(message) }
             throw ExitCode.failure
         case .ended:
             return
@@ -105,6 +105,8 @@ struct TailCommand: AsyncParsableCommand {
                                     if case .string(let s) = $0 { s } else { nil }
                                 }
                                 refusal.message = message ?? text
+                                printError(
+                                    "the hub answered subscribing to '\(topic)' with: \(refusal.message ?? text)")
                             default:
                                 continue
                             }
@@ -115,9 +117,8 @@ struct TailCommand: AsyncParsableCommand {
                     printError("cannot follow the bus at \(url): \(error)")
                     throw ExitCode.failure
                 }
-                if let message = refusal.message {
-                    return .refused("the hub answered subscribing to '\(topic)' with: \(message)")
-                }
+                // Said as it came: a refused subscription does not always end the connection.
+                if refusal.message != nil { return .refused(nil) }
                 // The hub's 44xx close codes refuse the connection (docs/protocol.md). Its error message comes
                 // before the close, but a connection closed at once may end before the client has read it: the
                 // code still says why.
@@ -147,8 +148,8 @@ private final class Greeting: Sendable {
 private enum TailOutcome: Sendable {
     /// --count events were printed, or the hub closed the connection after greeting.
     case ended
-    /// The hub refused the token, the origin or the subscription: what it said.
-    case refused(String)
+    /// The hub refused the token, the origin or the subscription: what to say (nil: its error was said already).
+    case refused(String?)
     /// No `hello` came: the connection is opened again.
     case greetingLost
 }
