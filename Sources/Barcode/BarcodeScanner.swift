@@ -100,12 +100,7 @@ package final class BarcodeScanner {
         } else {
             if packed.count < width * height { packed = [UInt8](repeating: 0, count: width * height) }
             count = packed.withUnsafeMutableBytes { target in
-                for row in 0..<height {
-                    let source = UnsafeRawBufferPointer(
-                        rebasing: luma[(row * frame.bytesPerRow)..<(row * frame.bytesPerRow + width)])
-                    UnsafeMutableRawBufferPointer(rebasing: target[(row * width)..<((row + 1) * width)]).copyMemory(
-                        from: source)
-                }
+                frame.copy(luma, PixelRect(x: 0, y: 0, width: width, height: height), into: target)
                 return scanPlane(UnsafeRawPointer(target.baseAddress!), width: width, height: height)
             }
         }

@@ -30,13 +30,7 @@ package struct LumaImage: Sendable, Equatable {
         let rect = region.clamped(width: frame.width, height: frame.height)
         guard rect.width > 0, rect.height > 0 else { throw BarcodeError("empty region \(region)") }
         var pixels = [UInt8](repeating: 0, count: rect.width * rect.height)
-        pixels.withUnsafeMutableBytes { target in
-            for row in 0..<rect.height {
-                let start = (rect.y + row) * frame.bytesPerRow + rect.x
-                UnsafeMutableRawBufferPointer(rebasing: target[(row * rect.width)..<((row + 1) * rect.width)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: luma[start..<(start + rect.width)]))
-            }
-        }
+        pixels.withUnsafeMutableBytes { frame.copy(luma, rect, into: $0) }
         self.init(width: rect.width, height: rect.height, pixels: pixels)
     }
 
@@ -80,5 +74,17 @@ package struct LumaImage: Sendable, Equatable {
             if seen * 2 >= pixels.count { return UInt8(value) }
         }
         return 255
+    }
+}
+
+extension Frame {
+    /// Copies the rows of `rect` (inside the frame) out of `luma`, this frame's luma plane, into `target`, packed:
+    /// `rect.width` bytes a row.
+    package func copy(_ luma: UnsafeRawBufferPointer, _ rect: PixelRect, into target: UnsafeMutableRawBufferPointer) {
+        for row in 0..<rect.height {
+            let start = (rect.y + row) * bytesPerRow + rect.x
+            UnsafeMutableRawBufferPointer(rebasing: target[(row * rect.width)..<((row + 1) * rect.width)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: luma[start..<(start + rect.width)]))
+        }
     }
 }

@@ -89,12 +89,7 @@ final class MirrorProductCodes: @unchecked Sendable {
         let height = frame.height
         if copy.map({ $0.bytes.count != width * height }) ?? true { copy = FrameBuffer(capacity: width * height) }
         let copy = self.copy!
-        for row in 0..<height {
-            let from = UnsafeRawBufferPointer(
-                rebasing: luma[(row * frame.bytesPerRow)..<(row * frame.bytesPerRow + width)])
-            UnsafeMutableRawBufferPointer(rebasing: copy.bytes[(row * width)..<((row + 1) * width)]).copyMemory(
-                from: from)
-        }
+        frame.copy(luma, PixelRect(x: 0, y: 0, width: width, height: height), into: copy.bytes)
         let grey = Frame(
             format: .grey, width: width, height: height, bytesPerRow: width, captureTime: frame.captureTime,
             index: frame.index, buffer: copy)
