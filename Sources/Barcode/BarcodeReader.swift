@@ -19,12 +19,15 @@ package enum DecodeStrategy: String, Sendable, CaseIterable, Codable {
     case upscaled
     /// Turned so 1D bars stand upright: steep 1D angles, which zbar's horizontal and vertical scan lines miss.
     case rotated
+    /// Resampled onto its module grid, 4 pixels a module: small square-on 2D codes whose modules are 1–3 pixels of
+    /// uneven width (label printers, phone screens at odd zoom), which zxing-cpp's detectors misjudge (`ModuleGrid`).
+    case gridded
 
     /// The strategies that pay on the decode corpus (docs/decoding.md), in the order they are tried: by codes read
     /// per CPU millisecond in the release build (`stretched` reads most; `rotated` and `rectified` cost nothing where
-    /// their gates say no; `binarized` reads least).
+    /// their gates say no; `binarized` reads least; `gridded` last, for the few small codes nothing else reads).
     package static let recommended: [DecodeStrategy] = [
-        .stretched, .rotated, .rectified, .inverted, .sharpened, .upscaled, .binarized,
+        .stretched, .rotated, .rectified, .inverted, .sharpened, .upscaled, .binarized, .gridded,
     ]
 
     /// Parses configured names; the error lists the known ones.
@@ -201,7 +204,7 @@ package final class BarcodeReader {
             if !symbols.isEmpty { return symbols }
         }
         for strategy in strategies {
-            for (prepared, map) in prepare(image, strategy, region) {
+            for (prepared, map) in prepare(image, strategy, region, at: region.rect.moved(by: -crop.x, -crop.y)) {
                 if let deadline, ContinuousClock.now >= deadline { return [] }
                 attempts += 1
                 // An enlarged view is scanned on lines as far apart as the crop's own rows and columns: the
@@ -227,11 +230,20 @@ package final class BarcodeReader {
     }
 
     /// The prepared images, each with the map from its pixels back to the crop's; empty when the strategy does not
-    /// apply. Rectification offers up to two views: the quad of the code's card, then the code's own outline.
-    func prepare(_ image: LumaImage, _ strategy: DecodeStrategy, _ region: CandidateRegion) -> [(
+    /// apply. `rect` is the region in the crop's pixels. Rectification offers up to two views: the quad of the code's
+    /// card, then the code's own outline; the module grid two: a pitch and its alias.
+    func prepare(_ image: LumaImage, _ strategy: DecodeStrategy, _ region: CandidateRegion, at rect: PixelRect) -> [(
         LumaImage, (Double, Double) -> (Double, Double)
     )] {
         if let (prepared, map) = preparedAffine(image, strategy, region) { return [(prepared, map.apply)] }
+        if strategy == .gridded {
+            // Small 2D regions only; a grid at a slant or under perspective smears the edge profile below the
+            // strength asked for, which text and textures seldom reach (docs/decoding.md).
+            guard region.coherence < 0.5, max(region.rect.width, region.rect.height) <= 200 else { return [] }
+            return image.moduleGrids(in: rect, minimumStrength: Self.gridStrength).compactMap { grid in
+                image.resampled(onto: grid, pixelsPerModule: 4).map { ($0.image, $0.toSource.apply) }
+            }
+        }
         guard strategy == .rectified, region.coherence < 0.5, image.containsFinderLikeRun() else { return [] }
         var views: [(LumaImage, (Double, Double) -> (Double, Double))] = []
         let card = image.cardCorners()
@@ -244,6 +256,9 @@ package final class BarcodeReader {
         }
         return views
     }
+
+    /// The share of a region's edge energy a module grid must hold for `gridded` to resample it.
+    static let gridStrength = 0.3
 
     /// Whether two clockwise quads have the same corners (in any rotation) within two pixels.
     private static func sameQuadrilateral(_ a: [(Double, Double)], _ b: [(Double, Double)]) -> Bool {
@@ -283,7 +298,7 @@ package final class BarcodeReader {
             guard offAxis > 0.25 else { return nil }
             let (rotated, map) = image.rotated(by: region.angle, fill: image.median)
             return (rotated, map)
-        case .rectified:
+        case .rectified, .gridded:
             return nil
         }
     }

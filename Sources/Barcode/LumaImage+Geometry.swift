@@ -78,14 +78,7 @@ extension LumaImage {
                     for u in 0..<newWidth {
                         let (sx, sy) = map.apply(Double(u), Double(v))
                         guard sx >= 0, sy >= 0, sx < Double(w - 1), sy < Double(h - 1) else { continue }
-                        let x0 = Int(sx)
-                        let y0 = Int(sy)
-                        let fx = sx - Double(x0)
-                        let fy = sy - Double(y0)
-                        let p = y0 * w + x0
-                        let top = Double(source[p]) * (1 - fx) + Double(source[p + 1]) * fx
-                        let bottom = Double(source[p + w]) * (1 - fx) + Double(source[p + w + 1]) * fx
-                        target[v * newWidth + u] = UInt8(min(255, (top * (1 - fy) + bottom * fy).rounded()))
+                        target[v * newWidth + u] = Self.bilinear(source, width: w, x: sx, y: sy)
                     }
                 }
             }
@@ -164,23 +157,31 @@ extension LumaImage {
         }
         let fill = lightCount > 0 ? UInt8(lightTotal / lightCount) : 255
         var output = [UInt8](repeating: fill, count: size * size)
-        for v in 0..<size {
-            for u in 0..<size {
-                let (sx, sy) = map.apply(Double(u) + 0.5, Double(v) + 0.5)
-                let fx = sx - 0.5
-                let fy = sy - 0.5
-                guard fx >= 0, fy >= 0, fx < Double(width - 1), fy < Double(height - 1) else { continue }
-                let x = Int(fx)
-                let y = Int(fy)
-                let ax = fx - Double(x)
-                let ay = fy - Double(y)
-                let p = y * width + x
-                let top = Double(pixels[p]) * (1 - ax) + Double(pixels[p + 1]) * ax
-                let bottom = Double(pixels[p + width]) * (1 - ax) + Double(pixels[p + width + 1]) * ax
-                output[v * size + u] = UInt8(min(255, (top * (1 - ay) + bottom * ay).rounded()))
+        pixels.withUnsafeBufferPointer { source in
+            for v in 0..<size {
+                for u in 0..<size {
+                    let (sx, sy) = map.apply(Double(u) + 0.5, Double(v) + 0.5)
+                    let fx = sx - 0.5
+                    let fy = sy - 0.5
+                    guard fx >= 0, fy >= 0, fx < Double(width - 1), fy < Double(height - 1) else { continue }
+                    output[v * size + u] = Self.bilinear(source, width: width, x: fx, y: fy)
+                }
             }
         }
         return (LumaImage(width: size, height: size, pixels: output), map)
+    }
+
+    /// The grey level at (x, y) between the four nearest pixels, where pixel (i, j) sits at (i, j):
+    /// 0 <= x < width - 1 and 0 <= y < rows - 1.
+    static func bilinear(_ source: UnsafeBufferPointer<UInt8>, width: Int, x: Double, y: Double) -> UInt8 {
+        let x0 = Int(x)
+        let y0 = Int(y)
+        let fx = x - Double(x0)
+        let fy = y - Double(y0)
+        let p = y0 * width + x0
+        let top = Double(source[p]) * (1 - fx) + Double(source[p + 1]) * fx
+        let bottom = Double(source[p + width]) * (1 - fx) + Double(source[p + width + 1]) * fx
+        return UInt8(min(255, (top * (1 - fy) + bottom * fy).rounded()))
     }
 
     /// How many of the four image edges the pixels touch.

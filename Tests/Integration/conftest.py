@@ -421,7 +421,7 @@ def scan_problems(event, codes):
     if data.get("class") != expected_class:
         problems.append(f"class {data.get('class')!r} for {symbology} {text!r}, expected {expected_class!r}")
     if data.get("strategy") not in ("plain", "inverted", "stretched", "sharpened", "upscaled", "rotated",
-                                  "binarized", "rectified"):
+                                  "binarized", "rectified", "gridded"):
         problems.append(f"strategy {data.get('strategy')!r}")
     if (symbology, text) in codes[device]:
         if symbology in ("ean13", "ean8", "upca", "upce") and data.get("gtin") != text.zfill(13):

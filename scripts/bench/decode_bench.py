@@ -290,7 +290,7 @@ def main():
 
     if args.ablation:
         configs = ["none", "inverted", "stretched", "sharpened", "upscaled", "rotated", "binarized", "rectified",
-                   "recommended"]
+                   "gridded", "recommended"]
         files = [args.corpus / i["file"] for i in manifest["images"]]
         with_code = [i for i in manifest["images"] if i["codes"]]
         empty_images = [i for i in manifest["images"] if not i["codes"]]
