@@ -72,7 +72,7 @@ package final class BarcodeReader {
     /// Tried in this order on each unread region.
     package var strategies: [DecodeStrategy]
     /// The detector of code-like regions.
-    package var finder = RegionFinder()
+    package var finder = RegionFinder(maxRegions: 8)
     /// Read only detected regions, never the whole frame.
     package var regionsOnly: Bool
     /// Strategy attempts (an engine runs on a prepared crop) made so far, for measurements.
@@ -80,7 +80,10 @@ package final class BarcodeReader {
     /// zbar reads the whole frame on every `wholeFrameLineSpacing`-th row and column; every region the frame leaves
     /// unread is then read on every line of its crop before any strategy, so a code the spaced lines step over is
     /// still read where the region finder sees it (docs/decoding.md has the figures).
-    package var wholeFrameLineSpacing = 2
+    package var wholeFrameLineSpacing = 3
+    /// How many of the finder's regions (largest first) get the strategies; the finder returns more
+    /// (`RegionFinder.maxRegions`), and every one of them gets zbar's every-line read.
+    package var strategyRegions = 4
 
     /// The engine that reads QR and 1D codes first unless a caller says otherwise (docs/decoding.md says why).
     package static let defaultFirstEngine = FirstEngine.zbar
@@ -135,25 +138,68 @@ package final class BarcodeReader {
             // even where the finder's cells stopped short of its first and last bars. This completes the whole-frame
             // read, so the deadline, which bounds the strategies, does not cut it short: on a slow machine a code
             // the spaced lines stepped over was otherwise never read.
-            for region in regions {
-                let wide = region.rect.expanded(
-                    horizontally: max(16, region.rect.width / 4), vertically: max(16, region.rect.height / 4)
-                ).clamped(width: frame.width, height: frame.height)
+            //
+            // Every region the finder returns is read so, not only those the strategies get: a small code ranks
+            // below larger clutter. Regions whose grown crops overlap and together cover little more than apart
+            // are read as one, grown by a quarter of the whole, so a long 1D code the finder split at its wider gaps
+            // is read whole with its quiet zones.
+            let grow = { (rect: PixelRect) in
+                rect.expanded(horizontally: max(16, rect.width / 4), vertically: max(16, rect.height / 4))
+            }
+            for rect in Self.joined(regions.map(\.rect), grownBy: grow) {
+                let wide = grow(rect).clamped(width: frame.width, height: frame.height)
                 Self.merge(
                     Self.moved(try scanner.scan(LumaImage(frame: frame, region: wide)), by: wide), into: &found)
                 if !found.isEmpty { return found }
             }
         }
-        for region in regions {
+        for region in regions.prefix(strategyRegions) {
             if let deadline, ContinuousClock.now >= deadline { break }
             let margin = max(16, min(region.rect.width, region.rect.height) / 4)
             let crop = region.rect.expanded(by: margin).clamped(width: frame.width, height: frame.height)
             let image = try LumaImage(frame: frame, region: crop)
             Self.merge(
-                Self.moved(try read(image, cropped: crop, region: region, deadline: deadline), by: crop), into: &found)
+                Self.moved(try read(image, cropped: crop, of: frame, region: region, deadline: deadline), by: crop),
+                into: &found)
             if !found.isEmpty { break }
         }
         return found
+    }
+
+    /// The rectangles with each pair whose grown rectangles overlap, and whose union grown is at most 5/4 of the two
+    /// grown apart, replaced by their union, until no such pair is left; in the order of the first of each group.
+    static func joined(_ rects: [PixelRect], grownBy grow: (PixelRect) -> PixelRect) -> [PixelRect] {
+        var joined = rects
+        var changed = true
+        while changed {
+            changed = false
+            search: for first in joined.indices {
+                for second in joined.indices where second > first {
+                    let a = grow(joined[first])
+                    let b = grow(joined[second])
+                    let overlaps =
+                        a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+                    let union = Self.union(joined[first], joined[second])
+                    let grownUnion = grow(union)
+                    guard overlaps,
+                        4 * grownUnion.width * grownUnion.height <= 5 * (a.width * a.height + b.width * b.height)
+                    else { continue }
+                    joined[first] = union
+                    joined.remove(at: second)
+                    changed = true
+                    break search
+                }
+            }
+        }
+        return joined
+    }
+
+    private static func union(_ a: PixelRect, _ b: PixelRect) -> PixelRect {
+        let left = min(a.x, b.x)
+        let top = min(a.y, b.y)
+        return PixelRect(
+            x: left, y: top, width: max(a.x + a.width, b.x + b.width) - left,
+            height: max(a.y + a.height, b.y + b.height) - top)
     }
 
     /// Symbols read on a crop, their polygons moved into frame pixels.
@@ -185,7 +231,8 @@ package final class BarcodeReader {
     /// already) and then each strategy on one cropped region (`crop`: where the image lies in the frame). Outside
     /// `regionsOnly`, a region that shows no bar or module gets neither.
     private func read(
-        _ image: LumaImage, cropped crop: PixelRect, region: CandidateRegion, deadline: ContinuousClock.Instant?
+        _ image: LumaImage, cropped crop: PixelRect, of frame: Frame, region: CandidateRegion,
+        deadline: ContinuousClock.Instant?
     )
         throws(BarcodeError) -> [DecodedSymbol]
     {
@@ -199,17 +246,24 @@ package final class BarcodeReader {
             // ladder never read on the decode corpus and which cost a code-free frame most of its time.
             return []
         } else if let zxingCrops {
-            // zxing-cpp 1.4.0 finds a DataMatrix or Aztec on a crop that it missed in the cluttered whole frame.
-            let symbols = try zxingCrops.scan(image)
-            if !symbols.isEmpty { return symbols }
+            // zxing-cpp 1.4.0 finds a DataMatrix or Aztec on a crop that it missed in the cluttered whole frame. The
+            // crop reaches half the region's longer side beyond it: the finder's cells can stop well short of a
+            // faint code's edge, or split a code in two, and zxing-cpp needs the whole symbol.
+            let reach = max(region.rect.width, region.rect.height) / 2
+            let wide = region.rect.expanded(by: max(16, reach)).clamped(width: frame.width, height: frame.height)
+            let symbols = try zxingCrops.scan(LumaImage(frame: frame, region: wide))
+            if !symbols.isEmpty { return Self.moved(symbols, by: wide.moved(by: -crop.x, -crop.y)) }
         }
         for strategy in strategies {
             for (prepared, map) in prepare(image, strategy, region, at: region.rect.moved(by: -crop.x, -crop.y)) {
                 if let deadline, ContinuousClock.now >= deadline { return [] }
                 attempts += 1
                 // An enlarged view is scanned on lines as far apart as the crop's own rows and columns: the
-                // enlargement is for finer sampling along each line, not for more lines.
-                let spacing = strategy == .upscaled ? max(1, prepared.width / image.width) : 1
+                // enlargement is for finer sampling along each line, not for more lines. A 1D-like region's views
+                // are scanned on every second line: bars are many lines tall. A 2D-like region's on every line: a
+                // small or blurred QR code's finder patterns can fall between spaced lines.
+                let spacing =
+                    strategy == .upscaled ? max(1, prepared.width / image.width) : (region.coherence >= 0.5 ? 2 : 1)
                 let symbols = try scan(prepared, zbarLineSpacing: spacing)
                 guard !symbols.isEmpty else { continue }
                 return symbols.map { symbol in

@@ -28,7 +28,7 @@ package struct RegionFinder: Sendable {
     /// The most regions returned, largest first.
     package var maxRegions = 4
 
-    package init() {}
+    package init(maxRegions: Int = 4) { self.maxRegions = maxRegions }
 
     /// The frame's candidate regions, largest first.
     package func regions(in frame: Frame) -> [CandidateRegion] {
