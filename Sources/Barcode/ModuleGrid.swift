@@ -75,6 +75,38 @@ extension LumaImage {
         }
     }
 
+    /// The direction of the edges inside `rect` modulo a right angle, in -π/4...π/4 (the convention of
+    /// `CandidateRegion.angle`: 0 when they run along the axes), and how strongly they keep to it (0...1): the fourth
+    /// harmonic of the gradient directions, each weighted by its squared magnitude. A 2D code's module edges all lie
+    /// at θ or θ + 90°, where text and texture spread. Sobel gradients: central differences bent a 28° Aztec code
+    /// to 33°, too far for zxing-cpp; Sobel gave 28°. Nil for a region without edges.
+    func gridOrientation(in rect: PixelRect) -> (angle: Double, strength: Double)? {
+        let area = rect.clamped(width: width, height: height)
+        guard area.width >= 3, area.height >= 3 else { return nil }
+        var real = 0.0
+        var imaginary = 0.0
+        var total = 0.0
+        pixels.withUnsafeBufferPointer { grey in
+            for y in (area.y + 1)..<(area.y + area.height - 1) {
+                for x in (area.x + 1)..<(area.x + area.width - 1) {
+                    func at(_ dx: Int, _ dy: Int) -> Int { Int(grey[(y + dy) * width + x + dx]) }
+                    let gx = Double(at(1, -1) + 2 * at(1, 0) + at(1, 1) - at(-1, -1) - 2 * at(-1, 0) - at(-1, 1))
+                    let gy = Double(at(-1, 1) + 2 * at(0, 1) + at(1, 1) - at(-1, -1) - 2 * at(0, -1) - at(1, -1))
+                    let squared = gx * gx + gy * gy
+                    guard squared > 0 else { continue }
+                    // (gx + i·gy)^4 / |g|²: angle 4θ, weight |g|².
+                    let re2 = gx * gx - gy * gy
+                    let im2 = 2 * gx * gy
+                    real += (re2 * re2 - im2 * im2) / squared
+                    imaginary += 2 * re2 * im2 / squared
+                    total += squared
+                }
+            }
+        }
+        guard total > 0 else { return nil }
+        return (atan2(imaginary, real) / 4, (real * real + imaginary * imaginary).squareRoot() / total)
+    }
+
     /// The image sampled at the centre of every module of `grid` (bilinear), each module drawn as a block of
     /// `pixelsPerModule` pixels, and the map from the new image's pixels back to this one's.
     func resampled(onto grid: ModuleGrid, pixelsPerModule: Int) -> (image: LumaImage, toSource: AffineMap)? {

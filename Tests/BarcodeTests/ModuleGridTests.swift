@@ -58,6 +58,26 @@ extension LumaImage {
         #expect(wrong == 0, "\(wrong) of 441 modules wrong at pitch \(pitch)")
     }
 
+    @Test(arguments: [-0.6, -0.3, 0.0, 0.25, 0.5])
+    func orientationOfATurnedPatternIsFound(angle: Double) throws {
+        let (source, _) = pattern(seed: 9)
+        let image = source.nearestScaled(by: 6).rotated(by: -angle, fill: 255).image
+        let found = try #require(
+            image.gridOrientation(in: PixelRect(x: 0, y: 0, width: image.width, height: image.height)))
+        // Within 2°, modulo a right angle.
+        let error = (found.angle - angle).remainder(dividingBy: .pi / 2)
+        #expect(abs(error) < 0.035, "found \(found.angle) for \(angle)")
+        #expect(found.strength > 0.5)
+    }
+
+    @Test func noiseHasNoOrientation() throws {
+        var random = SeededRandom(seed: 4)
+        var image = LumaImage(width: 120, height: 120)
+        for index in image.pixels.indices { image.pixels[index] = UInt8(clamping: 128 + random.noise(40)) }
+        let found = try #require(image.gridOrientation(in: PixelRect(x: 0, y: 0, width: 120, height: 120)))
+        #expect(found.strength < 0.1)
+    }
+
     @Test func noiseHasNoGrid() {
         var random = SeededRandom(seed: 3)
         var image = LumaImage(width: 80, height: 80)
@@ -75,6 +95,18 @@ extension LumaImage {
 
 @Suite(.enabled(if: Zint.available, "needs zint (scripts/install-deps installs it)"))
 struct GriddedStrategyTests {
+    @Test func aztecTurnedByAThirdOfARightAngleIsReadTurnedBack() throws {
+        let code = try Zint.image(.aztec, "https://shop.example/t/AAQR623GDFY5Z3SCRYJRRHM68368", scale: 5)
+        let turned = code.rotated(by: -0.5, fill: 255).image
+        let frame = Fixture.frame(width: 800, height: 600, with: turned, at: (250, 150), noise: 3)
+        #expect(
+            try BarcodeReader(symbologies: [.aztec], strategies: []).read(frame).isEmpty,
+            "zxing-cpp alone must miss the turned code for this test to mean anything")
+        let found = try BarcodeReader(symbologies: [.aztec], strategies: [.rotated]).read(frame)
+        #expect(found.map(\.text) == ["https://shop.example/t/AAQR623GDFY5Z3SCRYJRRHM68368"])
+        #expect(found.first?.strategy == .rotated)
+    }
+
     @Test(arguments: [1.65, 1.8, 1.9])
     func aztecTicketWithModulesOfUnevenWidthIsReadOnItsGrid(pitch: Double) throws {
         let code = try Zint.image(.aztec, "TKT:9151902225:ERGWSR", scale: 1).nearestScaled(by: pitch)
