@@ -264,7 +264,13 @@ package final class BarcodeReader {
                 // small or blurred QR code's finder patterns can fall between spaced lines.
                 let spacing =
                     strategy == .upscaled ? max(1, prepared.width / image.width) : (region.coherence >= 0.5 ? 2 : 1)
-                let symbols = try scan(prepared, zbarLineSpacing: spacing)
+                let rejectedBefore = scanner?.rejectedQuietZones ?? 0
+                var symbols = try scan(prepared, zbarLineSpacing: spacing)
+                // A UPC-E or EAN-8 dropped for its margins or for being seen by one spaced line alone gets the
+                // view's every line: a real one is read by several (`LinearQuietZone`).
+                if symbols.isEmpty && spacing > 1 && (scanner?.rejectedQuietZones ?? 0) > rejectedBefore {
+                    symbols = try scan(prepared, zbarLineSpacing: 1)
+                }
                 guard !symbols.isEmpty else { continue }
                 return symbols.map { symbol in
                     var mapped = symbol

@@ -52,6 +52,8 @@ package final class BarcodeScanner {
     private var packed: [UInt8] = []
     /// EAN/UPC reads whose check digit was wrong, dropped.
     package private(set) var rejectedCheckDigits = 0
+    /// UPC-E and EAN-8 reads with bars where their quiet zone should be (part of a longer code), dropped.
+    package private(set) var rejectedQuietZones = 0
 
     package init(symbologies: [Symbology], recycleInterval: Int = 500) throws(BarcodeError) {
         guard !symbologies.isEmpty else { throw BarcodeError("no symbologies enabled") }
@@ -94,19 +96,18 @@ package final class BarcodeScanner {
         defer { setLineSpacing(1) }
         let width = frame.width
         let height = frame.height
-        let count: Int32
+        let symbols: [DecodedSymbol]?
         if frame.bytesPerRow == width {
-            count = scanPlane(luma.baseAddress!, width: width, height: height)
+            symbols = scanPlane(luma.baseAddress!, width: width, height: height)
         } else {
             if packed.count < width * height { packed = [UInt8](repeating: 0, count: width * height) }
-            count = packed.withUnsafeMutableBytes { target in
+            symbols = packed.withUnsafeMutableBytes { target in
                 frame.copy(luma, PixelRect(x: 0, y: 0, width: width, height: height), into: target)
                 return scanPlane(UnsafeRawPointer(target.baseAddress!), width: width, height: height)
             }
         }
-        guard count >= 0 else { throw BarcodeError("zbar failed on a \(width)x\(height) frame") }
-        guard count > 0 else { return [] }
-        return collect()
+        guard let symbols else { throw BarcodeError("zbar failed on a \(width)x\(height) frame") }
+        return symbols
     }
 
     /// Decodes every enabled symbol but QR codes in the frame's luma plane when `skippingQR` (another engine reads
@@ -127,12 +128,11 @@ package final class BarcodeScanner {
         try recycleIfDue()
         setLineSpacing(lineSpacing)
         defer { setLineSpacing(1) }
-        let count = image.pixels.withUnsafeBytes { pixels in
+        let symbols = image.pixels.withUnsafeBytes { pixels in
             scanPlane(pixels.baseAddress!, width: image.width, height: image.height)
         }
-        guard count >= 0 else { throw BarcodeError("zbar failed on a \(image.width)x\(image.height) image") }
-        guard count > 0 else { return [] }
-        return collect()
+        guard let symbols else { throw BarcodeError("zbar failed on a \(image.width)x\(image.height) image") }
+        return symbols
     }
 
     /// zbar's scan density in both directions; a fresh scanner (after a recycle) starts at 1.
@@ -142,16 +142,21 @@ package final class BarcodeScanner {
         zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_Y_DENSITY, density)
     }
 
-    private func scanPlane(_ pixels: UnsafeRawPointer, width: Int, height: Int) -> Int32 {
+    /// The symbols zbar reads in a packed plane; nil when zbar fails.
+    private func scanPlane(_ pixels: UnsafeRawPointer, width: Int, height: Int) -> [DecodedSymbol]? {
         zbar_image_set_size(image, UInt32(width), UInt32(height))
         // zbar borrows the plane; no cleanup handler, the frame keeps owning it.
         zbar_image_set_data(image, pixels, UInt(width * height), nil)
         defer { zbar_image_set_data(image, nil, 0, nil) }
         framesSinceRecycle += 1
-        return zbar_scan_image(scanner, image)
+        let count = zbar_scan_image(scanner, image)
+        guard count >= 0 else { return nil }
+        guard count > 0 else { return [] }
+        return collect(
+            LinearQuietZone.Plane(pixels: pixels.assumingMemoryBound(to: UInt8.self), width: width, height: height))
     }
 
-    private func collect() -> [DecodedSymbol] {
+    private func collect(_ plane: LinearQuietZone.Plane) -> [DecodedSymbol] {
         var symbols: [DecodedSymbol] = []
         var symbol = zbar_image_first_symbol(image)
         while let current = symbol {
@@ -174,6 +179,10 @@ package final class BarcodeScanner {
             var points: [[Int]] = []
             for index in 0..<zbar_symbol_get_loc_size(current) {
                 points.append([Int(zbar_symbol_get_loc_x(current, index)), Int(zbar_symbol_get_loc_y(current, index))])
+            }
+            if !LinearQuietZone.holds(for: symbology, read: points, in: plane) {
+                rejectedQuietZones += 1
+                continue
             }
             symbols.append(
                 DecodedSymbol(
