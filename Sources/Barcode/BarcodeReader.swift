@@ -177,11 +177,9 @@ package final class BarcodeReader {
                 for second in joined.indices where second > first {
                     let a = grow(joined[first])
                     let b = grow(joined[second])
-                    let overlaps =
-                        a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
-                    let union = Self.union(joined[first], joined[second])
+                    let union = joined[first].union(joined[second])
                     let grownUnion = grow(union)
-                    guard overlaps,
+                    guard a.intersects(b),
                         4 * grownUnion.width * grownUnion.height <= 5 * (a.width * a.height + b.width * b.height)
                     else { continue }
                     joined[first] = union
@@ -192,14 +190,6 @@ package final class BarcodeReader {
             }
         }
         return joined
-    }
-
-    private static func union(_ a: PixelRect, _ b: PixelRect) -> PixelRect {
-        let left = min(a.x, b.x)
-        let top = min(a.y, b.y)
-        return PixelRect(
-            x: left, y: top, width: max(a.x + a.width, b.x + b.width) - left,
-            height: max(a.y + a.height, b.y + b.height) - top)
     }
 
     /// Symbols read on a crop, their polygons moved into frame pixels.
@@ -326,7 +316,8 @@ package final class BarcodeReader {
         return views
     }
 
-    /// The share of a region's edge energy a module grid must hold for `gridded` to resample it.
+    /// The share of a region's edge energy that must keep to a grid: to its pitch for `gridded` to resample it, to
+    /// its direction for `rotated` to turn a 2D-like region.
     static let gridStrength = 0.3
 
     /// Whether two clockwise quads have the same corners (in any rotation) within two pixels.

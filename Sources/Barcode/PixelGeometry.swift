@@ -37,6 +37,20 @@ package struct PixelRect: Sendable, Equatable, CustomStringConvertible {
         PixelRect(x: x - dx, y: y - dy, width: width + 2 * dx, height: height + 2 * dy)
     }
 
+    /// The smallest rectangle holding both.
+    package func union(_ other: PixelRect) -> PixelRect {
+        let left = min(x, other.x)
+        let top = min(y, other.y)
+        return PixelRect(
+            x: left, y: top, width: max(x + width, other.x + other.width) - left,
+            height: max(y + height, other.y + other.height) - top)
+    }
+
+    /// Whether the two share at least one pixel.
+    package func intersects(_ other: PixelRect) -> Bool {
+        x < other.x + other.width && other.x < x + width && y < other.y + other.height && other.y < y + height
+    }
+
     /// Moved by `dx` pixels right and `dy` pixels down.
     package func moved(by dx: Int, _ dy: Int) -> PixelRect {
         PixelRect(x: x + dx, y: y + dy, width: width, height: height)
